@@ -1,0 +1,23 @@
+//! The `bcr` binary: argument parsing and wiring only. Every command lives in
+//! its own module under `commands/`, turns its flags into the typed config of
+//! a library crate, and returns `anyhow::Result<()>`. `main` prints any error
+//! as one line and exits with status 1.
+
+mod commands;
+mod malloc;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    malloc::tune();
+    let cli = commands::Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `{:#}` prints the whole context chain on one line: "a: b: c".
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

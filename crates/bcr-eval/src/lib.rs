@@ -1,0 +1,1 @@
+//! bcr-eval (being written).

@@ -1,0 +1,1 @@
+//! bcr-gym (being written).

