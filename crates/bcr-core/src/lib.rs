@@ -7,8 +7,19 @@
 //! shared by the trainer, the evaluator and the Python package.
 #![deny(missing_docs)]
 
+mod chat;
+pub mod data;
 mod error;
+mod grade;
+pub mod pack;
 mod problem;
 
+pub use data::{
+    benchmark_dir, benchmark_path, load_problems, read_packs, write_jsonl, write_jsonl_to, Benchmark, Format,
+    LoadOptions, Loaded, PackReader,
+};
+pub use chat::{ChatMessage, ChatTemplate, SpecialTokens, TokenizerConfig};
 pub use error::{Error, Location, Result};
+pub use grade::grade;
+pub use pack::{pack_problems, PackOptions, PackStrategy};
 pub use problem::{Pack, Problem};

@@ -1,1 +1,55 @@
-//! bcr-eval (being written).
+//! `bcr-eval`: the task-scaling-law harness of Batched Contextual
+//! Reinforcement (Yang et al., arXiv 2604.02322, "task-scaling law": as the
+//! number N of problems sharing one context grows, tokens per problem fall
+//! while accuracy degrades gracefully).
+//!
+//! For each benchmark and each N the problems are packed sequentially (every
+//! problem exactly once per packing; `shuffles` seeded packings), each pack
+//! is rendered with `bcr-core`'s prompt template, sent `samples` times to a
+//! [`Backend`] under a token budget, and each response is parsed and graded
+//! per problem. Every completed request appends one line to the run's
+//! `samples.jsonl`, so an interrupted run resumes where it stopped. The
+//! report gives accuracy (± s.e.), tokens per problem, truncation and
+//! format-failure rates and throughput per benchmark and N, with plots and
+//! a paper-style comparison of two runs.
+//!
+//! ```text
+//! benchmarks x N x shuffles -> packs -> prompts x samples -> Backend
+//!     -> samples.jsonl (append, resumable) -> summary.{json,csv}, report.md, scaling.{svg,png}
+//! ```
+//!
+//! Backends: [`HttpBackend`] for any OpenAI-compatible server (bounded worker
+//! pool, timeouts, retries with backoff and jitter) and [`NativeBackend`] for
+//! a local `bcr-model` model.
+#![deny(missing_docs)]
+
+mod backend;
+mod hub;
+mod progress;
+mod compare;
+mod config;
+mod error;
+mod http;
+// TEMP mod native;
+mod plot;
+mod report;
+mod retry;
+mod stats;
+mod store;
+// TEMP mod sweep;
+
+pub use backend::{Backend, FinishReason, Flow, Message, Request, Response, TokenSource};
+pub use compare::{compare, load_summary, table, Delta};
+pub use config::{
+    diff_run, fingerprint, load_config, prepare_run_dir, BenchmarkSpec, BudgetMode, RunConfig, RuntimeConfig,
+    StoredConfig,
+};
+pub use error::{Error, Result};
+pub use http::{join_messages, Api, HttpBackend, HttpConfig, TokenCounter};
+// TEMP pub use native::NativeBackend;
+pub use plot::write_plots;
+pub use report::{csv, markdown, summarise, write_reports, Row, Summary};
+pub use retry::{parse_retry_after, RetryPolicy};
+pub use stats::{mean, pass_at_k, std_err};
+pub use store::{load_samples, read_jsonl, Appender, GroupTiming, Sample, SampleKey};
+// TEMP pub use sweep::{load_benchmark, run_sweep, BenchData, SweepOutcome, SweepOptions};

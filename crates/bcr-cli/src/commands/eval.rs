@@ -1,0 +1,189 @@
+//! `bcr eval`: the task-scaling-law sweep (accuracy and tokens per problem as
+//! N grows) against an OpenAI-compatible server or a local model, resumable,
+//! ending in `summary.{json,csv}`, `report.md` and `scaling.{svg,png}`.
+
+use anyhow::{bail, Context};
+use bcr_eval::{Api, Backend, BudgetMode, HttpBackend, HttpConfig, RetryPolicy, RunConfig, RuntimeConfig, SweepOptions};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Flags of `bcr eval`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  bcr eval --endpoint http://127.0.0.1:8080/v1 --served-model smollm2 \\
+      --benchmarks gsm8k --limit 30 --n 1,2,3 --budget 512 --budget-mode per-problem --out runs/smollm2
+  bcr eval --model Qwen/Qwen3-4B-Thinking-2507 --benchmarks aime25,amc23 --n 1,2,4 --budget 8000 --out runs/base
+Rerunning the same command resumes: finished samples are kept and skipped.")]
+pub struct Args {
+    /// Problem sets, comma-separated: benchmark names (aime24, aime25, amc23, math500,
+    /// minerva, olympiadbench, gsm8k), problem files (JSONL/Parquet) or Hub dataset ids
+    /// (`owner/name[:file]`). Example: `--benchmarks gsm8k,./my_problems.jsonl`.
+    #[arg(long, value_delimiter = ',', required = true)]
+    benchmarks: Vec<String>,
+    /// Problems per context to sweep. Example: `--n 1,2,3,4,6,8`.
+    #[arg(long = "n", value_delimiter = ',', default_value = "1,2,3")]
+    ns: Vec<usize>,
+    /// Run directory (created; an existing one with the same config is resumed).
+    /// Example: `--out runs/base`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Base URL of an OpenAI-compatible server. Example: `--endpoint http://127.0.0.1:8080/v1`.
+    #[arg(long, conflicts_with = "model")]
+    endpoint: Option<String>,
+    /// Model name the server serves (sent as `model`). Example: `--served-model smollm2`.
+    #[arg(long, default_value = "default")]
+    served_model: String,
+    /// Server API: `chat` (server applies the chat template) or `completions` (raw prompt).
+    /// Example: `--api completions`.
+    #[arg(long, default_value = "chat", value_parser = ["chat", "completions"])]
+    api: String,
+    /// Local model for the native backend: HF directory, .gguf file or Hub id.
+    /// Example: `--model target/models/SmolLM2-135M-Instruct.Q4_1.gguf`.
+    #[arg(long)]
+    model: Option<String>,
+    /// Token budget of one response; see --budget-mode. Example: `--budget 4096`.
+    #[arg(long, default_value_t = 4096)]
+    budget: usize,
+    /// `total`: max_tokens = budget for every N (BCR's setup); `per-problem`: budget x N.
+    /// Example: `--budget-mode per-problem`.
+    #[arg(long, default_value = "total", value_parser = ["total", "per-problem"])]
+    budget_mode: String,
+    /// Seeded packings per N (the first is the file order). Example: `--shuffles 3`.
+    #[arg(long, default_value_t = 1)]
+    shuffles: usize,
+    /// Draws per pack, for avg@k and pass@k. Example: `--samples 4`.
+    #[arg(long, default_value_t = 1)]
+    samples: usize,
+    /// Sampling temperature (0 = greedy). Example: `--temperature 0.6`.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f64,
+    /// Nucleus sampling mass. Example: `--top-p 0.95`.
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f64,
+    /// Only the first M problems of each set (quick runs). Example: `--limit 30`.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// System message (default: none, so the model's template default applies).
+    /// Example: `--system "You are a careful mathematician."`.
+    #[arg(long)]
+    system: Option<String>,
+    /// Answer label of the prompt (`Answer k: \boxed{...}`). Example: `--label Answer`.
+    #[arg(long, default_value = "Answer")]
+    label: String,
+    /// Custom prompt template file (minijinja; see `bcr prompt --help`). Example: `--template my.jinja`.
+    #[arg(long)]
+    template: Option<PathBuf>,
+    /// Seed of the shuffles and per-request sampling seeds. Example: `--seed 1`.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Requests in flight at once (HTTP backend). Example: `--concurrency 32`.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds one HTTP attempt may take. Example: `--timeout 1200`.
+    #[arg(long, default_value_t = 600)]
+    timeout: u64,
+    /// Retries per request on 429, 5xx, timeouts and connection errors. Example: `--retries 4`.
+    #[arg(long, default_value_t = 8)]
+    retries: u32,
+    /// Environment variable holding the API key, if the server needs one.
+    /// Example: `--api-key-env OPENAI_API_KEY`.
+    #[arg(long)]
+    api_key_env: Option<String>,
+    /// No progress output on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+/// Runs `bcr eval`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let mut data = Vec::new();
+    for spec in &args.benchmarks {
+        let bench = bcr_eval::load_benchmark(spec, args.limit).with_context(|| format!("--benchmarks `{spec}`"))?;
+        data.push(bench);
+    }
+    let mut prompt = match &args.template {
+        Some(path) => bcr_core::PromptTemplate::from_file(path)?,
+        None => bcr_core::PromptTemplate::default(),
+    };
+    prompt = prompt.with_label(&args.label).context("--label")?;
+    let backend = backend(&args)?;
+    let run = RunConfig {
+        benchmarks: data.iter().map(|b| b.spec()).collect(),
+        ns: args.ns.clone(),
+        shuffles: args.shuffles,
+        samples: args.samples,
+        temperature: args.temperature,
+        top_p: args.top_p,
+        budget: args.budget,
+        budget_mode: if args.budget_mode == "total" { BudgetMode::Total } else { BudgetMode::PerProblem },
+        limit: args.limit,
+        system: args.system.clone(),
+        label: args.label.clone(),
+        template: bcr_eval::fingerprint([prompt.source()]),
+        seed: args.seed,
+        backend: match &args.model {
+            Some(m) if args.endpoint.is_none() => format!("native:{m}"),
+            _ => format!("http:{}:{}", args.api, args.served_model),
+        },
+    };
+    let runtime = RuntimeConfig {
+        sources: data.iter().map(|b| b.source.clone()).collect(),
+        backend: backend.describe(),
+        concurrency: args.concurrency,
+    };
+    let reward = bcr_core::RewardConfig::default();
+    let opts = SweepOptions { run, runtime, prompt, reward, progress: !args.quiet };
+    let outcome = bcr_eval::run_sweep(&args.out, &data, &opts, backend.as_ref());
+    // Reports are written even after failed requests: they cover what is done.
+    let summary = bcr_eval::summarise(&args.out)?;
+    bcr_eval::write_reports(&args.out, &summary, &command_line())?;
+    bcr_eval::write_plots(&args.out, &summary)?;
+    let outcome = outcome?;
+    print!("{}", bcr_eval::markdown(&summary, &command_line()));
+    eprintln!(
+        "{}: {} samples written now, {} already done; reports in {}",
+        args.out.display(),
+        outcome.completed,
+        outcome.already_done,
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn backend(args: &Args) -> anyhow::Result<Box<dyn Backend>> {
+    match (&args.endpoint, &args.model) {
+        (Some(url), _) => {
+            let api_key = match &args.api_key_env {
+                Some(var) => Some(std::env::var(var).with_context(|| format!("--api-key-env: ${var} is not set"))?),
+                None => None,
+            };
+            let config = HttpConfig {
+                base_url: url.clone(),
+                model: args.served_model.clone(),
+                api: if args.api == "chat" { Api::Chat } else { Api::Completions },
+                concurrency: args.concurrency,
+                timeout: Duration::from_secs(args.timeout),
+                retry: RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() },
+                api_key,
+                tokenizer: None,
+            };
+            Ok(Box::new(HttpBackend::new(config)?))
+        }
+        (None, Some(spec)) => Ok(Box::new(bcr_eval::NativeBackend::load(spec)?)),
+        (None, None) => bail!("give --endpoint URL (OpenAI-compatible server) or --model PATH (native backend)"),
+    }
+}
+
+/// The command line as typed (for the report).
+fn command_line() -> String {
+    let args: Vec<String> = std::env::args()
+        .map(|a| if a.contains([' ', '"', '\\']) { format!("'{a}'") } else { a })
+        .collect();
+    let mut line = args.join(" ");
+    if let Some(first) = args.first() {
+        if let Some(name) = std::path::Path::new(first).file_name() {
+            line = line.replacen(first.as_str(), &name.to_string_lossy(), 1);
+        }
+    }
+    line
+}

@@ -1,0 +1,153 @@
+//! The math answer verifier: is a predicted answer equivalent to the gold one?
+//!
+//! ```text
+//! response --extract--> answer text --lexer--> tokens --parser--> Node --equiv--> bool
+//! ```
+//! * [`extract`]: the last `\boxed{}` of a whole response, else documented fallbacks.
+//! * `lexer`: layout commands vanish, thousands separators are absorbed only
+//!   in groups of exactly three digits (`7,425,000`, `10,\!080`, `1 000`;
+//!   `1,2` stays a list).
+//! * `parser`: recursive descent with a depth limit into one tree for scalars
+//!   and structures (tuples, intervals, sets, unions, matrices, relations).
+//! * `expr` (exact big-rational arithmetic) and `numeric` (complex f64 at
+//!   seeded sample points, relative tolerance 1e-9) decide scalars;
+//!   `equiv` compares structures.
+//!
+//! Policies (details and the reasoning in `docs/verifier.md`): a decimal is
+//! exact (`0.5 = 1/2`, `0.33 != 0.333`) except against a non-terminating value,
+//! which it may approximate to its last written digit with at least three
+//! significant digits (`1.414` for `\sqrt2`); `50\%` equals `50` and `0.5`;
+//! `30^\circ` equals `30` and `\frac{\pi}{6}`; `(1,2)` is a tuple or an open
+//! interval but never the set `\{1,2\}`; comma lists and sets are order-free,
+//! tuples ordered; `x = 5` equals `5`; `a \pm b` is the set of both values;
+//! `e` and `i` are the constants; a base subscript (`204_5`) is dropped.
+//!
+//! Every stage is bounded by the explicit limits in `limits` (answer length,
+//! tokens, digits, nesting depth, exact bit size, an operation budget), so no
+//! input panics, hangs or exhausts memory; there are no timers or threads.
+
+mod equiv;
+mod expr;
+mod extract;
+mod lexer;
+mod limits;
+mod numeric;
+mod parser;
+
+pub use extract::extract_answer;
+
+use expr::Node;
+use limits::{Budget, MAX_ANSWER_BYTES};
+
+/// How a verdict was reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// The normalised texts are identical.
+    SameText,
+    /// The parsed answers are mathematically equivalent.
+    Equivalent,
+    /// Both parsed and they differ.
+    Different,
+    /// The gold answer is prose; the texts were compared (case and space normalised).
+    TextCompared,
+    /// The gold answer did not parse (or exceeded a limit) and the texts differ.
+    GoldUnparsed,
+    /// The prediction did not parse (or exceeded a limit) and the texts differ.
+    PredUnparsed,
+    /// Nothing could be extracted from the prediction.
+    Empty,
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// Whether the prediction equals the gold answer.
+    pub equivalent: bool,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// Whether `pred` (a bare answer or a whole response: see [`extract_answer`])
+/// is mathematically equivalent to `gold`.
+///
+/// ```
+/// assert!(bcr_core::grade("\\frac{1}{2}", "The answer is $\\boxed{0.5}$."));
+/// assert!(bcr_core::grade("(-1, 3]", "-1 < x \\le 3"));
+/// assert!(!bcr_core::grade("(1,2)", "\\{1,2\\}"));
+/// ```
+pub fn grade(gold: &str, pred: &str) -> bool {
+    verify(gold, pred).equivalent
+}
+
+/// [`grade`] with the reason for the verdict.
+pub fn verify(gold: &str, pred: &str) -> Verdict {
+    let gold = extract::last_boxed(gold).unwrap_or(gold).trim();
+    let pred = extract_answer(pred);
+    let verdict = |equivalent, reason| Verdict { equivalent, reason };
+    if pred.is_empty() || gold.is_empty() {
+        return verdict(false, Reason::Empty);
+    }
+    if canonical(gold) == canonical(pred) {
+        return verdict(true, Reason::SameText);
+    }
+    let Some(g) = parse(gold) else {
+        return verdict(false, Reason::GoldUnparsed);
+    };
+    if let Node::Text(_) = g {
+        return verdict(text_key(gold) == text_key(pred), Reason::TextCompared);
+    }
+    let Some(p) = parse(pred) else {
+        return verdict(false, Reason::PredUnparsed);
+    };
+    if equiv::equivalent(&g, &p, &mut Budget::new()) {
+        verdict(true, Reason::Equivalent)
+    } else {
+        verdict(false, Reason::Different)
+    }
+}
+
+fn parse(answer: &str) -> Option<Node> {
+    if answer.len() > MAX_ANSWER_BYTES {
+        return None;
+    }
+    parser::parse(lexer::lex(answer).ok()?).ok()
+}
+
+/// Light normalisation for the identical-text shortcut: spacing, `$`,
+/// `\left`/`\right`, `\dfrac`/`\tfrac`, a final period.
+fn canonical(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(c) = rest.chars().next() {
+        let skip = ["\\left", "\\right", "\\!", "\\,", "\\;", "\\displaystyle", "$"]
+            .iter()
+            .find(|p| rest.starts_with(**p))
+            .map(|p| p.len());
+        if let Some(n) = skip {
+            rest = &rest[n..];
+            continue;
+        }
+        if rest.starts_with("\\dfrac") || rest.starts_with("\\tfrac") {
+            out.push_str("\\frac");
+            rest = &rest[6..];
+            continue;
+        }
+        if !c.is_whitespace() {
+            out.push(c);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    let trimmed = out.trim_end_matches('.').len();
+    out.truncate(trimmed);
+    out
+}
+
+/// Prose key: lower-case alphanumeric words, text commands dropped.
+fn text_key(s: &str) -> String {
+    let mut cleaned = s.to_lowercase();
+    for cmd in ["\\textbf", "\\text", "\\mathrm", "\\mbox"] {
+        cleaned = cleaned.replace(cmd, " ");
+    }
+    let words: Vec<&str> = cleaned.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    words.join(" ")
+}

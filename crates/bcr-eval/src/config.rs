@@ -1,0 +1,271 @@
+//! The resolved configuration of an eval run, stored as `config.toml` in the
+//! run directory. The `[run]` table is the run's identity: everything that
+//! changes which samples are drawn or how they are graded. Resuming with a
+//! different `[run]` is refused with the differing keys named. The
+//! `[runtime]` table (endpoint URL, concurrency, timeouts) is informational
+//! and may change between sessions (a server restarted on another port).
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// How `max_tokens` is set for a pack of N problems.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BudgetMode {
+    /// The same budget for every context, whatever N (the BCR training setup).
+    Total,
+    /// `budget x N`: a fixed allowance per problem.
+    PerProblem,
+}
+
+impl BudgetMode {
+    /// `max_tokens` for a pack of `pack_size` problems.
+    pub fn max_tokens(self, budget: usize, pack_size: usize) -> usize {
+        match self {
+            BudgetMode::Total => budget,
+            BudgetMode::PerProblem => budget.saturating_mul(pack_size.max(1)),
+        }
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BudgetMode::Total => "total",
+            BudgetMode::PerProblem => "per-problem",
+        }
+    }
+}
+
+/// One problem set of the sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkSpec {
+    /// Name used in keys and reports (`gsm8k`, or a file stem).
+    pub name: String,
+    /// Problems evaluated (after `limit`).
+    pub problems: usize,
+    /// FNV-1a hash of the problems' ids, questions and answers, in hex: a
+    /// changed file is a different run.
+    pub fingerprint: String,
+}
+
+/// The identity of a run (`[run]` in `config.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Problem sets, in sweep order.
+    pub benchmarks: Vec<BenchmarkSpec>,
+    /// Problems per context, in sweep order.
+    pub ns: Vec<usize>,
+    /// Packings per N (0 = file order, then seeded shuffles).
+    pub shuffles: usize,
+    /// Draws per pack (avg@k / pass@k).
+    pub samples: usize,
+    /// Sampling temperature.
+    pub temperature: f64,
+    /// Nucleus mass.
+    pub top_p: f64,
+    /// Token budget (see `budget_mode`).
+    pub budget: usize,
+    /// How the budget scales with N.
+    pub budget_mode: BudgetMode,
+    /// Only the first `limit` problems of each set, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// System message, if any (else the model's template default applies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<String>,
+    /// Answer label of the prompt (`Answer k: \boxed{...}`).
+    pub label: String,
+    /// Fingerprint of the prompt template source ([`fingerprint`]).
+    pub template: String,
+    /// Seed of shuffles and per-request sampling seeds.
+    pub seed: u64,
+    /// What generates: `http:chat:MODEL`, `http:completions:MODEL` or `native:SPEC`.
+    pub backend: String,
+}
+
+/// Settings that may change between sessions (`[runtime]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeConfig {
+    /// Where problems were read from, per set.
+    pub sources: Vec<String>,
+    /// Backend description (endpoint URL, model).
+    pub backend: String,
+    /// Requests in flight.
+    pub concurrency: usize,
+}
+
+/// The whole `config.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredConfig {
+    /// Identity.
+    pub run: RunConfig,
+    /// Session settings (the latest session's).
+    pub runtime: RuntimeConfig,
+}
+
+impl RunConfig {
+    /// Rejects values no sweep can run with.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Invalid(m));
+        if self.benchmarks.is_empty() {
+            return bad("no benchmark given".into());
+        }
+        if self.ns.is_empty() || self.ns.contains(&0) {
+            return bad(format!("--n: every N must be at least 1, got {:?}", self.ns));
+        }
+        if self.samples == 0 || self.shuffles == 0 {
+            return bad(format!("--samples and --shuffles must be at least 1, got {} and {}", self.samples, self.shuffles));
+        }
+        if self.budget == 0 {
+            return bad("--budget: must be at least 1, got 0".into());
+        }
+        if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
+            return bad(format!("--temperature: must be >= 0, got {}", self.temperature));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return bad(format!("--top-p: must be in (0, 1], got {}", self.top_p));
+        }
+        if let Some(b) = self.benchmarks.iter().find(|b| b.problems == 0) {
+            return bad(format!("benchmark `{}`: no problems to evaluate", b.name));
+        }
+        Ok(())
+    }
+}
+
+/// Creates `dir` and writes `config.toml`, or checks that an existing one
+/// has the same `[run]` (then refreshes `[runtime]`).
+pub fn prepare_run_dir(dir: &Path, config: &StoredConfig) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let path = dir.join("config.toml");
+    if path.exists() {
+        let stored = load_config(&path)?;
+        let diff = diff_run(&stored.run, &config.run);
+        if !diff.is_empty() {
+            return Err(Error::ConfigMismatch { dir: dir.to_path_buf(), diff: diff.join("; ") });
+        }
+    }
+    let text = toml::to_string(config).map_err(|e| Error::Invalid(format!("config: cannot write TOML: {e}")))?;
+    let tmp = dir.join("config.toml.tmp");
+    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+}
+
+/// Reads a run's `config.toml`.
+pub fn load_config(path: &Path) -> Result<StoredConfig> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    toml::from_str(&text).map_err(|e| Error::Record {
+        path: path.to_path_buf(),
+        line: 0,
+        field: "-".into(),
+        message: e.to_string().replace('\n', " "),
+    })
+}
+
+/// Keys whose values differ, as `key: stored -> requested`.
+pub fn diff_run(stored: &RunConfig, requested: &RunConfig) -> Vec<String> {
+    let (a, b) = (to_map(stored), to_map(requested));
+    let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let none = serde_json::Value::Null;
+    keys.into_iter()
+        .filter_map(|k| {
+            let (x, y) = (a.get(k).unwrap_or(&none), b.get(k).unwrap_or(&none));
+            (x != y).then(|| format!("{k}: {x} -> {y}"))
+        })
+        .collect()
+}
+
+fn to_map(c: &RunConfig) -> serde_json::Map<String, serde_json::Value> {
+    match serde_json::to_value(c) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// 64-bit FNV-1a over `parts`, each followed by a 0xFF separator, in hex.
+pub fn fingerprint<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for &b in p.as_bytes().iter().chain(&[0xFF]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn run_config() -> RunConfig {
+        RunConfig {
+            benchmarks: vec![BenchmarkSpec { name: "gsm8k".into(), problems: 5, fingerprint: "ab".into() }],
+            ns: vec![1, 2],
+            shuffles: 1,
+            samples: 1,
+            temperature: 0.0,
+            top_p: 1.0,
+            budget: 512,
+            budget_mode: BudgetMode::PerProblem,
+            limit: Some(5),
+            system: None,
+            label: "Answer".into(),
+            template: "t".into(),
+            seed: 0,
+            backend: "http:chat:m".into(),
+        }
+    }
+
+    fn stored(run: RunConfig, concurrency: usize) -> StoredConfig {
+        let runtime = RuntimeConfig { sources: vec!["x".into()], backend: "b".into(), concurrency };
+        StoredConfig { run, runtime }
+    }
+
+    #[test]
+    fn resume_accepts_same_run_and_refuses_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        prepare_run_dir(dir.path(), &stored(run_config(), 4)).unwrap();
+        // Runtime may change.
+        prepare_run_dir(dir.path(), &stored(run_config(), 32)).unwrap();
+        assert_eq!(load_config(&dir.path().join("config.toml")).unwrap().runtime.concurrency, 32);
+        let mut changed = run_config();
+        changed.ns = vec![1, 2, 3];
+        changed.system = Some("be brief".into());
+        let err = prepare_run_dir(dir.path(), &stored(changed, 4)).unwrap_err().to_string();
+        assert!(err.contains("ns: [1,2] -> [1,2,3]"), "{err}");
+        assert!(err.contains("system: null -> \"be brief\""), "{err}");
+    }
+
+    #[test]
+    fn validate_names_the_bad_value() {
+        let cases: Vec<(fn(&mut RunConfig), &str)> = vec![
+            (|c| c.ns = vec![1, 0], "every N"),
+            (|c| c.ns.clear(), "every N"),
+            (|c| c.samples = 0, "--samples"),
+            (|c| c.budget = 0, "--budget"),
+            (|c| c.temperature = f64::NAN, "--temperature"),
+            (|c| c.top_p = 0.0, "--top-p"),
+            (|c| c.benchmarks[0].problems = 0, "no problems"),
+            (|c| c.benchmarks.clear(), "no benchmark"),
+        ];
+        for (edit, want) in cases {
+            let mut c = run_config();
+            edit(&mut c);
+            let err = c.validate().unwrap_err().to_string();
+            assert!(err.contains(want), "{want}: {err}");
+        }
+        run_config().validate().unwrap();
+    }
+
+    #[test]
+    fn budget_modes_and_fingerprints() {
+        assert_eq!(BudgetMode::Total.max_tokens(4096, 3), 4096);
+        assert_eq!(BudgetMode::PerProblem.max_tokens(512, 3), 1536);
+        assert_eq!(BudgetMode::PerProblem.max_tokens(usize::MAX, 2), usize::MAX);
+        assert_ne!(fingerprint(["ab", "c"]), fingerprint(["a", "bc"]));
+        assert_eq!(fingerprint(["x"]), fingerprint(["x"]));
+    }
+}

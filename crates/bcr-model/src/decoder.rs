@@ -1,0 +1,437 @@
+//! One decoder-only causal LM covering Llama, Qwen2 and Qwen3, in reading
+//! order: rotary tables -> MLP -> attention -> decoder layer -> model ->
+//! causal LM, plus the KV cache.
+//!
+//! # Forward contract
+//!
+//! ```text
+//! CausalLm::forward(input_ids (b,t) u32, positions: &[usize] (b), cache) -> logits (b,t,V)
+//! CausalLm::forward_rows(input_ids (b,t) u32, rows: &[RowSpan] (b), cache) -> logits (b,t,V)
+//! ```
+//!
+//! Logits are f32 (f64 for an f64 model). `forward` treats every token as
+//! real: row `i`, column `j` gets RoPE position `positions[i] + j`.
+//! `forward_rows` describes each row of a ragged batch by a [`RowSpan`]:
+//! `left_pad` padding columns, then `len` real tokens at positions
+//! `start_pos, start_pos + 1, ...`, then right padding up to `t`. Padding
+//! keys are masked out for every later query (also in the cache, for all
+//! later calls); the logits at padding columns are meaningless.
+//!
+//! With a cache, the new keys and values are appended (detached: no graph is
+//! kept alive between calls) and every query also attends to the valid
+//! cached slots. Rows of one cache always advance together by `t` slots;
+//! their real lengths differ by their padding. `KvCache::select_rows`
+//! drops finished rows.
+//!
+//! Weights come through a `VarBuilder` with the Hugging Face names
+//! (`model.layers.{i}.self_attn.q_proj.weight`, ...), so the same
+//! constructor serves mmaped safetensors, dequantized GGUF tensors renamed
+//! to HF names, and a `VarMap` for training.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::config::{Arch, ModelConfig};
+use crate::error::{Error, Result};
+use crate::ops::{attention_mask, grouped_attention, linear, rms_norm, rope, silu_mlp, Rotary};
+
+/// One row of a ragged batch: `left_pad` padding columns, `len` real
+/// tokens starting at RoPE position `start_pos`, then right padding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSpan {
+    /// RoPE position of the first real token of this call.
+    pub start_pos: usize,
+    /// Padding columns before the real tokens.
+    pub left_pad: usize,
+    /// Real tokens (the rest of the row, after them, is right padding).
+    pub len: usize,
+}
+
+impl RowSpan {
+    /// A row of `t` real tokens starting at position `start_pos`.
+    pub fn dense(start_pos: usize, t: usize) -> Self {
+        RowSpan { start_pos, left_pad: 0, len: t }
+    }
+
+    /// A prompt of `len` tokens left-padded to `t` columns, starting at 0.
+    pub fn left_padded(len: usize, t: usize) -> Self {
+        RowSpan { start_pos: 0, left_pad: t.saturating_sub(len), len }
+    }
+
+    /// A sequence of `len` tokens right-padded to `t` columns, starting at 0.
+    pub fn right_padded(len: usize) -> Self {
+        RowSpan { start_pos: 0, left_pad: 0, len }
+    }
+
+    fn is_real(&self, col: usize) -> bool {
+        col >= self.left_pad && col < self.left_pad + self.len
+    }
+
+    fn position(&self, col: usize) -> usize {
+        if self.is_real(col) {
+            self.start_pos + col - self.left_pad
+        } else {
+            self.start_pos
+        }
+    }
+}
+
+/// Keys and values of earlier calls, per layer, `(b, kv_heads, slots, d)`,
+/// detached, in buffers that grow by doubling; plus which slots are real.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    layers: Vec<Option<(Tensor, Tensor)>>,
+    valid: Vec<Vec<bool>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// An empty cache for a model of `num_layers` layers.
+    pub fn new(num_layers: usize) -> Self {
+        KvCache { layers: vec![None; num_layers], valid: Vec::new(), len: 0 }
+    }
+
+    /// Slots cached per row (real and padding).
+    pub fn seq_len(&self) -> usize {
+        self.len
+    }
+
+    /// Rows in the cache (0 before the first call).
+    pub fn batch_size(&self) -> usize {
+        self.valid.len()
+    }
+
+    /// Real (non-padding) tokens cached per row.
+    pub fn row_lens(&self) -> Vec<usize> {
+        self.valid.iter().map(|r| r.iter().filter(|&&v| v).count()).collect()
+    }
+
+    /// Keep only `rows` (in that order), e.g. to drop finished sequences.
+    pub fn select_rows(&mut self, rows: &[usize]) -> Result<()> {
+        if let Some(&bad) = rows.iter().find(|&&r| r >= self.valid.len()) {
+            return Err(Error::Input(format!("select_rows: row {bad} out of {} rows", self.valid.len())));
+        }
+        let idx: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
+        for (k, v) in self.layers.iter_mut().flatten() {
+            let ids = Tensor::new(idx.as_slice(), k.device())?;
+            *k = k.index_select(&ids, 0)?;
+            *v = v.index_select(&ids, 0)?;
+        }
+        self.valid = rows.iter().map(|&r| self.valid[r].clone()).collect();
+        Ok(())
+    }
+
+    /// Append `k`, `v` `(b, kv, t, d)` for `layer`; returns views of all
+    /// `(b, kv, len + t, d)` slots.
+    fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
+        let t = k.dim(2)?;
+        let (k, v) = (k.detach(), v.detach());
+        let (old_len, total) = (self.len, self.len + t);
+        let entry = self
+            .layers
+            .get_mut(layer)
+            .ok_or_else(|| Error::Input(format!("cache has no layer {layer}")))?;
+        let grown = match entry.take() {
+            Some((bk, bv)) if bk.dim(2)? >= total => (bk, bv),
+            old => {
+                let cap = (total * 2).max(16);
+                let (b, kv, _, d) = k.dims4()?;
+                let bk = Tensor::zeros((b, kv, cap, d), k.dtype(), k.device())?;
+                let bv = Tensor::zeros((b, kv, cap, d), v.dtype(), v.device())?;
+                if let Some((ok, ov)) = old {
+                    bk.slice_set(&ok.narrow(2, 0, old_len)?, 2, 0)?;
+                    bv.slice_set(&ov.narrow(2, 0, old_len)?, 2, 0)?;
+                }
+                (bk, bv)
+            }
+        };
+        grown.0.slice_set(&k.contiguous()?, 2, old_len)?;
+        grown.1.slice_set(&v.contiguous()?, 2, old_len)?;
+        let views = (grown.0.narrow(2, 0, total)?, grown.1.narrow(2, 0, total)?);
+        *entry = Some(grown);
+        Ok(views)
+    }
+}
+
+struct Attention {
+    q: (Tensor, Option<Tensor>),
+    k: (Tensor, Option<Tensor>),
+    v: (Tensor, Option<Tensor>),
+    o: (Tensor, Option<Tensor>),
+    qk_norm: Option<(Tensor, Tensor)>,
+    heads: usize,
+    kv_heads: usize,
+    head_dim: usize,
+    eps: f64,
+}
+
+fn weight(vb: &VarBuilder, out: usize, inp: usize, bias: bool) -> Result<(Tensor, Option<Tensor>)> {
+    let w = vb.get((out, inp), "weight")?;
+    let b = if bias { Some(vb.get(out, "bias")?) } else { None };
+    Ok((w, b))
+}
+
+impl Attention {
+    fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        let (d, hd) = (cfg.hidden_size, cfg.head_dim);
+        let (h, kv) = (cfg.num_attention_heads, cfg.num_key_value_heads);
+        let qk_norm = match cfg.arch {
+            Arch::Qwen3 => Some((vb.pp("q_norm").get(hd, "weight")?, vb.pp("k_norm").get(hd, "weight")?)),
+            Arch::Llama | Arch::Qwen2 => None,
+        };
+        Ok(Attention {
+            q: weight(&vb.pp("q_proj"), h * hd, d, cfg.qkv_bias)?,
+            k: weight(&vb.pp("k_proj"), kv * hd, d, cfg.qkv_bias)?,
+            v: weight(&vb.pp("v_proj"), kv * hd, d, cfg.qkv_bias)?,
+            o: weight(&vb.pp("o_proj"), d, h * hd, cfg.o_bias)?,
+            qk_norm,
+            heads: h,
+            kv_heads: kv,
+            head_dim: hd,
+            eps: cfg.rms_norm_eps,
+        })
+    }
+
+    /// `x` `(b, t, d)` -> `(b, t, d)`.
+    fn forward(&self, x: &Tensor, ctx: &StepCtx, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
+        let (b, t, _) = x.dims3()?;
+        let hd = self.head_dim;
+        let q = linear(x, &self.q.0, self.q.1.as_ref())?.reshape((b, t, self.heads, hd))?;
+        let k = linear(x, &self.k.0, self.k.1.as_ref())?.reshape((b, t, self.kv_heads, hd))?;
+        let v = linear(x, &self.v.0, self.v.1.as_ref())?.reshape((b, t, self.kv_heads, hd))?;
+        let (q, k) = match &self.qk_norm {
+            Some((qn, kn)) => (rms_norm(&q, qn, self.eps)?, rms_norm(&k, kn, self.eps)?),
+            None => (q, k),
+        };
+        let q = rope(&q.transpose(1, 2)?.contiguous()?, &ctx.rot)?;
+        let k = rope(&k.transpose(1, 2)?.contiguous()?, &ctx.rot)?;
+        let v = v.transpose(1, 2)?.contiguous()?;
+        let (k, v) = match cache {
+            Some((c, layer)) => c.append(layer, &k, &v)?,
+            None => (k, v),
+        };
+        let scale = 1.0 / (hd as f64).sqrt();
+        let y = grouped_attention(&q, &k, &v, ctx.mask.as_ref(), scale)?;
+        let y = y.transpose(1, 2)?.reshape((b, t, self.heads * hd))?;
+        linear(&y, &self.o.0, self.o.1.as_ref())
+    }
+}
+
+struct Mlp {
+    gate: Tensor,
+    up: Tensor,
+    down: Tensor,
+}
+
+struct Layer {
+    input_norm: Tensor,
+    attn: Attention,
+    post_norm: Tensor,
+    mlp: Mlp,
+}
+
+impl Layer {
+    fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        let (d, m) = (cfg.hidden_size, cfg.intermediate_size);
+        let mvb = vb.pp("mlp");
+        Ok(Layer {
+            input_norm: vb.pp("input_layernorm").get(d, "weight")?,
+            attn: Attention::new(cfg, vb.pp("self_attn"))?,
+            post_norm: vb.pp("post_attention_layernorm").get(d, "weight")?,
+            mlp: Mlp {
+                gate: mvb.pp("gate_proj").get((m, d), "weight")?,
+                up: mvb.pp("up_proj").get((m, d), "weight")?,
+                down: mvb.pp("down_proj").get((d, m), "weight")?,
+            },
+        })
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &StepCtx, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
+        let eps = ctx.eps;
+        let h = (x + self.attn.forward(&rms_norm(x, &self.input_norm, eps)?, ctx, cache)?)?;
+        let n = rms_norm(&h, &self.post_norm, eps)?;
+        Ok((&h + silu_mlp(&n, &self.mlp.gate, &self.mlp.up, &self.mlp.down)?)?)
+    }
+}
+
+/// Per-call tensors shared by every layer.
+struct StepCtx {
+    rot: Rotary,
+    mask: Option<Tensor>,
+    eps: f64,
+}
+
+/// A decoder-only causal language model (Llama / Qwen2 / Qwen3).
+pub struct CausalLm {
+    cfg: ModelConfig,
+    embed: Tensor,
+    layers: Vec<Layer>,
+    norm: Tensor,
+    lm_head: Tensor,
+    inv_freq: Vec<f64>,
+    rope_scale: f64,
+}
+
+impl CausalLm {
+    /// Build the model from `vb` (HF tensor names, see the module doc).
+    pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        let (v, d) = (cfg.vocab_size, cfg.hidden_size);
+        let mvb = vb.pp("model");
+        let embed = mvb.pp("embed_tokens").get((v, d), "weight")?;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| Layer::new(cfg, mvb.pp("layers").pp(i)))
+            .collect::<Result<Vec<_>>>()?;
+        let norm = mvb.pp("norm").get(d, "weight")?;
+        let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { vb.pp("lm_head").get((v, d), "weight")? };
+        let (inv_freq, rope_scale) = cfg.rope_inv_freq();
+        Ok(CausalLm { cfg: cfg.clone(), embed, layers, norm, lm_head, inv_freq, rope_scale })
+    }
+
+    /// Every tensor `new` reads, with its shape, in HF names.
+    pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
+        let (v, d, m, hd) = (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.head_dim);
+        let (qd, kvd) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
+        let mut out = vec![("model.embed_tokens.weight".to_string(), vec![v, d])];
+        for i in 0..cfg.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            let mut push = |name: &str, shape: Vec<usize>| out.push((format!("{p}.{name}"), shape));
+            push("input_layernorm.weight", vec![d]);
+            push("post_attention_layernorm.weight", vec![d]);
+            for (name, rows) in [("q_proj", qd), ("k_proj", kvd), ("v_proj", kvd)] {
+                push(&format!("self_attn.{name}.weight"), vec![rows, d]);
+                if cfg.qkv_bias {
+                    push(&format!("self_attn.{name}.bias"), vec![rows]);
+                }
+            }
+            push("self_attn.o_proj.weight", vec![d, qd]);
+            if cfg.o_bias {
+                push("self_attn.o_proj.bias", vec![d]);
+            }
+            if cfg.arch == Arch::Qwen3 {
+                push("self_attn.q_norm.weight", vec![hd]);
+                push("self_attn.k_norm.weight", vec![hd]);
+            }
+            push("mlp.gate_proj.weight", vec![m, d]);
+            push("mlp.up_proj.weight", vec![m, d]);
+            push("mlp.down_proj.weight", vec![d, m]);
+        }
+        out.push(("model.norm.weight".to_string(), vec![d]));
+        if !cfg.tie_word_embeddings {
+            out.push(("lm_head.weight".to_string(), vec![v, d]));
+        }
+        out
+    }
+
+    /// The config the model was built from.
+    pub fn config(&self) -> &ModelConfig {
+        &self.cfg
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        self.embed.device()
+    }
+
+    /// The dtype of the weights.
+    pub fn dtype(&self) -> DType {
+        self.embed.dtype()
+    }
+
+    /// Logits `(b, t, V)` for unpadded rows; row `i` starts at RoPE
+    /// position `positions[i]` (see the module doc).
+    pub fn forward(&self, input_ids: &Tensor, positions: &[usize], cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let t = input_ids.dim(1)?;
+        let rows: Vec<RowSpan> = positions.iter().map(|&p| RowSpan::dense(p, t)).collect();
+        self.forward_rows(input_ids, &rows, cache)
+    }
+
+    /// Logits `(b, t, V)` for a ragged batch described by `rows`.
+    pub fn forward_rows(&self, input_ids: &Tensor, rows: &[RowSpan], cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let h = self.hidden_rows(input_ids, rows, cache)?;
+        self.logits(&h)
+    }
+
+    /// Final hidden states `(b, t, d)` (after the last norm) for `rows`.
+    pub fn hidden_rows(&self, input_ids: &Tensor, rows: &[RowSpan], mut cache: Option<&mut KvCache>) -> Result<Tensor> {
+        let (b, t) = input_ids.dims2()?;
+        self.check_rows(b, t, rows)?;
+        let past = cache.as_deref().map_or(0, |c| c.len);
+        let ctx = self.step_ctx(rows, t, cache.as_deref_mut())?;
+        let mut x = self.embed.embedding(&input_ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
+        for (i, layer) in self.layers.iter().enumerate() {
+            x = layer.forward(&x, &ctx, cache.as_deref_mut().map(|c| (c, i)))?;
+        }
+        if let Some(c) = cache {
+            c.len = past + t;
+        }
+        rms_norm(&x, &self.norm, self.cfg.rms_norm_eps)
+    }
+
+    /// Project hidden states `(.., d)` to logits `(.., V)` (f32, or f64
+    /// for an f64 model).
+    pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
+        let out = linear(hidden, &self.lm_head, None)?;
+        match out.dtype() {
+            DType::F64 | DType::F32 => Ok(out),
+            _ => Ok(out.to_dtype(DType::F32)?),
+        }
+    }
+
+    fn check_rows(&self, b: usize, t: usize, rows: &[RowSpan]) -> Result<()> {
+        if rows.len() != b {
+            return Err(Error::Input(format!("{} row spans for a batch of {b} rows", rows.len())));
+        }
+        if t == 0 {
+            return Err(Error::Input("forward with zero tokens per row".to_string()));
+        }
+        for (i, r) in rows.iter().enumerate() {
+            if r.left_pad + r.len > t {
+                return Err(Error::Input(format!(
+                    "row {i}: left_pad {} + len {} exceeds {t} columns",
+                    r.left_pad, r.len
+                )));
+            }
+            let last = r.start_pos + r.len;
+            if last > self.cfg.max_position_embeddings {
+                return Err(Error::Input(format!(
+                    "row {i}: positions up to {} exceed max_position_embeddings = {}",
+                    last - 1,
+                    self.cfg.max_position_embeddings
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Rotary tables and the mask for this call; records the new slots'
+    /// validity in the cache.
+    fn step_ctx(&self, rows: &[RowSpan], t: usize, cache: Option<&mut KvCache>) -> Result<StepCtx> {
+        let b = rows.len();
+        let positions: Vec<usize> = rows.iter().flat_map(|r| (0..t).map(move |j| r.position(j))).collect();
+        let rot = Rotary::new(&positions, b, &self.inv_freq, self.rope_scale, self.dtype(), self.device())?;
+        let new_valid: Vec<Vec<bool>> = rows.iter().map(|r| (0..t).map(|j| r.is_real(j)).collect()).collect();
+        let (past, valid) = match cache {
+            Some(c) => {
+                if c.len > 0 && c.valid.len() != b {
+                    return Err(Error::Input(format!("cache holds {} rows, batch has {b}", c.valid.len())));
+                }
+                if c.len == 0 {
+                    c.valid = vec![Vec::new(); b];
+                }
+                let past = c.len;
+                for (row, new) in c.valid.iter_mut().zip(&new_valid) {
+                    row.extend_from_slice(new);
+                }
+                (past, c.valid.clone())
+            }
+            None => (0, new_valid),
+        };
+        let all_valid = valid.iter().all(|r| r.iter().all(|&v| v));
+        let mask = if all_valid && t == 1 {
+            None
+        } else {
+            Some(attention_mask(&valid, past, t, self.dtype(), self.device())?)
+        };
+        Ok(StepCtx { rot, mask, eps: self.cfg.rms_norm_eps })
+    }
+}

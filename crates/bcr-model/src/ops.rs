@@ -1,0 +1,189 @@
+//! Differentiable building blocks shared by every architecture: RMSNorm,
+//! rotary embeddings with per-row positions, softmax and log-softmax with a
+//! detached max, the SiLU-gated MLP, linear layers and attention masks.
+//!
+//! Every function here is a composition of candle ops that have a backward
+//! pass, checked against finite differences in `tests/grad_check.rs`.
+//! candle's fused `softmax_last_dim`, `rms_norm` and `rope` kernels return no
+//! gradient (see `shared/notes/candle-cpu.md`), so they are not used.
+//!
+//! Shapes: `b` batch rows, `t` new tokens, `l` keys (cached + new), `h`
+//! query heads, `d` head dimension, `V` vocabulary.
+
+use candle_core::{DType, Device, Tensor, D};
+
+use crate::error::{Error, Result};
+
+/// The dtype reductions run in: f32 for half types, else the input's own.
+fn compute_dtype(dtype: DType) -> DType {
+    match dtype {
+        DType::F16 | DType::BF16 => DType::F32,
+        other => other,
+    }
+}
+
+/// RMSNorm (Zhang & Sennrich, arXiv 1910.07467) over the last dimension:
+/// `x / sqrt(mean(x^2) + eps) * weight`, reduced in f32 for half inputs
+/// (as transformers does), any leading shape.
+pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
+    let dtype = x.dtype();
+    let xc = x.to_dtype(compute_dtype(dtype))?;
+    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+    let inv = (var + eps)?.sqrt()?.recip()?;
+    let normed = xc.broadcast_mul(&inv)?.to_dtype(dtype)?;
+    Ok(normed.broadcast_mul(weight)?)
+}
+
+/// `x @ w^T (+ bias)` for `x` of shape `(.., in)` and `w` of `(out, in)`:
+/// one 2-D matmul over all leading rows.
+pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    let dims = x.dims().to_vec();
+    let (rows, k) = match dims.split_last() {
+        Some((&k, lead)) => (lead.iter().product::<usize>(), k),
+        None => return Err(Error::Input("linear: scalar input".to_string())),
+    };
+    let y = x.reshape((rows, k))?.matmul(&w.t()?)?;
+    let y = match bias {
+        Some(b) => y.broadcast_add(b)?,
+        None => y,
+    };
+    let mut out_dims = dims;
+    if let Some(last) = out_dims.last_mut() {
+        *last = w.dim(0)?;
+    }
+    Ok(y.reshape(out_dims)?)
+}
+
+/// The SiLU-gated MLP of Llama/Qwen (Shazeer, arXiv 2002.05202):
+/// `down(silu(gate(x)) * up(x))`.
+pub fn silu_mlp(x: &Tensor, gate: &Tensor, up: &Tensor, down: &Tensor) -> Result<Tensor> {
+    let g = linear(x, gate, None)?.silu()?;
+    let u = linear(x, up, None)?;
+    linear(&(g * u)?, down, None)
+}
+
+/// Softmax over the last dimension, `exp(x - max) / sum`, with the max
+/// detached (softmax is shift-invariant, so no gradient flows through it).
+pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let e = x.broadcast_sub(&max)?.exp()?;
+    let s = e.sum_keepdim(D::Minus1)?;
+    Ok(e.broadcast_div(&s)?)
+}
+
+/// `log(sum(exp(x)))` over the last dimension (keepdim), stable.
+pub fn logsumexp_last(x: &Tensor) -> Result<Tensor> {
+    let max = x.max_keepdim(D::Minus1)?.detach();
+    let s = x.broadcast_sub(&max)?.exp()?.sum_keepdim(D::Minus1)?;
+    Ok((s.log()? + max)?)
+}
+
+/// Log-probability of `targets` (shape `(n,)`, u32) under `logits` `(n, V)`:
+/// `logits[i, targets[i]] - logsumexp(logits[i])`, shape `(n,)`.
+pub fn log_softmax_gather(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    let picked = logits.gather(&targets.unsqueeze(1)?, 1)?;
+    Ok((picked - logsumexp_last(logits)?)?.squeeze(1)?)
+}
+
+/// Cosine and sine tables for rotary embeddings, one per (row, column).
+#[derive(Debug, Clone)]
+pub struct Rotary {
+    /// `(b, 1, t, d/2)`.
+    pub cos: Tensor,
+    /// `(b, 1, t, d/2)`.
+    pub sin: Tensor,
+}
+
+impl Rotary {
+    /// Tables for `positions` (row-major `b * t` values), inverse
+    /// frequencies `inv_freq` (`d/2` values) and the YaRN factor `scale`
+    /// multiplying cos and sin. Angles are computed in f64.
+    pub fn new(
+        positions: &[usize],
+        b: usize,
+        inv_freq: &[f64],
+        scale: f64,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self> {
+        let half = inv_freq.len();
+        let mut cos = Vec::with_capacity(positions.len() * half);
+        let mut sin = Vec::with_capacity(positions.len() * half);
+        for &p in positions {
+            for &f in inv_freq {
+                let a = p as f64 * f;
+                cos.push(a.cos() * scale);
+                sin.push(a.sin() * scale);
+            }
+        }
+        let t = positions.len() / b.max(1);
+        let shape = (b, 1, t, half);
+        Ok(Rotary {
+            cos: Tensor::from_vec(cos, shape, device)?.to_dtype(dtype)?,
+            sin: Tensor::from_vec(sin, shape, device)?.to_dtype(dtype)?,
+        })
+    }
+}
+
+/// Rotary embedding (Su et al., arXiv 2104.09864) in the "rotate half"
+/// layout of transformers: `x` is `(b, h, t, d)`; the first and second
+/// halves of the last dimension form the pairs.
+pub fn rope(x: &Tensor, rot: &Rotary) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)?;
+    let half = d / 2;
+    let x1 = x.narrow(D::Minus1, 0, half)?;
+    let x2 = x.narrow(D::Minus1, half, half)?;
+    let (cos, sin) = (&rot.cos, &rot.sin);
+    let r1 = (x1.broadcast_mul(cos)? - x2.broadcast_mul(sin)?)?;
+    let r2 = (x2.broadcast_mul(cos)? + x1.broadcast_mul(sin)?)?;
+    Ok(Tensor::cat(&[r1, r2], D::Minus1)?)
+}
+
+/// Additive attention mask `(b, 1, t, l)` in `dtype`: 0 where query `j` of
+/// row `i` may attend to key slot `s`, `-inf` elsewhere. Query `j` sits at
+/// slot `past + j`; it sees slot `s` when `s <= past + j` and the key is
+/// valid (`valid[i][s]`), and always sees itself so that rows of padding
+/// stay finite (their outputs are ignored, but a NaN would poison gradients).
+pub fn attention_mask(valid: &[Vec<bool>], past: usize, t: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+    let b = valid.len();
+    let l = past + t;
+    let mut m = vec![0f32; b * t * l];
+    for (i, row) in valid.iter().enumerate() {
+        if row.len() != l {
+            return Err(Error::Input(format!("mask row {i} has {} slots, expected {l}", row.len())));
+        }
+        for j in 0..t {
+            let q = past + j;
+            let out = &mut m[(i * t + j) * l..(i * t + j + 1) * l];
+            for (s, o) in out.iter_mut().enumerate() {
+                let ok = s == q || (s < q && row[s]);
+                if !ok {
+                    *o = f32::NEG_INFINITY;
+                }
+            }
+        }
+    }
+    Ok(Tensor::from_vec(m, (b, 1, t, l), device)?.to_dtype(dtype)?)
+}
+
+/// Scaled dot-product attention with grouped keys/values (GQA, Ainslie et
+/// al. arXiv 2305.13245) without copying them per head: `q` `(b, h, t, d)`,
+/// `k`, `v` `(b, kv, l, d)` with `h = kv * g`, mask `(b, 1, t, l)` or none;
+/// returns `(b, h, t, d)`. The `g` query heads sharing a key head are folded
+/// into the row dimension of one matmul, which is what `repeat_kv` does in
+/// transformers, minus the copy.
+pub fn grouped_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f64) -> Result<Tensor> {
+    let (b, h, t, d) = q.dims4()?;
+    let (_, kv, l, _) = k.dims4()?;
+    let g = h / kv;
+    let qg = (q.contiguous()?.reshape((b, kv, g * t, d))? * scale)?;
+    let scores = qg.matmul(&k.t()?)?.reshape((b, h, t, l))?;
+    let scores = match mask {
+        Some(m) => scores.broadcast_add(m)?,
+        None => scores,
+    };
+    let dtype = scores.dtype();
+    let probs = softmax_last(&scores.to_dtype(compute_dtype(dtype))?)?.to_dtype(dtype)?;
+    let out = probs.reshape((b, kv, g * t, l))?.matmul(&v.contiguous()?)?;
+    Ok(out.reshape((b, h, t, d))?)
+}
