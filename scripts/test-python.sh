@@ -15,7 +15,7 @@ python3 -m venv "$venv"
 
 # The dev profile shares the compiled dependencies of `cargo test` (they are
 # optimised there too); the wheel is abi3, one file for every CPython >= 3.9.
-"$venv/bin/maturin" build --profile dev -m crates/bcr-py/Cargo.toml --interpreter "$venv/bin/python" \
+"$venv/bin/maturin" build --profile dev --strip -m crates/bcr-py/Cargo.toml --interpreter "$venv/bin/python" \
   --compatibility linux --out "$wheels"
 "$venv/bin/python" -m pip install -q --no-index --find-links "$wheels" bcr
 

@@ -22,5 +22,16 @@ cargo fmt --all --check
 step "lint"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "llama.cpp OpenAI-compatible server on loopback (bcr eval tests)"
+# Sets BCR_TEST_ENDPOINT; builds target/venvs/llama once (several minutes).
+. scripts/llama-server.sh
+trap bcr_llama_stop EXIT
+
 step "rust tests"
 cargo test --workspace
+
+step "python package bcr (maturin wheel + pytest)"
+bash scripts/test-python.sh
+
+step "fuzz the verifier (60 s)"
+bash scripts/fuzz.sh 60

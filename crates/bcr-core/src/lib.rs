@@ -12,14 +12,20 @@ pub mod data;
 mod error;
 mod grade;
 pub mod pack;
+mod parse;
 mod problem;
+mod prompt;
+mod reward;
 
-pub use data::{
-    benchmark_dir, benchmark_path, load_problems, read_packs, write_jsonl, write_jsonl_to, Benchmark, Format,
-    LoadOptions, Loaded, PackReader,
-};
 pub use chat::{ChatMessage, ChatTemplate, SpecialTokens, TokenizerConfig};
+pub use data::{
+    benchmark_dir, benchmark_path, load_problems, read_packs, write_jsonl, write_jsonl_to,
+    Benchmark, Format, LoadOptions, Loaded, PackReader,
+};
 pub use error::{Error, Location, Result};
-pub use grade::grade;
+pub use grade::{extract_answer, grade, verify, Reason, Verdict};
 pub use pack::{pack_problems, PackOptions, PackStrategy};
+pub use parse::{parse_answers, Diagnostic, ParseOptions, Parsed};
 pub use problem::{Pack, Problem};
+pub use prompt::{PromptTemplate, DEFAULT_LABEL, DEFAULT_PROMPT_TEMPLATE};
+pub use reward::{score_response, RewardConfig, Score, DEFAULT_FORMAT_WEIGHT};

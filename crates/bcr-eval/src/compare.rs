@@ -95,7 +95,8 @@ mod tests {
 
     #[test]
     fn deltas_and_percentages() {
-        let cases: &[((f64, f64), (f64, f64), f64, Option<f64>)] = &[
+        type Case = ((f64, f64), (f64, f64), f64, Option<f64>);
+        let cases: &[Case] = &[
             ((40.0, 43.3), (1000.0, 374.0), 3.3, Some(-62.6)),
             ((50.0, 46.2), (200.0, 200.0), -3.8, Some(0.0)),
             ((0.0, 0.0), (0.0, 10.0), 0.0, None),

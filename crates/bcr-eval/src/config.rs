@@ -241,7 +241,8 @@ mod tests {
 
     #[test]
     fn validate_names_the_bad_value() {
-        let cases: Vec<(fn(&mut RunConfig), &str)> = vec![
+        type Edit = fn(&mut RunConfig);
+        let cases: Vec<(Edit, &str)> = vec![
             (|c| c.ns = vec![1, 0], "every N"),
             (|c| c.ns.clear(), "every N"),
             (|c| c.samples = 0, "--samples"),

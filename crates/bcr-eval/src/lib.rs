@@ -30,13 +30,13 @@ mod compare;
 mod config;
 mod error;
 mod http;
-// TEMP mod native;
+mod native;
 mod plot;
 mod report;
 mod retry;
 mod stats;
 mod store;
-// TEMP mod sweep;
+mod sweep;
 
 pub use backend::{Backend, FinishReason, Flow, Message, Request, Response, TokenSource};
 pub use compare::{compare, load_summary, table, Delta};
@@ -46,10 +46,10 @@ pub use config::{
 };
 pub use error::{Error, Result};
 pub use http::{join_messages, Api, HttpBackend, HttpConfig, TokenCounter};
-// TEMP pub use native::NativeBackend;
+pub use native::NativeBackend;
 pub use plot::write_plots;
 pub use report::{csv, markdown, summarise, write_reports, Row, Summary};
 pub use retry::{parse_retry_after, RetryPolicy};
 pub use stats::{mean, pass_at_k, std_err};
 pub use store::{load_samples, read_jsonl, Appender, GroupTiming, Sample, SampleKey};
-// TEMP pub use sweep::{load_benchmark, run_sweep, BenchData, SweepOutcome, SweepOptions};
+pub use sweep::{load_benchmark, run_sweep, BenchData, SweepOutcome, SweepOptions};

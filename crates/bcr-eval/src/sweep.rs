@@ -128,12 +128,14 @@ pub fn run_sweep(dir: &Path, data: &[BenchData], opts: &SweepOptions, backend: &
     samples.sync()?;
     metrics.sync()?;
     match first_error {
-        Some(e) if outcome.failed > 0 || !e.is_retryable() => Err(Error::Incomplete {
+        // A client error (bad model name, bad request) would repeat: report it as is.
+        Some(e) if !e.is_retryable() => Err(e),
+        Some(e) => Err(Error::Incomplete {
             failed: outcome.failed,
             total: outcome.completed + outcome.failed,
             first: e.to_string(),
         }),
-        _ => Ok(outcome),
+        None => Ok(outcome),
     }
 }
 
@@ -250,7 +252,7 @@ impl Group<'_> {
 
     fn grade(&self, job: &Job, req: &Request, resp: Response) -> Result<Sample> {
         let golds = job.pack.golds();
-        let score = bcr_core::score_response(&resp.text, &golds, resp.completion_tokens, req.max_tokens, &self.opts.reward);
+        let score = bcr_core::score_response(&resp.text, &golds, resp.completion_tokens, req.max_tokens, &self.opts.reward)?;
         Ok(Sample {
             key: job.key.clone(),
             problem_ids: job.pack.problems.iter().map(|p| p.id.clone()).collect(),

@@ -1,1 +1,14 @@
-//! bcr-gym (being written).
+//! `bcr-gym`: the embedded default of bcr. Procedural reasoning tasks with
+//! exact answers and difficulty levels ([`tasks`]), reference solutions with
+//! controllable redundancy ([`solution`]), and seeded train/test streams that
+//! never overlap ([`split`]). These feed the SFT warm start and the `bcr demo`
+//! reproduction of the findings of Yang et al., arXiv 2604.02322.
+#![deny(missing_docs)]
+
+pub mod solution;
+pub mod split;
+pub mod tasks;
+
+pub use solution::{write_response, write_steps, Verbosity};
+pub use split::{split_of, tasks as task_stream, to_problem, Split, TEST_SHARE};
+pub use tasks::{generate, Family, Task, MAX_DIFFICULTY, MIN_DIFFICULTY};

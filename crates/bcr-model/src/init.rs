@@ -34,7 +34,13 @@ pub struct InitOptions {
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions { seed: 0, std: 0.02, perturb_norms_and_biases: false, dtype: DType::F32, device: Device::Cpu }
+        InitOptions {
+            seed: 0,
+            std: 0.02,
+            perturb_norms_and_biases: false,
+            dtype: DType::F32,
+            device: Device::Cpu,
+        }
     }
 }
 
@@ -42,7 +48,10 @@ impl Default for InitOptions {
 /// with `opts`; build the model with `VarBuilder::from_varmap`.
 pub fn init_varmap(cfg: &ModelConfig, opts: &InitOptions) -> Result<VarMap> {
     if !(opts.std.is_finite() && opts.std >= 0.0) {
-        return Err(Error::Input(format!("init std must be finite and >= 0, found {}", opts.std)));
+        return Err(Error::Input(format!(
+            "init std must be finite and >= 0, found {}",
+            opts.std
+        )));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let varmap = VarMap::new();

@@ -51,6 +51,7 @@
 mod config;
 mod decoder;
 mod error;
+mod fused;
 mod generate;
 mod gguf;
 mod hf;
@@ -67,12 +68,12 @@ pub use config::{Arch, ModelConfig, RopeScaling};
 pub use decoder::{CausalLm, KvCache, RowSpan};
 pub use error::{Error, Result};
 pub use generate::{generate, generate_with_stats, FinishReason, GenerateStats, Generation};
-pub use model::{LoadOptions, Model, ModelSource};
-pub use sampling::{row_seed, SamplingConfig};
-pub use tokenizer::{GenerationDefaults, Tokenizer};
 pub use gguf::{load_gguf, GgmlType, GgufFile, GgufHeader, GgufValue, TensorInfo};
-pub use init::{init_varmap, InitOptions};
 pub use hf::{check_tensors, load_hf_dir, resolve_hub, safetensors_files, HfLoadOptions};
+pub use init::{init_varmap, InitOptions};
 pub use logprobs::{
     completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair,
 };
+pub use model::{LoadOptions, Model, ModelSource};
+pub use sampling::{row_seed, SamplingConfig};
+pub use tokenizer::{GenerationDefaults, Tokenizer};

@@ -22,10 +22,25 @@ fn compute_dtype(dtype: DType) -> DType {
     }
 }
 
+/// Whether the fused CPU kernels of `fused` apply to `x`.
+fn fusable(x: &Tensor) -> bool {
+    x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) && x.is_contiguous()
+}
+
 /// RMSNorm (Zhang & Sennrich, arXiv 1910.07467) over the last dimension:
-/// `x / sqrt(mean(x^2) + eps) * weight`, reduced in f32 for half inputs
-/// (as transformers does), any leading shape.
+/// `x / sqrt(mean(x^2) + eps) * weight`, any leading shape. Contiguous
+/// f32/f64 CPU inputs take the fused kernel (with its own backward), the
+/// rest [`rms_norm_composed`].
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
+    if fusable(x) && weight.is_contiguous() && weight.dtype() == x.dtype() {
+        return Ok(x.apply_op2(weight, crate::fused::RmsNorm { eps })?);
+    }
+    rms_norm_composed(x, weight, eps)
+}
+
+/// RMSNorm as a composition of candle ops, reduced in f32 for half inputs
+/// (as transformers does).
+pub fn rms_norm_composed(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     let dtype = x.dtype();
     let xc = x.to_dtype(compute_dtype(dtype))?;
     let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
@@ -62,9 +77,18 @@ pub fn silu_mlp(x: &Tensor, gate: &Tensor, up: &Tensor, down: &Tensor) -> Result
     linear(&(g * u)?, down, None)
 }
 
+/// Softmax over the last dimension: the fused kernel for contiguous
+/// f32/f64 CPU inputs, else [`softmax_composed`].
+pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
+    if fusable(x) {
+        return Ok(x.apply_op1(crate::fused::Softmax)?);
+    }
+    softmax_composed(x)
+}
+
 /// Softmax over the last dimension, `exp(x - max) / sum`, with the max
 /// detached (softmax is shift-invariant, so no gradient flows through it).
-pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
+pub fn softmax_composed(x: &Tensor) -> Result<Tensor> {
     let max = x.max_keepdim(D::Minus1)?.detach();
     let e = x.broadcast_sub(&max)?.exp()?;
     let s = e.sum_keepdim(D::Minus1)?;
@@ -144,13 +168,22 @@ pub fn rope(x: &Tensor, rot: &Rotary) -> Result<Tensor> {
 /// slot `past + j`; it sees slot `s` when `s <= past + j` and the key is
 /// valid (`valid[i][s]`), and always sees itself so that rows of padding
 /// stay finite (their outputs are ignored, but a NaN would poison gradients).
-pub fn attention_mask(valid: &[Vec<bool>], past: usize, t: usize, dtype: DType, device: &Device) -> Result<Tensor> {
+pub fn attention_mask(
+    valid: &[Vec<bool>],
+    past: usize,
+    t: usize,
+    dtype: DType,
+    device: &Device,
+) -> Result<Tensor> {
     let b = valid.len();
     let l = past + t;
     let mut m = vec![0f32; b * t * l];
     for (i, row) in valid.iter().enumerate() {
         if row.len() != l {
-            return Err(Error::Input(format!("mask row {i} has {} slots, expected {l}", row.len())));
+            return Err(Error::Input(format!(
+                "mask row {i} has {} slots, expected {l}",
+                row.len()
+            )));
         }
         for j in 0..t {
             let q = past + j;
@@ -172,7 +205,13 @@ pub fn attention_mask(valid: &[Vec<bool>], past: usize, t: usize, dtype: DType, 
 /// returns `(b, h, t, d)`. The `g` query heads sharing a key head are folded
 /// into the row dimension of one matmul, which is what `repeat_kv` does in
 /// transformers, minus the copy.
-pub fn grouped_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f64) -> Result<Tensor> {
+pub fn grouped_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    scale: f64,
+) -> Result<Tensor> {
     let (b, h, t, d) = q.dims4()?;
     let (_, kv, l, _) = k.dims4()?;
     let g = h / kv;

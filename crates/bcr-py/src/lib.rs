@@ -29,7 +29,7 @@
 #![deny(missing_docs)]
 
 mod batch;
-//TMP mod reward;
+mod reward;
 
 use pyo3::prelude::*;
 
@@ -63,7 +63,7 @@ fn _bcr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(grade, m)?)?;
     m.add_function(wrap_pyfunction!(grade_batch, m)?)?;
-    //TMP reward::register(m)?;
+    reward::register(m)?;
     Ok(())
 }
 

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use rayon::prelude::*;
 
-/// The keyword options shared by `parse*` and `score*`.
+/// The keyword options shared by `score` and `score_batch`.
 struct Options {
     config: RewardConfig,
     budget: Option<usize>,
@@ -24,36 +24,95 @@ fn value_error(e: bcr_core::Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
-fn parse_options(label: Option<&str>, after_think: bool) -> PyResult<ParseOptions> {
-    let mut opts = ParseOptions { after_think, ..ParseOptions::default() };
-    if let Some(label) = label {
-        opts.label = label.to_string();
-    }
-    opts.validate().map_err(value_error)?;
-    Ok(opts)
-}
-
-fn options(
-    format_weight: Option<f64>,
-    length_penalty: Option<f64>,
-    budget: Option<usize>,
+/// Parse options from keywords, checked (the label as the prompt template
+/// checks it; `n` at least 1).
+fn parse_options(
+    n: usize,
     label: Option<&str>,
     after_think: bool,
-) -> PyResult<Options> {
-    let mut config = RewardConfig { parse: parse_options(label, after_think)?, length_penalty, ..RewardConfig::default() };
-    if let Some(w) = format_weight {
+    positional_fallback: bool,
+) -> PyResult<ParseOptions> {
+    if n == 0 {
+        return Err(PyValueError::new_err(
+            "n (problems per response) must be at least 1, got 0",
+        ));
+    }
+    let mut parse = ParseOptions {
+        after_think,
+        positional_fallback,
+        ..ParseOptions::default()
+    };
+    if let Some(label) = label {
+        parse.label = label.to_string();
+    }
+    let config = RewardConfig {
+        parse,
+        ..RewardConfig::default()
+    };
+    config.validate().map_err(value_error)?;
+    Ok(config.parse)
+}
+
+/// Reward options from keywords, checked.
+fn options(kw: RewardKw<'_>, n: usize) -> PyResult<Options> {
+    let parse = parse_options(n.max(1), kw.label, kw.after_think, kw.positional_fallback)?;
+    let mut config = RewardConfig {
+        parse,
+        length_penalty: kw.length_penalty,
+        ..RewardConfig::default()
+    };
+    if let Some(w) = kw.format_weight {
         config.format_weight = w;
     }
     config.validate().map_err(value_error)?;
-    Ok(Options { config, budget })
+    if config.length_penalty.is_some() && kw.budget.is_none() {
+        return Err(PyValueError::new_err(
+            "length_penalty needs budget (the response token budget)",
+        ));
+    }
+    Ok(Options {
+        config,
+        budget: kw.budget,
+    })
 }
 
-fn score_one(response: &str, golds: &[String], tokens: Option<usize>, opts: &Options) -> bcr_core::Result<Score> {
+/// The keyword arguments of `score` and `score_batch`.
+#[derive(Clone, Copy)]
+struct RewardKw<'a> {
+    format_weight: Option<f64>,
+    length_penalty: Option<f64>,
+    budget: Option<usize>,
+    label: Option<&'a str>,
+    after_think: bool,
+    positional_fallback: bool,
+}
+
+/// Scores one response; the error is the message of the `ValueError` to raise.
+fn score_one(
+    response: &str,
+    golds: &[String],
+    tokens: Option<usize>,
+    opts: &Options,
+) -> Result<Score, String> {
+    if golds.is_empty() {
+        return Err("golds is empty: a pack has at least one gold answer".into());
+    }
+    let tokens = match (opts.config.length_penalty, tokens) {
+        (Some(_), None) => return Err("length_penalty needs response_tokens".into()),
+        (_, tokens) => tokens.unwrap_or(0),
+    };
     let golds: Vec<&str> = golds.iter().map(String::as_str).collect();
-    score_response(response, &golds, tokens, opts.budget, &opts.config)
+    score_response(
+        response,
+        &golds,
+        tokens,
+        opts.budget.unwrap_or(0),
+        &opts.config,
+    )
+    .map_err(|e| e.to_string())
 }
 
-fn score_dict<'py>(py: Python<'py>, score: &Score, diagnostics: Vec<String>) -> PyResult<Bound<'py, PyDict>> {
+fn score_dict<'py>(py: Python<'py>, score: &Score) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("reward", score.reward)?;
     d.set_item("accuracy", score.accuracy)?;
@@ -61,58 +120,74 @@ fn score_dict<'py>(py: Python<'py>, score: &Score, diagnostics: Vec<String>) -> 
     d.set_item("answers", &score.answers)?;
     d.set_item("format", score.format)?;
     d.set_item("length_penalty", score.length_penalty)?;
+    let diagnostics: Vec<String> = score.diagnostics.iter().map(ToString::to_string).collect();
     d.set_item("diagnostics", diagnostics)?;
     Ok(d)
 }
 
-/// parse(response, n, *, label="Answer", after_think=True)
+/// parse(response, n, *, label="Answer", after_think=True, positional_fallback=False)
 /// --
 ///
 /// The N labelled answers of one response (`label k: \boxed{...}`, braces
 /// nesting), in problem order, `None` where missing. With `after_think`, only
-/// the text after the last `</think>` is read. Raises ValueError for n < 1
-/// or an invalid label.
+/// the text after the last `</think>` is read; with `positional_fallback`,
+/// unlabelled boxes fill missing answers by position. Raises ValueError for
+/// n < 1 or an invalid label.
 #[pyfunction]
-#[pyo3(signature = (response, n, *, label=None, after_think=true))]
-fn parse(response: &str, n: usize, label: Option<&str>, after_think: bool) -> PyResult<Vec<Option<String>>> {
-    let opts = parse_options(label, after_think)?;
-    Ok(parse_answers(response, n, &opts).map_err(value_error)?.answers)
+#[pyo3(signature = (response, n, *, label=None, after_think=true, positional_fallback=false))]
+fn parse(
+    py: Python<'_>,
+    response: &str,
+    n: usize,
+    label: Option<&str>,
+    after_think: bool,
+    positional_fallback: bool,
+) -> PyResult<Vec<Option<String>>> {
+    let opts = parse_options(n, label, after_think, positional_fallback)?;
+    Ok(py.allow_threads(|| parse_answers(response, n, &opts).answers))
 }
 
-/// parse_batch(responses, n, *, label="Answer", after_think=True)
+/// parse_batch(responses, n, *, label="Answer", after_think=True, positional_fallback=False)
 /// --
 ///
 /// `[parse(r, n, ...) for r in responses]`, on all cores with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (responses, n, *, label=None, after_think=true))]
+#[pyo3(signature = (responses, n, *, label=None, after_think=true, positional_fallback=false))]
 fn parse_batch(
     py: Python<'_>,
     responses: Vec<String>,
     n: usize,
     label: Option<&str>,
     after_think: bool,
+    positional_fallback: bool,
 ) -> PyResult<Vec<Vec<Option<String>>>> {
-    let opts = parse_options(label, after_think)?;
-    let parsed: bcr_core::Result<Vec<_>> =
-        py.allow_threads(|| responses.par_iter().map(|r| parse_answers(r, n, &opts).map(|p| p.answers)).collect());
-    parsed.map_err(value_error)
+    let opts = parse_options(n, label, after_think, positional_fallback)?;
+    Ok(py.allow_threads(|| {
+        responses
+            .par_iter()
+            .map(|r| parse_answers(r, n, &opts).answers)
+            .collect()
+    }))
 }
 
 /// score(response, golds, *, format_weight=None, length_penalty=None,
-///       response_tokens=None, budget=None, label="Answer", after_think=True)
+///       response_tokens=None, budget=None, label="Answer", after_think=True,
+///       positional_fallback=False)
 /// --
 ///
 /// The BCR reward of one response to a pack whose gold answers are `golds`
-/// (N = len(golds)). Returns a dict: `reward` (float), `accuracy` (mean
+/// (N = len(golds)): `accuracy + format_weight * format - length_penalty *
+/// response_tokens / budget` (the last term only when `length_penalty` is
+/// set, the paper's ablation). Returns a dict: `reward`, `accuracy` (mean
 /// correctness), `correct` (list[bool]), `answers` (list[str | None]),
-/// `format` (in [0, 1]), `length_penalty` (the amount subtracted, 0.0 when
-/// off) and `diagnostics` (list[str], what the parser noticed).
-/// `format_weight=None` keeps bcr's default; `length_penalty` needs
-/// `response_tokens` and `budget`. Raises ValueError on invalid options or an
-/// empty `golds`.
+/// `format` (share of answers present and well formed), `length_penalty`
+/// (the term added, <= 0) and `diagnostics` (list[str]).
+/// `format_weight=None` keeps bcr's default (0.1). Raises ValueError on
+/// invalid options or an empty `golds`.
 #[pyfunction]
-#[pyo3(signature = (response, golds, *, format_weight=None, length_penalty=None, response_tokens=None, budget=None, label=None, after_think=true))]
-#[allow(clippy::too_many_arguments)] // mirrors Python keyword arguments one to one
+#[pyo3(signature = (response, golds, *, format_weight=None, length_penalty=None, response_tokens=None,
+                    budget=None, label=None, after_think=true, positional_fallback=false))]
+#[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn score<'py>(
     py: Python<'py>,
     response: &str,
@@ -123,36 +198,37 @@ fn score<'py>(
     budget: Option<usize>,
     label: Option<&str>,
     after_think: bool,
+    positional_fallback: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let opts = options(format_weight, length_penalty, budget, label, after_think)?;
+    let kw = RewardKw {
+        format_weight,
+        length_penalty,
+        budget,
+        label,
+        after_think,
+        positional_fallback,
+    };
+    let opts = options(kw, golds.len())?;
     // verl scores responses from a thread pool: let the others run meanwhile.
-    let (s, diagnostics) =
-        py.allow_threads(|| score_with_diagnostics(response, &golds, response_tokens, &opts)).map_err(value_error)?;
-    score_dict(py, &s, diagnostics)
-}
-
-fn score_with_diagnostics(
-    response: &str,
-    golds: &[String],
-    tokens: Option<usize>,
-    opts: &Options,
-) -> bcr_core::Result<(Score, Vec<String>)> {
-    let s = score_one(response, golds, tokens, opts)?;
-    let parsed = parse_answers(response, golds.len(), &opts.config.parse)?;
-    Ok((s, parsed.diagnostics.iter().map(ToString::to_string).collect()))
+    let s = py
+        .allow_threads(|| score_one(response, &golds, response_tokens, &opts))
+        .map_err(PyValueError::new_err)?;
+    score_dict(py, &s)
 }
 
 /// score_batch(responses, golds, *, format_weight=None, length_penalty=None,
-///             response_tokens=None, budget=None, label="Answer", after_think=True)
+///             response_tokens=None, budget=None, label="Answer", after_think=True,
+///             positional_fallback=False)
 /// --
 ///
 /// `[score(r, g, ...) for r, g in zip(responses, golds)]` (with
 /// `response_tokens[i]` for response i), on all cores with the GIL released.
-/// Raises ValueError when the lists differ in length or any item is invalid
-/// (the message names the index).
+/// Raises ValueError when the lists differ in length or an item is invalid
+/// (the message names its index).
 #[pyfunction]
-#[pyo3(signature = (responses, golds, *, format_weight=None, length_penalty=None, response_tokens=None, budget=None, label=None, after_think=true))]
-#[allow(clippy::too_many_arguments)] // mirrors Python keyword arguments one to one
+#[pyo3(signature = (responses, golds, *, format_weight=None, length_penalty=None, response_tokens=None,
+                    budget=None, label=None, after_think=true, positional_fallback=false))]
+#[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn score_batch<'py>(
     py: Python<'py>,
     responses: Vec<String>,
@@ -163,32 +239,41 @@ fn score_batch<'py>(
     budget: Option<usize>,
     label: Option<&str>,
     after_think: bool,
+    positional_fallback: bool,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     same_length("responses", responses.len(), "golds", golds.len())?;
     if let Some(tokens) = &response_tokens {
-        same_length("responses", responses.len(), "response_tokens", tokens.len())?;
-    } else if length_penalty.is_some() {
-        return Err(PyValueError::new_err("length_penalty needs response_tokens (one count per response)"));
+        same_length(
+            "responses",
+            responses.len(),
+            "response_tokens",
+            tokens.len(),
+        )?;
     }
-    let opts = options(format_weight, length_penalty, budget, label, after_think)?;
-    let results: Vec<bcr_core::Result<(Score, Vec<String>)>> = py.allow_threads(|| {
+    let kw = RewardKw {
+        format_weight,
+        length_penalty,
+        budget,
+        label,
+        after_think,
+        positional_fallback,
+    };
+    let opts = options(kw, 1)?;
+    let results: Vec<Result<Score, String>> = py.allow_threads(|| {
         responses
             .par_iter()
             .zip(golds.par_iter())
             .enumerate()
             .map(|(i, (response, golds))| {
                 let tokens = response_tokens.as_ref().and_then(|t| t.get(i).copied());
-                score_with_diagnostics(response, golds, tokens, &opts)
+                score_one(response, golds, tokens, &opts)
+                    .map_err(|e| format!("responses[{i}]: {e}"))
             })
             .collect()
     });
     results
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let (s, diagnostics) = r.map_err(|e| PyValueError::new_err(format!("responses[{i}]: {e}")))?;
-            score_dict(py, &s, diagnostics)
-        })
+        .map(|r| score_dict(py, &r.map_err(PyValueError::new_err)?))
         .collect()
 }
 

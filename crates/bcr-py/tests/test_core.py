@@ -50,7 +50,8 @@ def test_score_of_known_responses():
     full = bcr.score(bcr_response(["3", "0.5", "5"]), golds)
     assert full["accuracy"] == 1.0 and full["correct"] == [True, True, True]
     assert full["format"] == 1.0
-    assert full["reward"] == pytest.approx(1.0)
+    # reward = accuracy + 0.1 (the default format weight) * format
+    assert full["reward"] == pytest.approx(1.1)
     two = bcr.score(bcr_response(["3", "0.5", "6"]), golds, format_weight=0.0)
     assert two["accuracy"] == pytest.approx(2 / 3) and two["reward"] == pytest.approx(2 / 3)
     assert two["answers"] == ["3", "0.5", "6"]
@@ -110,8 +111,8 @@ def test_batch_runs_while_other_threads_hold_the_interpreter():
     "call, match",
     [
         (lambda: bcr.score("x", []), "gold"),
-        (lambda: bcr.score("x", ["1"], format_weight=float("nan")), "format_weight"),
-        (lambda: bcr.score("x", ["1"], format_weight=-0.5), "format_weight"),
+        (lambda: bcr.score("x", ["1"], format_weight=float("nan")), "format weight"),
+        (lambda: bcr.score("x", ["1"], format_weight=-0.5), "format weight"),
         (lambda: bcr.score("x", ["1"], length_penalty=1.0), "budget"),
         (lambda: bcr.score("x", ["1"], length_penalty=1.0, response_tokens=5, budget=0), "budget"),
         (lambda: bcr.parse("x", 0), "n"),

@@ -125,7 +125,7 @@ def test_verl_internal_kwargs_are_accepted():
     [
         ({"format_wieght": 0.1}, TypeError, "unknown keyword"),
         ({"length_penalty": 0.5}, TypeError, "length_penalty"),
-        ({"format_weight": float("nan")}, ValueError, "format_weight"),
+        ({"format_weight": float("nan")}, ValueError, "format weight"),
     ],
 )
 def test_bad_reward_kwargs_raise(kwargs, error, match):
@@ -145,3 +145,32 @@ def test_bad_reward_kwargs_raise(kwargs, error, match):
 def test_bad_ground_truth_raises_value_error(ground_truth, extra_info, match):
     with pytest.raises(ValueError, match=match):
         call_like_verl(bcr_response(["1", "2"]), ground_truth, extra_info)
+
+
+def test_loads_the_way_verl_loads_a_custom_reward_file():
+    # verl's load_extern_object: a `pkg://` path is imported by name; a file
+    # path is executed as a fresh module; then getattr(module, name), wrapped
+    # so that custom_reward_function.reward_kwargs are appended as keywords.
+    import functools
+    import importlib
+    import importlib.util
+
+    by_pkg = getattr(importlib.import_module("bcr.verl"), "compute_score")
+    spec = importlib.util.spec_from_file_location("custom_module", bcr.verl.__file__)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    by_file = getattr(module, "compute_score")
+
+    def call_with_kwargs(raw_fn, extra_kwargs, *args, **kwargs):
+        return raw_fn(*args, **kwargs, **extra_kwargs)
+
+    for raw in (by_pkg, by_file):
+        fn = functools.partial(call_with_kwargs, raw, {"format_weight": 0.5})
+        result = fn(
+            data_source="bcr",
+            solution_str=bcr_response(["2", "9"]),
+            ground_truth=json.dumps(["2", "3"]),
+            extra_info={"index": 0, "n": 2, "num_turns": None, "rollout_reward_scores": {}},
+        )
+        assert result["acc"] == 0.5
+        assert result["score"] == pytest.approx(0.5 + 0.5 * result["format"])

@@ -43,6 +43,12 @@ pub fn group_advantages(
     }
     let mut out = Vec::with_capacity(rewards.len());
     for group in rewards.chunks(group_size) {
+        // Identical rewards carry no signal: exactly 0, not the rounding
+        // error of their mean amplified by 1 / eps.
+        if group.iter().all(|r| *r == group[0]) {
+            out.extend(std::iter::repeat_n(0.0, group.len()));
+            continue;
+        }
         let (mean, std) = group_stats(group);
         out.extend(group.iter().map(|r| match kind {
             AdvantageKind::Grpo => (r - mean) / (std + eps),
@@ -66,8 +72,18 @@ mod tests {
         // std = 0.57735..., A = +-0.5 / 0.57735 = +-0.866025...
         let s = 0.5 / (1.0f64 / 3.0).sqrt();
         let cases: &[(&[f64], usize, AdvantageKind, Vec<f64>)] = &[
-            (&[1.0, 0.0, 0.0, 1.0], 4, AdvantageKind::Grpo, vec![s, -s, -s, s]),
-            (&[1.0, 0.0, 0.0, 1.0], 4, AdvantageKind::Drgrpo, vec![0.5, -0.5, -0.5, 0.5]),
+            (
+                &[1.0, 0.0, 0.0, 1.0],
+                4,
+                AdvantageKind::Grpo,
+                vec![s, -s, -s, s],
+            ),
+            (
+                &[1.0, 0.0, 0.0, 1.0],
+                4,
+                AdvantageKind::Drgrpo,
+                vec![0.5, -0.5, -0.5, 0.5],
+            ),
             // two groups of 2: [0.2, 0.6] -> mean 0.4, std sqrt(0.08)=0.28284
             (
                 &[0.2, 0.6, 1.0, 1.0],
@@ -75,13 +91,23 @@ mod tests {
                 AdvantageKind::Grpo,
                 vec![-0.2 / 0.08f64.sqrt(), 0.2 / 0.08f64.sqrt(), 0.0, 0.0],
             ),
-            (&[0.2, 0.6, 1.0, 1.0], 2, AdvantageKind::Drgrpo, vec![-0.2, 0.2, 0.0, 0.0]),
+            (
+                &[0.2, 0.6, 1.0, 1.0],
+                2,
+                AdvantageKind::Drgrpo,
+                vec![-0.2, 0.2, 0.0, 0.0],
+            ),
             // all equal -> zero advantage, no division by zero
-            (&[0.7, 0.7, 0.7], 3, AdvantageKind::Grpo, vec![0.0, 0.0, 0.0]),
+            (
+                &[0.7, 0.7, 0.7],
+                3,
+                AdvantageKind::Grpo,
+                vec![0.0, 0.0, 0.0],
+            ),
             (&[], 2, AdvantageKind::Grpo, vec![]),
         ];
         for (r, g, k, want) in cases {
-            let got = group_advantages(r, *g, *k, 0.0_f64.max(1e-12)).unwrap();
+            let got = group_advantages(r, *g, *k, 1e-12).unwrap();
             assert!(close(&got, want), "{r:?} g={g} {k:?}: {got:?} != {want:?}");
         }
     }
@@ -94,8 +120,15 @@ mod tests {
 
     #[test]
     fn bad_shapes_and_values_are_errors() {
-        for (r, g) in [(&[1.0, 2.0, 3.0][..], 2), (&[1.0, 2.0][..], 1), (&[1.0, f64::NAN][..], 2)] {
-            assert!(group_advantages(r, g, AdvantageKind::Grpo, 1e-6).is_err(), "{r:?} {g}");
+        for (r, g) in [
+            (&[1.0, 2.0, 3.0][..], 2),
+            (&[1.0, 2.0][..], 1),
+            (&[1.0, f64::NAN][..], 2),
+        ] {
+            assert!(
+                group_advantages(r, g, AdvantageKind::Grpo, 1e-6).is_err(),
+                "{r:?} {g}"
+            );
         }
     }
 }

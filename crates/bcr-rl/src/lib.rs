@@ -31,6 +31,7 @@ mod error;
 pub mod filter;
 pub mod loss;
 mod metrics;
+mod model_policy;
 pub mod optim;
 mod overrides;
 mod policy;
@@ -47,11 +48,13 @@ mod validate;
 #[cfg(test)]
 mod proof;
 #[cfg(test)]
+mod proof_model;
+#[cfg(test)]
 mod tiny;
 
 pub use config::{
-    AdvantageKind, AlgoSection, BudgetMode, DataSection, LossAgg, ModelSection, OptimSection, RewardSection,
-    RolloutSection, RunSection, ScheduleKind, Strategy, TrainConfig,
+    AdvantageKind, AlgoSection, BudgetMode, DataSection, LossAgg, ModelSection, OptimSection,
+    RewardSection, RolloutSection, RunSection, ScheduleKind, Strategy, TrainConfig,
 };
 pub use data::{load_training_problems, Cursor, PackStream};
 pub use error::{Error, Result};
@@ -60,5 +63,6 @@ pub use overrides::apply as apply_overrides;
 pub use policy::{Completion, Policy, Sampling, TokenScores};
 pub use rollout::{collect as collect_rollouts, RolloutBatch, RolloutSpec, Sample};
 pub use signal::{clear_stop, install_ctrlc_handler, request_stop, stop_requested};
-pub use task::{Score, Task};
+pub use model_policy::{parse_device, parse_dtype, ModelPolicy};
+pub use task::{BcrTask, Score, Task};
 pub use trainer::Trainer;

@@ -45,14 +45,22 @@ fn leaf_mut<'a>(tree: &'a mut Value, key: &str) -> std::result::Result<&'a mut V
         };
         if !table.contains_key(part) {
             let valid: Vec<String> = table.keys().map(|k| join(&prefix, k)).collect();
-            return Err(format!("unknown key `{key}`; valid keys here: {}", valid.join(", ")));
+            return Err(format!(
+                "unknown key `{key}`; valid keys here: {}",
+                valid.join(", ")
+            ));
         }
         prefix = join(&prefix, part);
-        node = table.get_mut(part).ok_or_else(|| format!("unknown key `{key}`"))?;
+        node = table
+            .get_mut(part)
+            .ok_or_else(|| format!("unknown key `{key}`"))?;
     }
     if let Value::Table(table) = node {
         let valid: Vec<String> = table.keys().map(|k| join(&prefix, k)).collect();
-        return Err(format!("`{key}` is a table; set one of: {}", valid.join(", ")));
+        return Err(format!(
+            "`{key}` is a table; set one of: {}",
+            valid.join(", ")
+        ));
     }
     Ok(node)
 }

@@ -55,7 +55,10 @@ mod tests {
         ];
         for (step, total, warmup, kind, min_ratio, want) in cases {
             let got = lr_at(step, total, 1.0, warmup, kind, min_ratio);
-            assert!((got - want).abs() < 1e-12, "{step}/{total} w{warmup} {kind:?}: {got}");
+            assert!(
+                (got - want).abs() < 1e-12,
+                "{step}/{total} w{warmup} {kind:?}: {got}"
+            );
         }
     }
 }

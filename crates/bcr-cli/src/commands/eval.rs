@@ -131,7 +131,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         backend: backend.describe(),
         concurrency: args.concurrency,
     };
-    let reward = bcr_core::RewardConfig::default();
+    let mut reward = bcr_core::RewardConfig::default();
+    reward.parse.label = args.label.clone();
     let opts = SweepOptions { run, runtime, prompt, reward, progress: !args.quiet };
     let outcome = bcr_eval::run_sweep(&args.out, &data, &opts, backend.as_ref());
     // Reports are written even after failed requests: they cover what is done.
@@ -169,7 +170,7 @@ fn backend(args: &Args) -> anyhow::Result<Box<dyn Backend>> {
             };
             Ok(Box::new(HttpBackend::new(config)?))
         }
-        (None, Some(spec)) => Ok(Box::new(bcr_eval::NativeBackend::load(spec)?)),
+        (None, Some(spec)) => Ok(Box::new(bcr_eval::NativeBackend::load(spec, args.concurrency)?)),
         (None, None) => bail!("give --endpoint URL (OpenAI-compatible server) or --model PATH (native backend)"),
     }
 }

@@ -2,10 +2,15 @@
 
 use clap::{Parser, Subcommand};
 
+mod compare;
+mod data;
+mod eval;
+mod generate;
 mod grade;
 mod pack;
 mod prompt;
 mod score;
+mod train;
 
 /// Batched Contextual Reinforcement: train reasoning LLMs to solve N problems
 /// in one shared context under a hard token budget, and measure the
@@ -19,6 +24,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The task-scaling-law sweep: accuracy and tokens per problem as N grows.
+    Eval(eval::Args),
+    /// Paper-style table of two eval runs: accuracy change (points), token change (%).
+    Compare(compare::Args),
+    /// Build training/validation datasets for external RL engines (verl).
+    Data(data::Args),
+    /// Sample completions from a local model (batched KV-cache decoding), as JSONL.
+    Generate(generate::Args),
     /// Judge whether predicted answers equal gold answers (math equivalence).
     Grade(grade::Args),
     /// Group problems into packs of N that share one context.
@@ -27,14 +40,21 @@ enum Command {
     Prompt(prompt::Args),
     /// Parse and grade responses to packs: per-problem correctness and reward.
     Score(score::Args),
+    /// Train a model with BCR: GRPO on packs of N problems under one shared token budget.
+    Train(train::Args),
 }
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Compare(args) => compare::run(args),
+        Command::Data(args) => data::run(args),
+        Command::Generate(args) => generate::run(args),
         Command::Grade(args) => grade::run(args),
         Command::Pack(args) => pack::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Score(args) => score::run(args),
+        Command::Train(args) => train::run(args),
     }
 }

@@ -1,10 +1,314 @@
-//! `bcr score` (being written).
+//! `bcr score`: parse and grade responses to packs, and reward each one.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use bcr_core::{score_response, PackReader, ParseOptions, RewardConfig, Score};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::prompt::open_output;
+
+const AFTER_HELP: &str = "\
+Responses: one JSON object per line, {\"pack_id\", \"response\", \"response_tokens\"?}
+(response_tokens: a non-negative integer, needed only with --length-penalty).
+Several responses may answer the same pack (e.g. a GRPO group); each is scored
+on its own. Output: one object per response, in input order:
+{\"pack_id\", \"line\", \"n\", \"answers\", \"correct\", \"accuracy\", \"format\",
+\"length_penalty\", \"reward\", \"diagnostics\"}, where line is the response's line in
+the responses file, answers[k-1] the content of `Answer k: \\boxed{...}` (or null)
+and diagnostics the parser's findings (missing, duplicate, out_of_order,
+unlabelled, positional, truncated, label_out_of_range).
+
+reward = accuracy + W * format [- L * response_tokens / B]: accuracy is the share
+of the N answers equal to the golds (math equivalence), format the share present
+and well formed, W --format-weight (default 0.1), and the length term appears only
+with --length-penalty L --budget B (the paper's collapsing ablation).
+
+Packs are held in memory (pack_id -> gold answers); responses stream in chunks of
+1024 scored on all cores. An unknown pack_id, a missing or mistyped field or a
+malformed line stops the run with exit status 1, naming file, line and field. A
+summary goes to stderr.
+
+Examples:
+  bcr score --packs packs.jsonl --responses responses.jsonl --output scores.jsonl
+  bcr score --packs packs.jsonl --responses responses.jsonl --format-weight 0
+  bcr score --packs p.jsonl --responses r.jsonl --length-penalty 1 --budget 5120";
+
+/// Responses scored per parallel chunk.
+const CHUNK: usize = 1024;
 
 /// Flags of `bcr score`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = AFTER_HELP)]
+pub struct Args {
+    /// Pack JSONL file with the gold answers. Example: --packs packs.jsonl
+    #[arg(long, value_name = "FILE")]
+    packs: PathBuf,
+    /// Responses JSONL file (`-` for stdin). Example: --responses responses.jsonl
+    #[arg(long, value_name = "FILE")]
+    responses: PathBuf,
+    /// Weight of the format term. Example: --format-weight 0.2
+    #[arg(long, value_name = "W", default_value_t = bcr_core::DEFAULT_FORMAT_WEIGHT)]
+    format_weight: f64,
+    /// Turn on the explicit length penalty -L * tokens / budget (ablation). Example: --length-penalty 1.0
+    #[arg(long, value_name = "L", requires = "budget")]
+    length_penalty: Option<f64>,
+    /// Token budget of a whole response, for --length-penalty. Example: --budget 5120
+    #[arg(long, value_name = "B")]
+    budget: Option<usize>,
+    /// Answer label the prompt asked for. Example: --label "Final answer"
+    #[arg(long, value_name = "TEXT", default_value = bcr_core::DEFAULT_LABEL)]
+    label: String,
+    /// Also read answers written before `</think>`. Example: --keep-thinking
+    #[arg(long)]
+    keep_thinking: bool,
+    /// Use unlabelled boxes for missing answers by position. Example: --positional-fallback
+    #[arg(long)]
+    positional_fallback: bool,
+    /// Output JSONL file (`-` or absent: stdout). Example: --output scores.jsonl
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Worker threads (0: all cores). Example: --threads 1
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Serialize)]
+struct ScoreLine<'a> {
+    pack_id: &'a str,
+    line: usize,
+    n: usize,
+    #[serde(flatten)]
+    score: Score,
+}
+
+/// Sums over responses, for the summary line.
+#[derive(Debug, Default)]
+struct Tally {
+    responses: usize,
+    accuracy: f64,
+    format: f64,
+    reward: f64,
+    with_diagnostics: usize,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.responses += other.responses;
+        self.accuracy += other.accuracy;
+        self.format += other.format;
+        self.reward += other.reward;
+        self.with_diagnostics += other.with_diagnostics;
+    }
+}
 
 /// Runs `bcr score`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("bcr score is being written")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let config = RewardConfig {
+        format_weight: args.format_weight,
+        length_penalty: args.length_penalty,
+        parse: ParseOptions {
+            label: args.label.clone(),
+            after_think: !args.keep_thinking,
+            positional_fallback: args.positional_fallback,
+        },
+    };
+    config.validate()?;
+    let golds = read_golds(&args.packs)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads)
+        .build()
+        .context("starting the scoring threads")?;
+    let input: Box<dyn Read> = if args.responses == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(
+            std::fs::File::open(&args.responses)
+                .with_context(|| format!("{}", args.responses.display()))?,
+        )
+    };
+    let job = Job {
+        golds: &golds,
+        config: &config,
+        budget: args.budget.unwrap_or(0),
+        name: &args.responses,
+        pool: &pool,
+    };
+    let mut out = open_output(args.output.as_deref())?;
+    let tally = job.stream(BufReader::new(input), &mut out)?;
+    out.flush().context("writing the output")?;
+    let per = |x: f64| {
+        if tally.responses == 0 {
+            0.0
+        } else {
+            x / tally.responses as f64
+        }
+    };
+    eprintln!(
+        "scored {} responses to {} packs: mean accuracy {:.4}, mean format {:.4}, mean reward {:.4}; {} with diagnostics",
+        tally.responses,
+        golds.len(),
+        per(tally.accuracy),
+        per(tally.format),
+        per(tally.reward),
+        tally.with_diagnostics
+    );
+    Ok(())
+}
+
+/// pack_id -> gold answers, in prompt order.
+fn read_golds(path: &Path) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    let mut golds = HashMap::new();
+    for (i, pack) in PackReader::open(path)?.enumerate() {
+        let pack = pack?;
+        let answers = pack.golds().into_iter().map(str::to_string).collect();
+        if golds.insert(pack.pack_id.clone(), answers).is_some() {
+            bail!(
+                "{}: field `pack_id`: `{}` appears twice (again in pack #{})",
+                path.display(),
+                pack.pack_id,
+                i + 1
+            );
+        }
+    }
+    Ok(golds)
+}
+
+struct Job<'a> {
+    golds: &'a HashMap<String, Vec<String>>,
+    config: &'a RewardConfig,
+    budget: usize,
+    name: &'a Path,
+    pool: &'a rayon::ThreadPool,
+}
+
+impl Job<'_> {
+    /// Reads chunks of lines, scores each chunk in parallel, writes in order.
+    fn stream(&self, mut input: impl BufRead, out: &mut impl Write) -> anyhow::Result<Tally> {
+        let progress = std::io::stderr()
+            .is_terminal()
+            .then(indicatif::ProgressBar::new_spinner);
+        let mut tally = Tally::default();
+        let mut line_no = 0usize;
+        let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CHUNK);
+        loop {
+            chunk.clear();
+            while chunk.len() < CHUNK {
+                let mut buf = Vec::new();
+                let n = input
+                    .read_until(b'\n', &mut buf)
+                    .with_context(|| format!("{}", self.name.display()))?;
+                if n == 0 {
+                    break;
+                }
+                line_no += 1;
+                let text = String::from_utf8(buf).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}:{line_no}: field `-`: invalid UTF-8",
+                        self.name.display()
+                    )
+                })?;
+                if !text.trim().is_empty() {
+                    chunk.push((line_no, text));
+                }
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let scored: Vec<anyhow::Result<(String, Tally)>> = self.pool.install(|| {
+                chunk
+                    .par_iter()
+                    .map(|(no, line)| self.score_line(line, *no))
+                    .collect()
+            });
+            for result in scored {
+                let (text, one) = result?;
+                tally.add(&one);
+                out.write_all(text.as_bytes())
+                    .context("writing the output")?;
+                out.write_all(b"\n").context("writing the output")?;
+            }
+            if let Some(bar) = &progress {
+                bar.set_position(tally.responses as u64);
+            }
+        }
+        if let Some(bar) = progress {
+            bar.finish_and_clear();
+        }
+        Ok(tally)
+    }
+
+    /// Scores one response line into its output JSON text.
+    fn score_line(&self, line: &str, no: usize) -> anyhow::Result<(String, Tally)> {
+        let at = |field: &str| format!("{}:{no}: field `{field}`", self.name.display());
+        let value: Value = serde_json::from_str(line)
+            .map_err(|e| anyhow::anyhow!("{}: malformed JSON: {e}", at("-")))?;
+        let Value::Object(obj) = value else {
+            bail!("{}: expected a JSON object", at("-"));
+        };
+        let pack_id =
+            string_field(&obj, "pack_id").map_err(|m| anyhow::anyhow!("{}: {m}", at("pack_id")))?;
+        let response = string_field(&obj, "response")
+            .map_err(|m| anyhow::anyhow!("{}: {m}", at("response")))?;
+        let tokens = tokens_field(&obj, self.config.length_penalty.is_some())
+            .map_err(|m| anyhow::anyhow!("{}: {m}", at("response_tokens")))?;
+        let Some(golds) = self.golds.get(pack_id) else {
+            bail!(
+                "{}: unknown pack `{pack_id}` (not in the packs file)",
+                at("pack_id")
+            );
+        };
+        let golds: Vec<&str> = golds.iter().map(String::as_str).collect();
+        let score = score_response(response, &golds, tokens, self.budget, self.config)
+            .with_context(|| format!("{}:{no}", self.name.display()))?;
+        let one = Tally {
+            responses: 1,
+            accuracy: score.accuracy,
+            format: score.format,
+            reward: score.reward,
+            with_diagnostics: usize::from(!score.diagnostics.is_empty()),
+        };
+        let text = serde_json::to_string(&ScoreLine {
+            pack_id,
+            line: no,
+            n: golds.len(),
+            score,
+        })?;
+        Ok((text, one))
+    }
+}
+
+fn string_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
+    match obj.get(key) {
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(format!("expected a string, found {}", kind(other))),
+        None => Err("missing".into()),
+    }
+}
+
+/// `response_tokens`: optional unless the length penalty is on.
+fn tokens_field(obj: &Map<String, Value>, required: bool) -> Result<usize, String> {
+    match obj.get("response_tokens") {
+        None | Some(Value::Null) if required => Err("missing (needed by --length-penalty)".into()),
+        None | Some(Value::Null) => Ok(0),
+        Some(v) => v
+            .as_u64()
+            .and_then(|t| usize::try_from(t).ok())
+            .ok_or_else(|| format!("expected a non-negative integer, found {v}")),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }

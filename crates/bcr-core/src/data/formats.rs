@@ -132,18 +132,31 @@ impl FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Format> {
         let wanted = s.trim().to_ascii_lowercase();
-        Format::ALL.into_iter().find(|f| f.name() == wanted).ok_or_else(|| {
-            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-            Error::Invalid(format!("unknown format `{s}`; expected one of {}", names.join(", ")))
-        })
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+                Error::Invalid(format!(
+                    "unknown format `{s}`; expected one of {}",
+                    names.join(", ")
+                ))
+            })
     }
 }
 
 /// Maps one record of `format` (never `Auto`) to a [`Problem`].
-pub(crate) fn to_problem(format: Format, obj: &Map<String, Value>, site: &Site, source: &str) -> Result<Problem> {
+pub(crate) fn to_problem(
+    format: Format,
+    obj: &Map<String, Value>,
+    site: &Site,
+    source: &str,
+) -> Result<Problem> {
     let src = Some(source.to_string());
     let p = match format {
-        Format::Auto => return Err(site.err("-", "internal: format must be resolved before mapping")),
+        Format::Auto => {
+            return Err(site.err("-", "internal: format must be resolved before mapping"))
+        }
         Format::Problems => Problem {
             id: site.id_required(obj)?,
             question: site.string(obj, "question")?,
@@ -169,7 +182,10 @@ pub(crate) fn to_problem(format: Format, obj: &Map<String, Value>, site: &Site, 
             id: site.id(obj, &["idx", "id"], source)?,
             question: site.string(obj, "question")?,
             answer: gsm8k_gold(&site.string(obj, "answer")?).ok_or_else(|| {
-                site.err("answer", "no gold answer after a `####` marker (is this GSM8K? use --format)")
+                site.err(
+                    "answer",
+                    "no gold answer after a `####` marker (is this GSM8K? use --format)",
+                )
             })?,
             difficulty: None,
             source: src,
@@ -179,14 +195,19 @@ pub(crate) fn to_problem(format: Format, obj: &Map<String, Value>, site: &Site, 
             question: site.string(obj, "problem")?,
             answer: super::boxed::last_boxed(&site.string(obj, "solution")?)
                 .map(|s| s.trim().to_string())
-                .ok_or_else(|| site.err("solution", "no complete `\\boxed{...}` to take the gold answer from"))?,
+                .ok_or_else(|| {
+                    site.err(
+                        "solution",
+                        "no complete `\\boxed{...}` to take the gold answer from",
+                    )
+                })?,
             difficulty: None,
             source: src,
         },
         Format::OlympiadBench => Problem {
             id: site.id(obj, &["id"], source)?,
             question: site.string(obj, "question")?,
-            answer: olympiad_gold(site.get(obj, "final_answer")?, site)?,
+            answer: super::olympiad::olympiad_gold(site.get(obj, "final_answer")?, site)?,
             difficulty: None,
             source: src,
         },
@@ -238,8 +259,16 @@ fn level(obj: &Map<String, Value>, site: &Site) -> Result<f64> {
             .parse::<f64>()
             .ok()
             .filter(|x| x.is_finite())
-            .ok_or_else(|| site.err("level", format!("expected a number or \"Level K\", found {s:?}"))),
-        other => Err(site.err("level", format!("expected a number, found {}", describe(other)))),
+            .ok_or_else(|| {
+                site.err(
+                    "level",
+                    format!("expected a number or \"Level K\", found {s:?}"),
+                )
+            }),
+        other => Err(site.err(
+            "level",
+            format!("expected a number, found {}", describe(other)),
+        )),
     }
 }
 
@@ -250,90 +279,6 @@ pub(crate) fn gsm8k_gold(answer: &str) -> Option<String> {
     (!gold.is_empty()).then(|| gold.to_string())
 }
 
-/// OlympiadBench's gold (rules in the module doc).
-fn olympiad_gold(v: &Value, site: &Site) -> Result<String> {
-    let items: Vec<String> = match v {
-        Value::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
-                Value::Number(n) => super::fields::number_text(n)
-                    .ok_or_else(|| site.err("final_answer", "number is not finite")),
-                other => Err(site.err(
-                    "final_answer",
-                    format!("expected a list of strings, found an item that is {}", describe(other)),
-                )),
-            })
-            .collect::<Result<_>>()?,
-        Value::String(s) => python_list(s)
-            .ok_or_else(|| site.err("final_answer", format!("malformed list string {}", describe(v))))?,
-        other => Err(site.err(
-            "final_answer",
-            format!("expected a list or a list string, found {}", describe(other)),
-        ))?,
-    };
-    let cleaned: Vec<String> = items.iter().map(|s| strip_dollars(s)).filter(|s| !s.is_empty()).collect();
-    if cleaned.is_empty() {
-        return Err(site.err("final_answer", "the list of answers is empty"));
-    }
-    Ok(cleaned.join(", "))
-}
-
-/// Removes unescaped `$` and trims: `$x=5$` -> `x=5`; `\$5` keeps its `\$`.
-pub(crate) fn strip_dollars(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut prev_backslash = false;
-    for c in s.chars() {
-        if c == '$' && !prev_backslash {
-            prev_backslash = false;
-            continue;
-        }
-        prev_backslash = c == '\\' && !prev_backslash;
-        out.push(c);
-    }
-    out.trim().to_string()
-}
-
-/// Parses a Python list literal of strings (`['a', "b"]`). A string that is
-/// not bracketed is one answer. Inside quotes `\\`, `\'` and `\"` are escapes;
-/// any other backslash is kept as written (LaTeX survives either way).
-pub(crate) fn python_list(s: &str) -> Option<Vec<String>> {
-    let t = s.trim();
-    let Some(inner) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
-        return Some(vec![t.to_string()]);
-    };
-    let mut items = Vec::new();
-    let mut chars = inner.chars().peekable();
-    loop {
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        let Some(quote) = chars.next() else { return Some(items) };
-        if quote != '\'' && quote != '"' {
-            return None;
-        }
-        let mut item = String::new();
-        loop {
-            match chars.next()? {
-                '\\' => match chars.next()? {
-                    c @ ('\\' | '\'' | '"') => item.push(c),
-                    c => {
-                        item.push('\\');
-                        item.push(c);
-                    }
-                },
-                c if c == quote => break,
-                c => item.push(c),
-            }
-        }
-        items.push(item);
-        while chars.next_if(|c| c.is_whitespace()).is_some() {}
-        match chars.next() {
-            None => return Some(items),
-            Some(',') => {}
-            Some(_) => return None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,19 +286,41 @@ mod tests {
     #[test]
     fn detects_each_native_schema() {
         let cases: &[(&[&str], Option<Format>)] = &[
-            (&["question", "final_answer", "difficulty", "topic"], Some(Format::DeepMath)),
-            (&["id", "question", "final_answer", "unit"], Some(Format::OlympiadBench)),
-            (&["problem", "answer", "level", "unique_id"], Some(Format::Math500)),
-            (&["problem", "solution", "type", "idx"], Some(Format::Minerva)),
-            (&["id", "problem", "question", "solution", "answer"], Some(Format::Aime)),
+            (
+                &["question", "final_answer", "difficulty", "topic"],
+                Some(Format::DeepMath),
+            ),
+            (
+                &["id", "question", "final_answer", "unit"],
+                Some(Format::OlympiadBench),
+            ),
+            (
+                &["problem", "answer", "level", "unique_id"],
+                Some(Format::Math500),
+            ),
+            (
+                &["problem", "solution", "type", "idx"],
+                Some(Format::Minerva),
+            ),
+            (
+                &["id", "problem", "question", "solution", "answer"],
+                Some(Format::Aime),
+            ),
             (&["problem", "answer", "id"], Some(Format::Aime)),
-            (&["id", "question", "answer", "difficulty"], Some(Format::Problems)),
+            (
+                &["id", "question", "answer", "difficulty"],
+                Some(Format::Problems),
+            ),
             (&["question", "answer", "idx"], Some(Format::Gsm8k)),
             (&["prompt", "response"], None),
             (&[], None),
         ];
         for (fields, want) in cases {
-            assert_eq!(Format::detect(|f| fields.contains(&f)), *want, "fields {fields:?}");
+            assert_eq!(
+                Format::detect(|f| fields.contains(&f)),
+                *want,
+                "fields {fields:?}"
+            );
         }
     }
 
@@ -362,45 +329,12 @@ mod tests {
         for f in Format::ALL {
             assert_eq!(f.name().parse::<Format>().ok(), Some(f));
         }
-        assert_eq!(" OlympiadBench ".parse::<Format>().ok(), Some(Format::OlympiadBench));
+        assert_eq!(
+            " OlympiadBench ".parse::<Format>().ok(),
+            Some(Format::OlympiadBench)
+        );
         let err = "csv".parse::<Format>().map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("`csv`") && err.contains("deepmath"), "{err}");
-    }
-
-    #[test]
-    fn python_list_strings_parse() {
-        let cases: &[(&str, Option<&[&str]>)] = &[
-            ("['$x=5$', '$y$']", Some(&["$x=5$", "$y$"])),
-            (r"['$\\frac{1}{2}$']", Some(&[r"$\frac{1}{2}$"])),
-            (r"['$\frac{1}{2}$']", Some(&[r"$\frac{1}{2}$"])),
-            ("[\"it's\", 'a\\'b']", Some(&["it's", "a'b"])),
-            ("[]", Some(&[])),
-            ("  [ '1' , '2' ]  ", Some(&["1", "2"])),
-            ("plain answer", Some(&["plain answer"])),
-            ("['unterminated]", None),
-            ("['a' 'b']", None),
-            ("[1, 2]", None),
-        ];
-        for (text, want) in cases {
-            let got = python_list(text);
-            let want = want.map(|w| w.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-            assert_eq!(got, want, "input {text:?}");
-        }
-    }
-
-    #[test]
-    fn dollars_are_stripped_unless_escaped() {
-        let cases = [
-            ("$x=5$", "x=5"),
-            ("$69$,$84$", "69,84"),
-            (r"\$5", r"\$5"),
-            (r"$\\$", r"\\"),
-            ("  $ 3 $ ", "3"),
-            ("$$", ""),
-        ];
-        for (text, want) in cases {
-            assert_eq!(strip_dollars(text), want, "input {text:?}");
-        }
     }
 
     #[test]

@@ -70,13 +70,14 @@ fn shape(n: &Node) -> Node {
         Node::Chain(ops, rels) => chain_shape(ops, rels).unwrap_or_else(|| n.clone()),
         Node::List(items) => {
             let all_ineq = items.iter().all(|i| matches!(i, Node::Chain(_, r) if r.iter().all(|r| r.is_order())));
-            let shaped: Vec<Node> = items.iter().map(shape).collect();
+            let shaped = expand_items(items);
             if all_ineq && shaped.iter().all(|s| matches!(s, Node::Interval(..))) {
                 Node::Union(shaped)
             } else {
                 Node::List(shaped)
             }
         }
+        Node::Set(items) => Node::Set(expand_items(items)),
         Node::Union(parts) => Node::Union(parts.iter().map(|p| open_tuple(shape(p))).collect()),
         _ if n.is_scalar() => match expand_pm(n) {
             Some(values) if values.len() > 1 => Node::Set(values),
@@ -84,6 +85,24 @@ fn shape(n: &Node) -> Node {
         },
         _ => n.clone(),
     }
+}
+
+/// Shapes each element, spreading `a \pm b` into its two values.
+fn expand_items(items: &[Node]) -> Vec<Node> {
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
+        match shape(item) {
+            Node::Set(values) if matches!(item, Node::PlusMinus(..)) || contains_pm(item) => out.extend(values),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn contains_pm(n: &Node) -> bool {
+    let mut count = 0;
+    count_pm(n, &mut count, 0);
+    count > 0
 }
 
 /// Inside a union a 2-tuple is an open interval.
@@ -359,8 +378,7 @@ fn decimal_places(n: &Node) -> Option<(&BigRational, u32, bool)> {
 /// A decimal `d` with `p` places and at least 3 significant digits stands for
 /// a non-terminating rational `v` when `|d - v| <= 10^-p` (rounded or truncated).
 fn approximates(dec: &Node, v: &BigRational) -> bool {
-    let Some((_, places, _)) = decimal_places(dec) else { return false };
-    if terminates(v) {
+    if decimal_places(dec).is_none() || terminates(v) {
         return false;
     }
     v.to_f64().is_some_and(|f| decimal_near(dec, Complex64::new(f, 0.0)))
@@ -375,7 +393,10 @@ fn decimal_near(dec: &Node, v: Complex64) -> bool {
         return false;
     }
     let unit = 10f64.powi(-(places as i32));
-    (d - v.re).abs() <= unit * (1.0 + 1e-9)
+    let slack = 1.0 + 1e-9;
+    let rounded = (d - v.re).abs() <= 0.5 * unit * slack;
+    let truncated = d.signum() == v.re.signum() && (0.0..unit * slack).contains(&(v.re.abs() - d.abs()));
+    rounded || truncated
 }
 
 /// Whether a rational has a finite decimal expansion (denominator 2^a 5^b).

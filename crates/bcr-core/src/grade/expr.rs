@@ -360,7 +360,9 @@ mod tests {
 
     #[test]
     fn budget_stops_work() {
-        let deep = (0..100).fold(Node::int(2), |acc, _| Node::Call(Func::Fact, vec![acc]));
-        assert_eq!(exact(&deep, &mut Budget::new()), None);
+        let wide = Node::Add(vec![Node::int(1); super::super::limits::OP_BUDGET as usize]);
+        assert_eq!(exact(&wide, &mut Budget::new()), None);
+        let short = Node::Add(vec![Node::int(1); 1000]);
+        assert_eq!(exact(&short, &mut Budget::new()), Some(BigRational::from_integer(1000.into())));
     }
 }

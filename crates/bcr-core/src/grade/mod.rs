@@ -33,6 +33,7 @@ mod lexer;
 mod limits;
 mod numeric;
 mod parser;
+mod primary;
 
 pub use extract::extract_answer;
 
@@ -90,6 +91,9 @@ pub fn verify(gold: &str, pred: &str) -> Verdict {
     if canonical(gold) == canonical(pred) {
         return verdict(true, Reason::SameText);
     }
+    if is_prose(gold) {
+        return verdict(text_key(gold) == text_key(pred), Reason::TextCompared);
+    }
     let Some(g) = parse(gold) else {
         return verdict(false, Reason::GoldUnparsed);
     };
@@ -111,6 +115,24 @@ fn parse(answer: &str) -> Option<Node> {
         return None;
     }
     parser::parse(lexer::lex(answer).ok()?).ok()
+}
+
+/// A gold made only of words, one of them at least three letters long
+/// (`east`, `no solution`): compared as text, not as a product of letters.
+fn is_prose(gold: &str) -> bool {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in gold.chars() {
+        if c.is_ascii_alphabetic() {
+            run += 1;
+            longest = longest.max(run);
+        } else if c == ' ' || c == '.' {
+            run = 0;
+        } else {
+            return false;
+        }
+    }
+    longest >= 3 && parser::is_plain_words(gold)
 }
 
 /// Light normalisation for the identical-text shortcut: spacing, `$`,
@@ -151,3 +173,6 @@ fn text_key(s: &str) -> String {
     let words: Vec<&str> = cleaned.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     words.join(" ")
 }
+
+#[cfg(test)]
+mod tests;

@@ -37,7 +37,10 @@ impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let header = GgufHeader::read(BufReader::new(file)).map_err(|m| gguf_err(path, m))?;
-        Ok(GgufFile { path: path.to_path_buf(), header })
+        Ok(GgufFile {
+            path: path.to_path_buf(),
+            header,
+        })
     }
 
     /// The parsed header.
@@ -64,7 +67,10 @@ impl GgufFile {
             .tensor(name)
             .ok_or_else(|| gguf_err(&self.path, format!("no tensor named {name}")))?;
         let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        let bytes = self.header.read_tensor_bytes(&mut file, info).map_err(|m| gguf_err(&self.path, m))?;
+        let bytes = self
+            .header
+            .read_tensor_bytes(&mut file, info)
+            .map_err(|m| gguf_err(&self.path, m))?;
         let mut data = info
             .dtype
             .dequantize(&bytes)
@@ -74,7 +80,8 @@ impl GgufFile {
         let heads = self.head_counts()?;
         if let Some(n) = arch::permuted_heads(&arch, name, heads.0, heads.1) {
             let rows = shape.first().copied().unwrap_or(1);
-            arch::unpermute_rows(&mut data, rows, data.len() / rows.max(1), n)
+            let cols = data.len() / rows.max(1);
+            arch::unpermute_rows(&mut data, rows, cols, n)
                 .map_err(|m| gguf_err(&self.path, format!("tensor {name}: {m}")))?;
         }
         Ok((data, shape))
@@ -82,9 +89,17 @@ impl GgufFile {
 
     fn head_counts(&self) -> Result<(usize, usize)> {
         let arch = arch::architecture(&self.header).map_err(|m| gguf_err(&self.path, m))?;
-        let get = |k: &str| self.header.get(&format!("{arch}.{k}")).and_then(GgufValue::as_u64);
-        let heads = get("attention.head_count")
-            .ok_or_else(|| gguf_err(&self.path, format!("metadata {arch}.attention.head_count is missing")))?;
+        let get = |k: &str| {
+            self.header
+                .get(&format!("{arch}.{k}"))
+                .and_then(GgufValue::as_u64)
+        };
+        let heads = get("attention.head_count").ok_or_else(|| {
+            gguf_err(
+                &self.path,
+                format!("metadata {arch}.attention.head_count is missing"),
+            )
+        })?;
         let kv = get("attention.head_count_kv").unwrap_or(heads);
         Ok((heads as usize, kv as usize))
     }
@@ -100,7 +115,9 @@ impl GgufFile {
                 continue;
             };
             let (data, shape) = self.dequantize(&info.name)?;
-            let t = Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?.to_device(device)?;
+            let t = Tensor::from_vec(data, shape, &Device::Cpu)?
+                .to_dtype(dtype)?
+                .to_device(device)?;
             out.insert(hf, t);
         }
         if !unknown.is_empty() {
@@ -120,7 +137,10 @@ pub fn load_gguf(path: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Caus
     let file = GgufFile::open(path)?;
     let cfg = file.config()?;
     let tensors = file.hf_tensors(opts.dtype, &opts.device)?;
-    let shapes = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
+    let shapes = tensors
+        .iter()
+        .map(|(n, t)| (n.clone(), t.dims().to_vec()))
+        .collect();
     check_tensors(&cfg, &shapes, &path.display().to_string())?;
     let vb = candle_nn::VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
     let lm = CausalLm::new(&cfg, vb)?;
@@ -128,7 +148,10 @@ pub fn load_gguf(path: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Caus
 }
 
 fn gguf_err(path: &Path, message: String) -> Error {
-    Error::Gguf { path: path.to_path_buf(), message }
+    Error::Gguf {
+        path: path.to_path_buf(),
+        message,
+    }
 }
 
 #[cfg(test)]

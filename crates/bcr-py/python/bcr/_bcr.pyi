@@ -16,10 +16,10 @@ class Score(TypedDict):
 def grade(gold: str, pred: str, /) -> bool: ...
 def grade_batch(golds: Sequence[str], preds: Sequence[str], /) -> List[bool]: ...
 def parse(
-    response: str, n: int, *, label: Optional[str] = None, after_think: bool = True
+    response: str, n: int, *, label: Optional[str] = None, after_think: bool = True, positional_fallback: bool = False
 ) -> List[Optional[str]]: ...
 def parse_batch(
-    responses: Sequence[str], n: int, *, label: Optional[str] = None, after_think: bool = True
+    responses: Sequence[str], n: int, *, label: Optional[str] = None, after_think: bool = True, positional_fallback: bool = False
 ) -> List[List[Optional[str]]]: ...
 def score(
     response: str,
@@ -31,6 +31,7 @@ def score(
     budget: Optional[int] = None,
     label: Optional[str] = None,
     after_think: bool = True,
+    positional_fallback: bool = False,
 ) -> Score: ...
 def score_batch(
     responses: Sequence[str],
@@ -42,4 +43,5 @@ def score_batch(
     budget: Optional[int] = None,
     label: Optional[str] = None,
     after_think: bool = True,
+    positional_fallback: bool = False,
 ) -> List[Score]: ...

@@ -35,6 +35,7 @@ def make_reward(
     budget: Optional[int] = None,
     label: Optional[str] = None,
     after_think: Optional[bool] = None,
+    positional_fallback: Optional[bool] = None,
 ) -> Callable[..., List[float]]:
     """Returns a TRL reward function with these reward options.
 
@@ -50,6 +51,7 @@ def make_reward(
             budget=budget,
             label=label,
             after_think=after_think,
+            positional_fallback=positional_fallback,
         ).items()
         if v is not None
     }

@@ -4,7 +4,7 @@ verl calls ``compute_score(data_source=..., solution_str=..., ground_truth=...,
 extra_info=...)`` once per response, with keyword arguments, plus any
 ``custom_reward_function.reward_kwargs`` from the trainer config. Point it here::
 
-    custom_reward_function.path=$(python -c 'import bcr.verl as m; print(m.__file__)')
+    custom_reward_function.path=pkg://bcr.verl
     custom_reward_function.name=compute_score
     +custom_reward_function.reward_kwargs.format_weight=0.1
 
@@ -30,7 +30,7 @@ from bcr import _bcr
 from bcr._golds import golds_from_ground_truth
 
 #: Reward options accepted through ``custom_reward_function.reward_kwargs``.
-REWARD_OPTIONS = ("format_weight", "label", "after_think")
+REWARD_OPTIONS = ("format_weight", "label", "after_think", "positional_fallback")
 
 #: Keyword arguments some verl reward managers add for model-based rewards;
 #: a rule-based reward has no use for them.

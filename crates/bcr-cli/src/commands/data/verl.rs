@@ -96,9 +96,17 @@ fn extra_info_fields() -> Fields {
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("data_source", DataType::Utf8, false),
-        Field::new("prompt", list_of(DataType::Struct(message_fields()), false), false),
+        Field::new(
+            "prompt",
+            list_of(DataType::Struct(message_fields()), false),
+            false,
+        ),
         Field::new("ability", DataType::Utf8, false),
-        Field::new("reward_model", DataType::Struct(reward_model_fields()), false),
+        Field::new(
+            "reward_model",
+            DataType::Struct(reward_model_fields()),
+            false,
+        ),
         Field::new("extra_info", DataType::Struct(extra_info_fields()), false),
     ]))
 }
@@ -108,7 +116,12 @@ fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
 }
 
 /// A list column from per-row lengths and the flattened values.
-fn list(item: DataType, nullable_items: bool, lengths: Vec<usize>, values: ArrayRef) -> anyhow::Result<ArrayRef> {
+fn list(
+    item: DataType,
+    nullable_items: bool,
+    lengths: Vec<usize>,
+    values: ArrayRef,
+) -> anyhow::Result<ArrayRef> {
     let field = Arc::new(Field::new("item", item, nullable_items));
     let array = ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, None)?;
     Ok(Arc::new(array))
@@ -120,7 +133,12 @@ fn prompt_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
     let contents = strings(messages.map(|m| m.content.as_str()));
     let values = StructArray::try_new(message_fields(), vec![roles, contents], None)?;
     let lengths = rows.iter().map(|r| r.prompt.len()).collect();
-    list(DataType::Struct(message_fields()), false, lengths, Arc::new(values))
+    list(
+        DataType::Struct(message_fields()),
+        false,
+        lengths,
+        Arc::new(values),
+    )
 }
 
 fn reward_model_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
@@ -131,24 +149,44 @@ fn reward_model_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
         .context("encoding ground_truth as JSON")?;
     let style = strings(rows.iter().map(|_| "rule"));
     let truth = strings(golds.iter().map(String::as_str));
-    Ok(Arc::new(StructArray::try_new(reward_model_fields(), vec![style, truth], None)?))
+    Ok(Arc::new(StructArray::try_new(
+        reward_model_fields(),
+        vec![style, truth],
+        None,
+    )?))
 }
 
 fn extra_info_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
-    let ids = strings(rows.iter().flat_map(|r| r.problem_ids.iter().map(String::as_str)));
+    let ids = strings(
+        rows.iter()
+            .flat_map(|r| r.problem_ids.iter().map(String::as_str)),
+    );
     let id_lengths = rows.iter().map(|r| r.problem_ids.len()).collect();
-    let diffs: Float64Array = rows.iter().flat_map(|r| r.difficulties.iter().copied()).collect();
+    let diffs: Float64Array = rows
+        .iter()
+        .flat_map(|r| r.difficulties.iter().copied())
+        .collect();
     let diff_lengths = rows.iter().map(|r| r.difficulties.len()).collect();
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.index))),
         strings(rows.iter().map(|r| r.split.as_str())),
         strings(rows.iter().map(|r| r.pack_id.as_str())),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.golds.len() as i64))),
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| r.golds.len() as i64),
+        )),
         list(DataType::Utf8, false, id_lengths, ids)?,
         list(DataType::Float64, true, diff_lengths, Arc::new(diffs))?,
-        Arc::new(rows.iter().map(|r| r.mean_difficulty).collect::<Float64Array>()),
+        Arc::new(
+            rows.iter()
+                .map(|r| r.mean_difficulty)
+                .collect::<Float64Array>(),
+        ),
     ];
-    Ok(Arc::new(StructArray::try_new(extra_info_fields(), columns, None)?))
+    Ok(Arc::new(StructArray::try_new(
+        extra_info_fields(),
+        columns,
+        None,
+    )?))
 }
 
 /// The rows as one Arrow record batch in [`schema`].
@@ -169,12 +207,18 @@ pub fn write(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
     let batch = record_batch(rows)?;
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
     let mut writer = ArrowWriter::try_new(file, schema(), Some(props))?;
     writer.write(&batch)?;
-    let file = writer.into_inner().with_context(|| format!("{}: writing Parquet", tmp.display()))?;
-    file.sync_all().with_context(|| format!("{}: sync", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename to {}", tmp.display(), path.display()))
+    let file = writer
+        .into_inner()
+        .with_context(|| format!("{}: writing Parquet", tmp.display()))?;
+    file.sync_all()
+        .with_context(|| format!("{}: sync", tmp.display()))?;
+    std::fs::rename(&tmp, path)
+        .with_context(|| format!("{}: cannot rename to {}", tmp.display(), path.display()))
 }
 
 #[cfg(test)]
@@ -186,12 +230,19 @@ mod tests {
     fn row(index: i64, golds: &[&str], difficulties: &[Option<f64>]) -> Row {
         Row {
             data_source: "bcr".into(),
-            prompt: vec![Message { role: "user".into(), content: format!("pack {index} — ∫ x dx") }],
+            prompt: vec![Message {
+                role: "user".into(),
+                content: format!("pack {index} — ∫ x dx"),
+            }],
             golds: golds.iter().map(|g| g.to_string()).collect(),
             index,
             split: "train".into(),
             pack_id: format!("p{index}"),
-            problem_ids: golds.iter().enumerate().map(|(i, _)| format!("q{index}-{i}")).collect(),
+            problem_ids: golds
+                .iter()
+                .enumerate()
+                .map(|(i, _)| format!("q{index}-{i}"))
+                .collect(),
             difficulties: difficulties.to_vec(),
             mean_difficulty: difficulties.iter().flatten().next().copied(),
         }
@@ -215,8 +266,15 @@ mod tests {
     #[test]
     fn rows_round_trip_through_parquet_in_the_verl_schema() {
         let cases: Vec<Vec<Row>> = vec![
-            vec![row(0, &["3", "\\frac{1}{2}", "[0, 1)"], &[Some(5.0), None, Some(6.5)])],
-            vec![row(0, &["\"quoted\" \\\\ back"], &[]), row(1, &["a", "b"], &[None, None])],
+            vec![row(
+                0,
+                &["3", "\\frac{1}{2}", "[0, 1)"],
+                &[Some(5.0), None, Some(6.5)],
+            )],
+            vec![
+                row(0, &["\"quoted\" \\\\ back"], &[]),
+                row(1, &["a", "b"], &[None, None]),
+            ],
         ];
         for rows in cases {
             let batch = round_trip(&rows);
@@ -231,12 +289,24 @@ mod tests {
     fn ground_truth_is_a_json_array_of_the_golds() {
         let rows = vec![row(7, &["x^2", "\\{1,2\\}"], &[Some(1.0), Some(2.0)])];
         let batch = record_batch(&rows).unwrap();
-        let rm = batch.column(3).as_any().downcast_ref::<StructArray>().unwrap();
+        let rm = batch
+            .column(3)
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
         let truth = rm.column(1).as_any().downcast_ref::<StringArray>().unwrap();
         let golds: Vec<String> = serde_json::from_str(truth.value(0)).unwrap();
         assert_eq!(golds, ["x^2", "\\{1,2\\}"]);
-        let info = batch.column(4).as_any().downcast_ref::<StructArray>().unwrap();
-        let n = info.column(3).as_any().downcast_ref::<Int64Array>().unwrap();
+        let info = batch
+            .column(4)
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
+        let n = info
+            .column(3)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap();
         assert_eq!(n.value(0), 2);
         assert!(info.column(6).is_valid(0));
     }

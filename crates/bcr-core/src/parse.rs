@@ -1,0 +1,350 @@
+//! Reading the N labelled answers out of one response (Yang et al., "Batched
+//! Contextual Reinforcement", arXiv 2604.02322, §3: "a stack-based parser
+//! separates the N answers; a missing or unparsable answer scores 0").
+//!
+//! The prompt asks the model to end the solution of problem k with
+//! `Answer k: \boxed{...}` (`crate::PromptTemplate`). [`parse_answers`]:
+//!
+//! 1. If `after_think` is set (the default) and the response contains
+//!    `</think>`, everything before the last `</think>` is ignored: drafts in
+//!    the reasoning do not count, the final write-up does.
+//! 2. Every `\boxed{...}` / `\fbox{...}` is extracted with a brace stack:
+//!    braces nest (`\boxed{\frac{1}{2}}`), escaped braces `\{ \}` do not
+//!    count, whitespace may separate the command from its `{`, and a box
+//!    still open at the end of the text is *truncated* (the token budget cut
+//!    it) and never used as an answer. Boxes inside a box are part of it.
+//! 3. A box is *labelled* k when the text right before it is the label, the
+//!    number k and only "glue" (whitespace, `:`, `*`, `_`, `$`, `\(`, `\[`):
+//!    `Answer 1: \boxed{3}`, `**Answer 1:** $\boxed{3}$`, `Answer 1 : \boxed {3}`.
+//!    The label matches without regard to ASCII case and must start a word.
+//! 4. Duplicates: the **last** box labelled k wins (the model's final word,
+//!    e.g. after a correction), with a [`Diagnostic::Duplicate`].
+//! 5. N = 1: with no `Answer 1:` label, the last unlabelled box is the
+//!    answer (the standard single-problem format) and is well formed.
+//! 6. N > 1: unlabelled boxes are reported, and used by position only with
+//!    `positional_fallback`, when their count equals the number of missing
+//!    answers (then in text order); such answers are not well formed.
+//!
+//! Output shapes: `answers: Vec<Option<String>>` (length N, trimmed box
+//! contents), `well_formed: Vec<bool>` (length N), `diagnostics`.
+
+use serde::Serialize;
+
+use crate::prompt::DEFAULT_LABEL;
+
+/// How to read a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// The answer label of the prompt (`Answer`).
+    pub label: String,
+    /// Ignore everything before the last `</think>` when there is one.
+    pub after_think: bool,
+    /// Assign unlabelled boxes to missing answers by position (N > 1).
+    pub positional_fallback: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            label: DEFAULT_LABEL.into(),
+            after_think: true,
+            positional_fallback: false,
+        }
+    }
+}
+
+/// Something about a response's answers worth knowing (problem numbers are 1-based).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Diagnostic {
+    /// No answer for problem `k`.
+    Missing {
+        /// Problem number.
+        k: usize,
+    },
+    /// `count` boxes were labelled `k`; the last one was used.
+    Duplicate {
+        /// Problem number.
+        k: usize,
+        /// How many.
+        count: usize,
+    },
+    /// Answer `k` first appears after answer `after` (> k).
+    OutOfOrder {
+        /// Problem number.
+        k: usize,
+        /// The larger number seen before it.
+        after: usize,
+    },
+    /// The `index`-th box (1-based, among all boxes) carries no label.
+    Unlabelled {
+        /// Ordinal of the box in the (post-`</think>`) text.
+        index: usize,
+    },
+    /// Answer `k` was taken by position from an unlabelled box.
+    Positional {
+        /// Problem number.
+        k: usize,
+    },
+    /// A box was opened but never closed (labelled `k` if known).
+    Truncated {
+        /// Problem number, when the box had a label in range.
+        k: Option<usize>,
+    },
+    /// A box was labelled with a number outside `1..=N`.
+    LabelOutOfRange {
+        /// The number found.
+        k: usize,
+    },
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Diagnostic::Missing { k } => write!(f, "answer {k} missing"),
+            Diagnostic::Duplicate { k, count } => {
+                write!(f, "answer {k} given {count} times (last one used)")
+            }
+            Diagnostic::OutOfOrder { k, after } => write!(f, "answer {k} after answer {after}"),
+            Diagnostic::Unlabelled { index } => write!(f, "box #{index} has no label"),
+            Diagnostic::Positional { k } => write!(f, "answer {k} taken by position"),
+            Diagnostic::Truncated { k: Some(k) } => {
+                write!(f, "answer {k} cut off (box never closed)")
+            }
+            Diagnostic::Truncated { k: None } => write!(f, "an unlabelled box cut off"),
+            Diagnostic::LabelOutOfRange { k } => write!(f, "label {k} out of range"),
+        }
+    }
+}
+
+/// The answers of one response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Parsed {
+    /// Answer k at index k-1: the trimmed content of its box.
+    pub answers: Vec<Option<String>>,
+    /// Whether answer k came from a closed, labelled box (N = 1: any closed box).
+    pub well_formed: Vec<bool>,
+    /// What was odd, in the order found.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    /// Share of the N answers present and well formed, in `[0, 1]`
+    /// (0 when N = 0).
+    pub fn format_score(&self) -> f64 {
+        if self.well_formed.is_empty() {
+            return 0.0;
+        }
+        self.well_formed.iter().filter(|&&w| w).count() as f64 / self.well_formed.len() as f64
+    }
+}
+
+/// One `\boxed{...}` found in the text.
+#[derive(Debug)]
+struct BoxHit<'a> {
+    /// Byte offset of the command's backslash.
+    start: usize,
+    content: &'a str,
+    closed: bool,
+}
+
+/// Reads the answers to problems 1..=n from `response` (see the module doc).
+pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
+    let text = match response.rfind("</think>") {
+        Some(pos) if opts.after_think => &response[pos + "</think>".len()..],
+        _ => response,
+    };
+    let mut out = Parsed {
+        answers: vec![None; n],
+        well_formed: vec![false; n],
+        diagnostics: Vec::new(),
+    };
+    let mut counts = vec![0usize; n];
+    let mut truncated = vec![false; n];
+    let mut unlabelled: Vec<(usize, &str)> = Vec::new();
+    let mut max_seen = 0;
+    for (i, hit) in find_boxes(text).into_iter().enumerate() {
+        let label = label_before(text, hit.start, &opts.label);
+        let k = match label {
+            Some(k) if (1..=n).contains(&k) => Some(k),
+            Some(k) => {
+                out.diagnostics.push(Diagnostic::LabelOutOfRange { k });
+                if !hit.closed {
+                    out.diagnostics.push(Diagnostic::Truncated { k: None });
+                }
+                continue;
+            }
+            None => None,
+        };
+        if !hit.closed {
+            if let Some(k) = k {
+                truncated[k - 1] = true;
+            }
+            out.diagnostics.push(Diagnostic::Truncated { k });
+            continue;
+        }
+        let Some(k) = k else {
+            unlabelled.push((i + 1, hit.content.trim()));
+            continue;
+        };
+        if counts[k - 1] == 0 && k < max_seen {
+            out.diagnostics
+                .push(Diagnostic::OutOfOrder { k, after: max_seen });
+        }
+        max_seen = max_seen.max(k);
+        counts[k - 1] += 1;
+        out.answers[k - 1] = Some(hit.content.trim().to_string());
+        out.well_formed[k - 1] = true;
+    }
+    for (i, &count) in counts.iter().enumerate() {
+        if count > 1 {
+            out.diagnostics
+                .push(Diagnostic::Duplicate { k: i + 1, count });
+        }
+    }
+    place_unlabelled(&mut out, &unlabelled, n, opts.positional_fallback);
+    for k in 1..=n {
+        if out.answers[k - 1].is_none() && !truncated[k - 1] {
+            out.diagnostics.push(Diagnostic::Missing { k });
+        }
+    }
+    out
+}
+
+/// N = 1 takes the last unlabelled box; N > 1 may fill missing answers by
+/// position; otherwise each unlabelled box is reported.
+fn place_unlabelled(out: &mut Parsed, unlabelled: &[(usize, &str)], n: usize, positional: bool) {
+    if n == 1 && out.answers[0].is_none() {
+        if let Some((_, content)) = unlabelled.last() {
+            out.answers[0] = Some(content.to_string());
+            out.well_formed[0] = true;
+            for &(index, _) in &unlabelled[..unlabelled.len() - 1] {
+                out.diagnostics.push(Diagnostic::Unlabelled { index });
+            }
+            return;
+        }
+    }
+    let missing: Vec<usize> = (1..=n).filter(|k| out.answers[k - 1].is_none()).collect();
+    if positional && !unlabelled.is_empty() && unlabelled.len() == missing.len() {
+        for (&k, &(_, content)) in missing.iter().zip(unlabelled) {
+            out.answers[k - 1] = Some(content.to_string());
+            out.diagnostics.push(Diagnostic::Positional { k });
+        }
+        return;
+    }
+    for &(index, _) in unlabelled {
+        out.diagnostics.push(Diagnostic::Unlabelled { index });
+    }
+}
+
+/// All top-level `\boxed{}` / `\fbox{}` in `text`, in order.
+fn find_boxes(text: &str) -> Vec<BoxHit<'_>> {
+    let b = text.as_bytes();
+    let mut hits = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'\\' {
+            i += 1;
+            continue;
+        }
+        let rest = &b[i + 1..];
+        let name_len = if rest.starts_with(b"boxed") {
+            5
+        } else if rest.starts_with(b"fbox") {
+            4
+        } else {
+            // `\\` is an escaped backslash: skip both so `\\boxed` is not a box.
+            i += if rest.first() == Some(&b'\\') { 2 } else { 1 };
+            continue;
+        };
+        let mut j = i + 1 + name_len;
+        if b.get(j).is_some_and(|c| c.is_ascii_alphabetic()) {
+            i = j; // `\boxedsomething` is another command
+            continue;
+        }
+        while b.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'{') {
+            i = j;
+            continue;
+        }
+        let (content, closed, next) = brace_group(text, j);
+        hits.push(BoxHit {
+            start: i,
+            content,
+            closed,
+        });
+        i = next;
+    }
+    hits
+}
+
+/// The content of the brace group opening at byte `open` (a `{`), whether
+/// it closed, and the offset after it. Escapes (`\x`) are skipped whole.
+fn brace_group(text: &str, open: usize) -> (&str, bool, usize) {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut j = open;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => {
+                j += 2;
+                continue;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return (&text[open + 1..j], true, j + 1);
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    (&text[open + 1..], false, b.len())
+}
+
+/// The k of `label k` + glue ending right at byte `start`, if any.
+fn label_before(text: &str, start: usize, label: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let mut i = start;
+    loop {
+        if i >= 2 && (&b[i - 2..i] == b"\\(" || &b[i - 2..i] == b"\\[") {
+            i -= 2;
+        } else if i >= 1
+            && matches!(
+                b[i - 1],
+                b' ' | b'\t' | b'\n' | b'\r' | b'*' | b'_' | b'$' | b':'
+            )
+        {
+            i -= 1;
+        } else {
+            break;
+        }
+    }
+    let digits_end = i;
+    while i > 0 && b[i - 1].is_ascii_digit() {
+        i -= 1;
+    }
+    if i == digits_end || digits_end - i > 9 {
+        return None;
+    }
+    let k: usize = text[i..digits_end].parse().ok()?;
+    while i > 0 && matches!(b[i - 1], b' ' | b'\t' | b'#') {
+        i -= 1;
+    }
+    let label_start = i.checked_sub(label.len())?;
+    if !text.get(label_start..i)?.eq_ignore_ascii_case(label) {
+        return None;
+    }
+    let word_start = text[..label_start]
+        .chars()
+        .next_back()
+        .is_none_or(|c| !c.is_alphanumeric());
+    word_start.then_some(k)
+}
+
+#[cfg(test)]
+mod tests;

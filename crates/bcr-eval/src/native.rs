@@ -1,0 +1,154 @@
+//! [`NativeBackend`]: a local `bcr-model` model (HF directory, GGUF file or
+//! Hub id) generating with batched KV-cache decoding on candle.
+//!
+//! Requests are rendered with the model's own chat template (from
+//! `tokenizer_config.json` or the GGUF metadata; without one, the message
+//! contents are joined by blank lines and BOS is added), then decoded in
+//! batches of up to `batch_size` consecutive requests that share
+//! `max_tokens`, temperature and top-p. Each request keeps its own seed, so
+//! a resumed run draws the same samples. Token counts are the generated ids
+//! themselves (end-of-sequence included), [`TokenSource::Native`].
+
+use crate::backend::{Backend, FinishReason, Flow, Request, Response, TokenSource};
+use crate::http::join_messages;
+use crate::{Error, Result};
+use bcr_core::ChatMessage;
+use bcr_model::{generate_with_stats, LoadOptions, Model, SamplingConfig};
+use std::time::Instant;
+
+/// A local model as a [`Backend`].
+pub struct NativeBackend {
+    model: Model,
+    spec: String,
+    batch_size: usize,
+}
+
+impl std::fmt::Debug for NativeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NativeBackend").field("spec", &self.spec).field("batch_size", &self.batch_size).finish()
+    }
+}
+
+impl NativeBackend {
+    /// Loads `spec` on the CPU in f32 with batches of `batch_size` (at least 1).
+    pub fn load(spec: &str, batch_size: usize) -> Result<Self> {
+        let model = Model::load(spec, &LoadOptions::default()).map_err(|e| Error::Model(format!("{spec}: {e}")))?;
+        Self::new(model, spec, batch_size)
+    }
+
+    /// Wraps an already loaded model; `spec` names it in reports.
+    pub fn new(model: Model, spec: &str, batch_size: usize) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(Error::Invalid("batch size (--concurrency): must be at least 1, got 0".into()));
+        }
+        Ok(NativeBackend { model, spec: spec.to_string(), batch_size })
+    }
+
+    /// Token ids of a request's prompt.
+    fn prompt_ids(&self, req: &Request) -> Result<Vec<u32>> {
+        let tok = &self.model.tokenizer;
+        let err = |e: bcr_model::Error| Error::Model(format!("{}: {e}", self.spec));
+        match tok.chat_template() {
+            Some(_) => {
+                let msgs: Vec<ChatMessage> = req
+                    .messages
+                    .iter()
+                    .map(|m| ChatMessage { role: m.role.clone(), content: m.content.clone() })
+                    .collect();
+                let text = tok.apply_chat_template(&msgs, true).map_err(err)?;
+                tok.encode(&text, false).map_err(err)
+            }
+            None => tok.encode(&join_messages(&req.messages), true).map_err(err),
+        }
+    }
+
+    /// Runs one batch (same sampling settings); delivers each result.
+    fn run_batch(
+        &self,
+        batch: &[(usize, &Request)],
+        on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync),
+    ) -> Result<Flow> {
+        let prompts = batch.iter().map(|(_, r)| self.prompt_ids(r)).collect::<Result<Vec<_>>>()?;
+        let seeds: Vec<u64> = batch.iter().map(|(_, r)| r.seed).collect();
+        let first = batch[0].1;
+        let cfg = SamplingConfig {
+            max_new_tokens: first.max_tokens,
+            temperature: first.temperature,
+            top_p: first.top_p,
+            ..SamplingConfig::default()
+        };
+        let start = Instant::now();
+        let (gens, _) = generate_with_stats(&self.model.lm, &self.model.tokenizer, &prompts, &seeds, &cfg)
+            .map_err(|e| Error::Model(format!("{}: {e}", self.spec)))?;
+        let latency_s = start.elapsed().as_secs_f64();
+        let mut flow = Flow::Continue;
+        for ((i, _), g) in batch.iter().zip(gens) {
+            let finish = match g.finish {
+                bcr_model::FinishReason::Stop => FinishReason::Stop,
+                bcr_model::FinishReason::Length => FinishReason::Length,
+            };
+            let resp = Response {
+                completion_tokens: g.tokens.len(),
+                text: g.text,
+                token_source: TokenSource::Native,
+                finish,
+                latency_s,
+                attempts: 1,
+            };
+            if on_result(*i, Ok(resp)) == Flow::Stop {
+                flow = Flow::Stop;
+            }
+        }
+        Ok(flow)
+    }
+}
+
+/// Consecutive runs of requests with equal sampling settings, at most `size` long.
+fn batches(requests: &[Request], size: usize) -> Vec<Vec<(usize, &Request)>> {
+    let mut out: Vec<Vec<(usize, &Request)>> = Vec::new();
+    for (i, r) in requests.iter().enumerate() {
+        let same = |b: &Vec<(usize, &Request)>| {
+            let f = b[0].1;
+            b.len() < size && f.max_tokens == r.max_tokens && f.temperature == r.temperature && f.top_p == r.top_p
+        };
+        match out.last_mut() {
+            Some(b) if same(b) => b.push((i, r)),
+            _ => out.push(vec![(i, r)]),
+        }
+    }
+    out
+}
+
+impl Backend for NativeBackend {
+    fn describe(&self) -> String {
+        format!("native bcr-model `{}` (CPU, f32, batches of {})", self.spec, self.batch_size)
+    }
+
+    fn run(&self, requests: &[Request], on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync)) -> Result<()> {
+        for batch in batches(requests, self.batch_size) {
+            if self.run_batch(&batch, on_result)? == Flow::Stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(max_tokens: usize, temperature: f64) -> Request {
+        Request { messages: vec![], max_tokens, temperature, top_p: 1.0, seed: 0 }
+    }
+
+    #[test]
+    fn batches_split_on_size_and_settings() {
+        let reqs = vec![req(10, 0.0), req(10, 0.0), req(10, 0.0), req(20, 0.0), req(20, 0.5), req(20, 0.5)];
+        let shape = |size| batches(&reqs, size).iter().map(|b| b.iter().map(|(i, _)| *i).collect::<Vec<_>>()).collect::<Vec<_>>();
+        assert_eq!(shape(2), vec![vec![0, 1], vec![2], vec![3], vec![4, 5]]);
+        assert_eq!(shape(8), vec![vec![0, 1, 2], vec![3], vec![4, 5]]);
+        assert_eq!(shape(1).len(), 6);
+        assert!(batches(&[], 4).is_empty());
+    }
+}

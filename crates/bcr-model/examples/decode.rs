@@ -1,0 +1,67 @@
+//! Decode-throughput probe for `bench/decode/run.sh`: loads a model, takes
+//! the first `batch` prompts of a JSONL file (`{"prompt": ...}`, raw text),
+//! generates `new` greedy tokens per row with end-of-sequence ignored, and
+//! prints one JSON line with prefill and decode tokens/s.
+//!
+//! cargo run --release -p bcr-model --example decode -- MODEL PROMPTS.jsonl BATCH NEW [f32|bf16]
+
+use bcr_model::{generate_with_stats, DType, Device, LoadOptions, Model, SamplingConfig};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 4 {
+        return Err("usage: decode MODEL PROMPTS.jsonl BATCH NEW [f32|bf16]".into());
+    }
+    let (batch, new): (usize, usize) = (args[2].parse()?, args[3].parse()?);
+    let dtype = match args.get(4).map(String::as_str) {
+        None | Some("f32") => DType::F32,
+        Some("bf16") => DType::BF16,
+        Some(other) => return Err(format!("dtype {other:?}: f32 or bf16").into()),
+    };
+    let mut model = Model::load(
+        &args[0],
+        &LoadOptions {
+            device: Device::Cpu,
+            dtype,
+        },
+    )?;
+    model.tokenizer.set_eos_ids(Vec::new());
+    let text = std::fs::read_to_string(&args[1])?;
+    let mut prompts = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()).take(batch) {
+        let v: serde_json::Value = serde_json::from_str(line)?;
+        let p = v["prompt"]
+            .as_str()
+            .ok_or("a line without a string `prompt`")?;
+        prompts.push(model.tokenizer.encode(p, true)?);
+    }
+    let cfg = SamplingConfig {
+        max_new_tokens: new,
+        temperature: 0.0,
+        ..Default::default()
+    };
+    let seeds = vec![0; prompts.len()];
+    // Warm-up (allocator, thread pool), then the timed run.
+    generate_with_stats(
+        &model.lm,
+        &model.tokenizer,
+        &prompts,
+        &seeds,
+        &SamplingConfig {
+            max_new_tokens: 2,
+            ..cfg.clone()
+        },
+    )?;
+    let (_, s) = generate_with_stats(&model.lm, &model.tokenizer, &prompts, &seeds, &cfg)?;
+    let decoded = s.generated_tokens - prompts.len(); // the first token comes from the prompt pass
+    let line = serde_json::json!({
+        "impl": format!("bcr-{}", args.get(4).map_or("f32", String::as_str)),
+        "batch": prompts.len(),
+        "prompt_tokens": s.prompt_tokens,
+        "prefill_s": s.prefill_secs,
+        "decode_s": s.decode_secs,
+        "decode_tok_s": decoded as f64 / s.decode_secs,
+    });
+    println!("{line}");
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! Our side of `bench/train_step`: forward + backward + AdamW of a
+//! next-token log-prob loss on random weights of a given config, timed.
+//!
+//! ```text
+//! cargo run --release -p bcr-model --example train_step -- \
+//!     --config bench/train_step/configs/tiny-qwen3.json --batch 8 --seq 512 --steps 3 --warmup 1
+//! ```
+//!
+//! Prints one JSON line: tokens/s of the whole step and seconds spent in
+//! forward, backward and the optimizer (means over the timed steps).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use bcr_model::{
+    completion_logprobs, init_varmap, CausalLm, DType, Device, Grad, InitOptions, LogprobOptions,
+    ModelConfig, SeqPair, VarBuilder,
+};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW};
+
+struct Args {
+    config: PathBuf,
+    batch: usize,
+    seq: usize,
+    steps: usize,
+    warmup: usize,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        config: PathBuf::new(),
+        batch: 8,
+        seq: 512,
+        steps: 3,
+        warmup: 1,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let num = || {
+            value
+                .parse::<usize>()
+                .map_err(|e| format!("{flag} {value}: {e}"))
+        };
+        match flag.as_str() {
+            "--config" => args.config = PathBuf::from(&value),
+            "--batch" => args.batch = num()?,
+            "--seq" => args.seq = num()?,
+            "--steps" => args.steps = num()?,
+            "--warmup" => args.warmup = num()?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if args.config.as_os_str().is_empty() || args.seq < 2 || args.batch == 0 || args.steps == 0 {
+        return Err(
+            "usage: train_step --config FILE [--batch B] [--seq T>=2] [--steps N>=1] [--warmup W]"
+                .into(),
+        );
+    }
+    Ok(args)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = parse_args()?;
+    let cfg = ModelConfig::from_file(&args.config)?;
+    let device = Device::Cpu;
+    let vm = init_varmap(
+        &cfg,
+        &InitOptions {
+            seed: 0,
+            ..InitOptions::default()
+        },
+    )?;
+    let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &device))?;
+    let mut opt = AdamW::new(
+        vm.all_vars(),
+        ParamsAdamW {
+            lr: 1e-4,
+            ..ParamsAdamW::default()
+        },
+    )?;
+    // Deterministic tokens; the first is the prompt, the rest are scored.
+    let pairs: Vec<SeqPair> = (0..args.batch)
+        .map(|b| {
+            let ids: Vec<u32> = (0..args.seq)
+                .map(|i| ((i * 31 + b * 17 + 7) % cfg.vocab_size) as u32)
+                .collect();
+            SeqPair {
+                prompt: ids[..1].to_vec(),
+                completion: ids[1..].to_vec(),
+            }
+        })
+        .collect();
+    let opts = LogprobOptions {
+        micro_batch: args.batch,
+        grad: Grad::Track,
+    };
+    let (mut fwd, mut bwd, mut step) = (0.0, 0.0, 0.0);
+    for i in 0..args.warmup + args.steps {
+        let t0 = Instant::now();
+        let out = completion_logprobs(&lm, &pairs, &opts)?;
+        let loss =
+            ((out.logprobs.sum_all()? / out.mask.sum_all()?.to_scalar::<f32>()? as f64)? * -1.0)?;
+        let _ = loss.to_scalar::<f32>()?;
+        let t1 = Instant::now();
+        let grads = loss.backward()?;
+        let t2 = Instant::now();
+        opt.step(&grads)?;
+        let t3 = Instant::now();
+        if i >= args.warmup {
+            fwd += (t1 - t0).as_secs_f64();
+            bwd += (t2 - t1).as_secs_f64();
+            step += (t3 - t2).as_secs_f64();
+        }
+    }
+    let n = args.steps as f64;
+    let total = (fwd + bwd + step) / n;
+    let tokens = (args.batch * args.seq) as f64;
+    println!(
+        "{{\"impl\": \"bcr-model (candle)\", \"tokens_per_s\": {:.1}, \"forward_s\": {:.3}, \"backward_s\": {:.3}, \"optimizer_s\": {:.3}, \"params\": {}}}",
+        tokens / total,
+        fwd / n,
+        bwd / n,
+        step / n,
+        vm.all_vars().iter().map(|v| v.elem_count()).sum::<usize>()
+    );
+    Ok(())
+}
