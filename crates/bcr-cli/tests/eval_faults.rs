@@ -10,7 +10,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-const FAULTS: [Fault; 6] = [Fault::Drop, Fault::Status500, Fault::Status429, Fault::Malformed, Fault::Stall, Fault::Status503];
+const FAULTS: [Fault; 6] =
+    [Fault::Drop, Fault::Status500, Fault::Status429, Fault::Malformed, Fault::Stall, Fault::Status503];
 
 #[test]
 fn faulty_server_loses_and_duplicates_nothing() {
@@ -24,9 +25,14 @@ fn faulty_server_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let problems = problem_file(dir.path(), 7);
     let out = dir.path().join("run");
-    let status = eval_cmd(&server.url, &problems, &out, &["--n", "1,2,3", "--samples", "2", "--concurrency", "6", "--timeout", "1"])
-        .status()
-        .unwrap();
+    let status = eval_cmd(
+        &server.url,
+        &problems,
+        &out,
+        &["--n", "1,2,3", "--samples", "2", "--concurrency", "6", "--timeout", "1"],
+    )
+    .status()
+    .unwrap();
     assert!(status.success());
 
     // 7 problems: N=1 -> 7 packs, N=2 -> 4, N=3 -> 3; x 2 samples.
@@ -39,7 +45,8 @@ fn faulty_server_loses_and_duplicates_nothing() {
         assert!(l["attempts"].as_u64().unwrap() >= 2, "{l}");
         assert_eq!(l["token_source"], "usage");
     }
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     for row in summary["rows"].as_array().unwrap() {
         assert_eq!(row["accuracy"], 1.0, "{row}");
         assert_eq!(row["responses"], row["expected"], "{row}");
@@ -58,7 +65,8 @@ fn requests_failing_every_retry_are_rerun_by_the_next_session() {
     let dir = tempfile::tempdir().unwrap();
     let problems = problem_file(dir.path(), 9);
     let out = dir.path().join("run");
-    let first = eval_cmd(&server.url, &problems, &out, &["--n", "1", "--retries", "1", "--concurrency", "4"]).output().unwrap();
+    let first =
+        eval_cmd(&server.url, &problems, &out, &["--n", "1", "--retries", "1", "--concurrency", "4"]).output().unwrap();
     assert_eq!(first.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(stderr.contains("requests failed after retries") && stderr.contains("status 500"), "{stderr}");

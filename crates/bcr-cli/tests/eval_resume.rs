@@ -29,6 +29,13 @@ fn killed_run_resumes_without_loss_or_duplicates() {
     let done = sample_lines(&out).len();
     assert!((10..60).contains(&done), "killed after {done} samples");
 
+    // Let the server finish the requests the killed client had in flight
+    // (their answers were never recorded, so they are asked again).
+    let mut waited = 0;
+    while server.stats.answered.load(Ordering::SeqCst) < server.stats.received.load(Ordering::SeqCst) && waited < 100 {
+        std::thread::sleep(Duration::from_millis(20));
+        waited += 1;
+    }
     let before = server.stats.answered.load(Ordering::SeqCst);
     let status = eval_cmd(&server.url, &problems, &out, &args).status().unwrap();
     assert!(status.success());
@@ -78,7 +85,12 @@ fn resuming_with_a_different_config_is_refused() {
     let o = eval_cmd(&server.url, &problems, &out, &["--n", "1,2", "--temperature", "0.5"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&o.stderr);
-    assert!(stderr.contains("different config") && stderr.contains("ns: [1] -> [1,2]") && stderr.contains("temperature: 0.0 -> 0.5"), "{stderr}");
+    assert!(
+        stderr.contains("different config")
+            && stderr.contains("ns: [1] -> [1,2]")
+            && stderr.contains("temperature: 0.0 -> 0.5"),
+        "{stderr}"
+    );
     // Runtime settings (concurrency, endpoint) may change.
     let o = eval_cmd(&server.url, &problems, &out, &["--n", "1", "--concurrency", "3"]).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

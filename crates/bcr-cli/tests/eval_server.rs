@@ -16,7 +16,19 @@ fn gsm8k_at_n1_and_n2_through_a_real_server() {
     let out = dir.path().join("run");
     let o = Command::new(env!("CARGO_BIN_EXE_bcr"))
         .args(["eval", "--endpoint", &endpoint, "--served-model", "smollm2", "--benchmarks", "gsm8k"])
-        .args(["--limit", "4", "--n", "1,2", "--budget", "48", "--budget-mode", "per-problem", "--concurrency", "2", "--quiet"])
+        .args([
+            "--limit",
+            "4",
+            "--n",
+            "1,2",
+            "--budget",
+            "48",
+            "--budget-mode",
+            "per-problem",
+            "--concurrency",
+            "2",
+            "--quiet",
+        ])
         .arg("--out")
         .arg(&out)
         .output()
@@ -50,7 +62,10 @@ fn gsm8k_at_n1_and_n2_through_a_real_server() {
     assert_eq!(rows.len(), 3, "{csv}");
     assert!(rows[1].starts_with("gsm8k,1,4,4,4,") && rows[2].starts_with("gsm8k,2,4,2,2,"), "{csv}");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
-    assert!(report.contains("| gsm8k | 1 | 4 |") && report.contains("Token counts from usage: 6 responses"), "{report}");
+    assert!(
+        report.contains("| gsm8k | 1 | 4 |") && report.contains("Token counts from usage: 6 responses"),
+        "{report}"
+    );
     for f in ["summary.json", "scaling.svg", "scaling.png"] {
         assert!(std::fs::metadata(out.join(f)).unwrap().len() > 1000, "{f} too small");
     }

@@ -6,21 +6,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn bcr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcr"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run bcr: {e}"))
+    Command::new(env!("CARGO_BIN_EXE_bcr")).args(args).output().unwrap_or_else(|e| panic!("cannot run bcr: {e}"))
 }
 
 fn s(p: &Path) -> &str {
-    p.to_str()
-        .unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
+    p.to_str().unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
 }
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../bcr-core/tests/fixtures/chat_templates")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bcr-core/tests/fixtures/chat_templates").join(name)
 }
 
 fn problem(id: &str, q: &str, a: &str) -> serde_json::Value {
@@ -41,20 +35,13 @@ fn write_packs(dir: &Path) -> PathBuf {
 }
 
 fn prompts(out: &Output) -> Vec<(String, String)> {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout.clone())
         .unwrap()
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            (
-                v["pack_id"].as_str().unwrap().to_string(),
-                v["prompt"].as_str().unwrap().to_string(),
-            )
+            (v["pack_id"].as_str().unwrap().to_string(), v["prompt"].as_str().unwrap().to_string())
         })
         .collect()
 }
@@ -81,20 +68,8 @@ fn plain_prompts_in_pack_order() {
     );
     // --output and --label
     let out = dir.path().join("prompts.jsonl");
-    let run = bcr(&[
-        "prompt",
-        "--packs",
-        s(&packs),
-        "--label",
-        "Final answer",
-        "--output",
-        s(&out),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = bcr(&["prompt", "--packs", s(&packs), "--label", "Final answer", "--output", s(&out)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = std::fs::read_to_string(&out).unwrap();
     assert_eq!(text.lines().count(), 2);
     assert!(text.contains("`Final answer 3: \\\\boxed{...}`"), "{text}");
@@ -106,20 +81,9 @@ fn qwen3_thinking_chat_template_from_a_model_dir() {
     let packs = write_packs(dir.path());
     let model = dir.path().join("Qwen3-4B-Thinking-2507");
     std::fs::create_dir(&model).unwrap();
-    std::fs::copy(
-        fixture("qwen3-4b-thinking-2507.tokenizer_config.json"),
-        model.join("tokenizer_config.json"),
-    )
-    .unwrap();
-    let got = prompts(&bcr(&[
-        "prompt",
-        "--packs",
-        s(&packs),
-        "--model",
-        s(&model),
-        "--system",
-        "Be brief.",
-    ]));
+    std::fs::copy(fixture("qwen3-4b-thinking-2507.tokenizer_config.json"), model.join("tokenizer_config.json"))
+        .unwrap();
+    let got = prompts(&bcr(&["prompt", "--packs", s(&packs), "--model", s(&model), "--system", "Be brief."]));
     assert_eq!(
         got[1].1,
         format!("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n{P1}<|im_end|>\n<|im_start|>assistant\n<think>\n")
@@ -128,10 +92,7 @@ fn qwen3_thinking_chat_template_from_a_model_dir() {
 
 #[test]
 fn smollm2_gguf_chat_template() {
-    let Some(gguf) = std::env::var_os("BCR_SMOLLM2_GGUF")
-        .map(PathBuf::from)
-        .filter(|p| p.is_file())
-    else {
+    let Some(gguf) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.is_file()) else {
         eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf (scripts/fetch-smollm2.sh)");
         return;
     };
@@ -156,15 +117,8 @@ fn chat_args_reach_the_template() {
         r#"{"chat_template": "{% if enable_thinking is false %}NO{% else %}YES{% endif %}:{{ messages[0].content[:4] }}"}"#,
     )
     .unwrap();
-    let got = prompts(&bcr(&[
-        "prompt",
-        "--packs",
-        s(&packs),
-        "--model",
-        s(&tok),
-        "--chat-arg",
-        "enable_thinking=false",
-    ]));
+    let got =
+        prompts(&bcr(&["prompt", "--packs", s(&packs), "--model", s(&tok), "--chat-arg", "enable_thinking=false"]));
     assert_eq!(got[0].1, "NO:What");
     let got = prompts(&bcr(&["prompt", "--packs", s(&packs), "--model", s(&tok)]));
     assert_eq!(got[0].1, "YES:What");
@@ -176,9 +130,7 @@ fn bad_inputs_exit_1_with_one_line_naming_the_place() {
     let packs = write_packs(dir.path());
     let broken = dir.path().join("broken.jsonl");
     let mut text = std::fs::read_to_string(&packs).unwrap();
-    text.push_str(
-        "{\"pack_id\": \"p2\", \"n\": 1, \"problems\": [{\"id\": \"x\", \"answer\": \"1\"}]}\n",
-    );
+    text.push_str("{\"pack_id\": \"p2\", \"n\": 1, \"problems\": [{\"id\": \"x\", \"answer\": \"1\"}]}\n");
     std::fs::write(&broken, text).unwrap();
     let no_template = dir.path().join("tokenizer_config.json");
     std::fs::write(&no_template, r#"{"eos_token": "</s>"}"#).unwrap();
@@ -188,30 +140,11 @@ fn bad_inputs_exit_1_with_one_line_naming_the_place() {
     std::fs::write(&bad_template, "{% for %}").unwrap();
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["--packs", s(&broken)], "broken.jsonl:3"),
-        (
-            vec!["--packs", s(&packs), "--model", s(&no_template)],
-            "no default chat template",
-        ),
-        (
-            vec!["--packs", s(&packs), "--template", s(&bad_template)],
-            "t.jinja",
-        ),
+        (vec!["--packs", s(&packs), "--model", s(&no_template)], "no default chat template"),
+        (vec!["--packs", s(&packs), "--template", s(&bad_template)], "t.jinja"),
         (vec!["--packs", s(&packs), "--label", "Answer:"], "--label"),
-        (
-            vec![
-                "--packs",
-                s(&packs),
-                "--model",
-                s(&good),
-                "--chat-arg",
-                "novalue",
-            ],
-            "KEY=JSON",
-        ),
-        (
-            vec!["--packs", "/nonexistent/packs.jsonl"],
-            "/nonexistent/packs.jsonl",
-        ),
+        (vec!["--packs", s(&packs), "--model", s(&good), "--chat-arg", "novalue"], "KEY=JSON"),
+        (vec!["--packs", "/nonexistent/packs.jsonl"], "/nonexistent/packs.jsonl"),
     ];
     for (args, needle) in cases {
         let mut full = vec!["prompt"];
@@ -223,7 +156,5 @@ fn bad_inputs_exit_1_with_one_line_naming_the_place() {
         assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
     }
     // --system without --model is a usage error.
-    assert!(!bcr(&["prompt", "--packs", s(&packs), "--system", "x"])
-        .status
-        .success());
+    assert!(!bcr(&["prompt", "--packs", s(&packs), "--system", "x"]).status.success());
 }

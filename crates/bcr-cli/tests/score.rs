@@ -5,15 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 fn bcr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bcr"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run bcr: {e}"))
+    Command::new(env!("CARGO_BIN_EXE_bcr")).args(args).output().unwrap_or_else(|e| panic!("cannot run bcr: {e}"))
 }
 
 fn s(p: &Path) -> &str {
-    p.to_str()
-        .unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
+    p.to_str().unwrap_or_else(|| panic!("non-UTF-8 path {}", p.display()))
 }
 
 fn write_packs(dir: &Path) -> PathBuf {
@@ -23,33 +19,17 @@ fn write_packs(dir: &Path) -> PathBuf {
         serde_json::json!({"pack_id": "p1", "n": 3, "problems": [p("b", "2+3?", "5"), p("c", "x^2=4, x>0", "2"), p("d", "10/4?", "\\frac{5}{2}")]}),
     ];
     let path = dir.join("packs.jsonl");
-    std::fs::write(
-        &path,
-        packs.iter().map(|p| format!("{p}\n")).collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(&path, packs.iter().map(|p| format!("{p}\n")).collect::<String>()).unwrap();
     path
 }
 
 fn write_lines(path: &Path, lines: &[serde_json::Value]) {
-    std::fs::write(
-        path,
-        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
-    )
-    .unwrap();
+    std::fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
 }
 
 fn outputs(out: &Output) -> Vec<serde_json::Value> {
-    assert!(
-        out.status.success(),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout.clone()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn close(a: &serde_json::Value, b: f64) -> bool {
@@ -93,66 +73,27 @@ fn scores_several_responses_per_pack_in_order() {
     assert!(err.contains("mean reward 0.8667"), "{err}"); // (1.1 + 1.1 + 0.4) / 3
 
     // Flags: format weight 0, and the length penalty -1 * 40 / 80 on the first.
-    let out = bcr(&[
-        "score",
-        "--packs",
-        s(&packs),
-        "--responses",
-        s(&responses),
-        "--format-weight",
-        "0",
-    ]);
+    let out = bcr(&["score", "--packs", s(&packs), "--responses", s(&responses), "--format-weight", "0"]);
     assert!(close(&outputs(&out)[2]["reward"], 1.0 / 3.0));
-    let run = bcr(&[
-        "score",
-        "--packs",
-        s(&packs),
-        "--responses",
-        s(&responses),
-        "--length-penalty",
-        "1",
-        "--budget",
-        "80",
-    ]);
-    assert_eq!(
-        run.status.code(),
-        Some(1),
-        "response 2 has no response_tokens"
-    );
-    assert!(
-        String::from_utf8_lossy(&run.stderr).contains("responses.jsonl:2: field `response_tokens`")
-    );
+    let run =
+        bcr(&["score", "--packs", s(&packs), "--responses", s(&responses), "--length-penalty", "1", "--budget", "80"]);
+    assert_eq!(run.status.code(), Some(1), "response 2 has no response_tokens");
+    assert!(String::from_utf8_lossy(&run.stderr).contains("responses.jsonl:2: field `response_tokens`"));
 }
 
 #[test]
 fn length_penalty_and_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let packs = write_packs(dir.path());
-    let line =
-        serde_json::json!({"pack_id": "p0", "response": "\\boxed{2}", "response_tokens": 40});
+    let line = serde_json::json!({"pack_id": "p0", "response": "\\boxed{2}", "response_tokens": 40});
     let mut child = Command::new(env!("CARGO_BIN_EXE_bcr"))
-        .args([
-            "score",
-            "--packs",
-            s(&packs),
-            "--responses",
-            "-",
-            "--length-penalty",
-            "1",
-            "--budget",
-            "80",
-        ])
+        .args(["score", "--packs", s(&packs), "--responses", "-", "--length-penalty", "1", "--budget", "80"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{line}\n\n").as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{line}\n\n").as_bytes()).unwrap();
     let got = outputs(&child.wait_with_output().unwrap());
     assert!(close(&got[0]["length_penalty"], -0.5));
     assert!(close(&got[0]["reward"], 0.6)); // 1 + 0.1 - 0.5
@@ -169,27 +110,11 @@ fn many_responses_keep_their_order_across_chunks_and_threads() {
         .collect();
     write_lines(&responses, &lines);
     let out_path = dir.path().join("scores.jsonl");
-    let run = bcr(&[
-        "score",
-        "--packs",
-        s(&packs),
-        "--responses",
-        s(&responses),
-        "--threads",
-        "2",
-        "--output",
-        s(&out_path),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run =
+        bcr(&["score", "--packs", s(&packs), "--responses", s(&responses), "--threads", "2", "--output", s(&out_path)]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let text = std::fs::read_to_string(&out_path).unwrap();
-    let got: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let got: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(got.len(), 2500);
     for (i, v) in got.iter().enumerate() {
         assert_eq!(v["line"], i + 1);
@@ -207,35 +132,16 @@ fn bad_inputs_exit_1_naming_file_line_and_field() {
     text.push_str(&text.clone());
     std::fs::write(&dup, text).unwrap();
     let cases: Vec<(&str, &str)> = vec![
-        (
-            r#"{"pack_id": "nope", "response": "x"}"#,
-            "bad.jsonl:2: field `pack_id`: unknown pack `nope`",
-        ),
-        (
-            r#"{"pack_id": "p0"}"#,
-            "bad.jsonl:2: field `response`: missing",
-        ),
-        (
-            r#"{"pack_id": 3, "response": "x"}"#,
-            "bad.jsonl:2: field `pack_id`: expected a string",
-        ),
-        (
-            r#"{"pack_id": "p0", "response": "x", "response_tokens": -1}"#,
-            "bad.jsonl:2: field `response_tokens`",
-        ),
-        (
-            r#"{"pack_id": "p0", "#,
-            "bad.jsonl:2: field `-`: malformed JSON",
-        ),
+        (r#"{"pack_id": "nope", "response": "x"}"#, "bad.jsonl:2: field `pack_id`: unknown pack `nope`"),
+        (r#"{"pack_id": "p0"}"#, "bad.jsonl:2: field `response`: missing"),
+        (r#"{"pack_id": 3, "response": "x"}"#, "bad.jsonl:2: field `pack_id`: expected a string"),
+        (r#"{"pack_id": "p0", "response": "x", "response_tokens": -1}"#, "bad.jsonl:2: field `response_tokens`"),
+        (r#"{"pack_id": "p0", "#, "bad.jsonl:2: field `-`: malformed JSON"),
         ("[1, 2]", "bad.jsonl:2: field `-`: expected a JSON object"),
     ];
     for (line, needle) in cases {
         let bad = dir.path().join("bad.jsonl");
-        std::fs::write(
-            &bad,
-            format!("{{\"pack_id\": \"p0\", \"response\": \"\\\\boxed{{2}}\"}}\n{line}\n"),
-        )
-        .unwrap();
+        std::fs::write(&bad, format!("{{\"pack_id\": \"p0\", \"response\": \"\\\\boxed{{2}}\"}}\n{line}\n")).unwrap();
         let out = bcr(&["score", "--packs", s(&packs), "--responses", s(&bad)]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{line}: {err}");
@@ -246,28 +152,10 @@ fn bad_inputs_exit_1_naming_file_line_and_field() {
     std::fs::write(&ok, "{\"pack_id\": \"p0\", \"response\": \"x\"}\n").unwrap();
     let out = bcr(&["score", "--packs", s(&dup), "--responses", s(&ok)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr)
-        .contains("dup.jsonl: field `pack_id`: `p0` appears twice"));
-    let out = bcr(&[
-        "score",
-        "--packs",
-        s(&packs),
-        "--responses",
-        s(&ok),
-        "--format-weight=-1",
-    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dup.jsonl: field `pack_id`: `p0` appears twice"));
+    let out = bcr(&["score", "--packs", s(&packs), "--responses", s(&ok), "--format-weight=-1"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("format weight"));
     // --length-penalty needs --budget (a usage error).
-    assert!(!bcr(&[
-        "score",
-        "--packs",
-        s(&packs),
-        "--responses",
-        s(&ok),
-        "--length-penalty",
-        "1"
-    ])
-    .status
-    .success());
+    assert!(!bcr(&["score", "--packs", s(&packs), "--responses", s(&ok), "--length-penalty", "1"]).status.success());
 }

@@ -19,8 +19,8 @@ mod reward;
 
 pub use chat::{ChatMessage, ChatTemplate, SpecialTokens, TokenizerConfig};
 pub use data::{
-    benchmark_dir, benchmark_path, load_problems, read_packs, write_jsonl, write_jsonl_to,
-    Benchmark, Format, LoadOptions, Loaded, PackReader,
+    benchmark_dir, benchmark_path, load_problems, read_packs, write_jsonl, write_jsonl_to, Benchmark, Format,
+    LoadOptions, Loaded, PackReader,
 };
 pub use error::{Error, Location, Result};
 pub use grade::{extract_answer, grade, verify, Reason, Verdict};

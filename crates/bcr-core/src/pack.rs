@@ -53,11 +53,7 @@ pub enum PackStrategy {
 
 impl PackStrategy {
     /// Every strategy.
-    pub const ALL: [PackStrategy; 3] = [
-        PackStrategy::Sequential,
-        PackStrategy::Random,
-        PackStrategy::Stratified,
-    ];
+    pub const ALL: [PackStrategy; 3] = [PackStrategy::Sequential, PackStrategy::Random, PackStrategy::Stratified];
 
     /// The name used on the command line and in pack ids.
     pub fn name(self) -> &'static str {
@@ -79,14 +75,9 @@ impl FromStr for PackStrategy {
     type Err = Error;
     fn from_str(s: &str) -> Result<PackStrategy> {
         let wanted = s.trim().to_ascii_lowercase();
-        PackStrategy::ALL
-            .into_iter()
-            .find(|p| p.name() == wanted)
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "unknown pack strategy `{s}`; expected sequential, random or stratified"
-                ))
-            })
+        PackStrategy::ALL.into_iter().find(|p| p.name() == wanted).ok_or_else(|| {
+            Error::Invalid(format!("unknown pack strategy `{s}`; expected sequential, random or stratified"))
+        })
     }
 }
 
@@ -105,9 +96,7 @@ pub struct PackOptions {
 /// input gives no packs.
 pub fn pack_problems(problems: &[Problem], opts: &PackOptions) -> Result<Vec<Pack>> {
     if opts.n == 0 {
-        return Err(Error::Invalid(
-            "pack size n must be at least 1, got 0".to_string(),
-        ));
+        return Err(Error::Invalid("pack size n must be at least 1, got 0".to_string()));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let groups: Vec<Vec<usize>> = match opts.strategy {
@@ -141,9 +130,7 @@ fn stratified(keys: &[f64], n: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
     order.shuffle(rng);
     // Stable sort: problems of equal difficulty keep their shuffled order.
     order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
-    let mut strata: Vec<Vec<usize>> = (0..n)
-        .map(|j| order[j * m / n..(j + 1) * m / n].to_vec())
-        .collect();
+    let mut strata: Vec<Vec<usize>> = (0..n).map(|j| order[j * m / n..(j + 1) * m / n].to_vec()).collect();
     for stratum in &mut strata {
         stratum.shuffle(rng);
     }
@@ -159,10 +146,7 @@ fn stratified(keys: &[f64], n: usize, rng: &mut ChaCha8Rng) -> Vec<Vec<usize>> {
 
 /// Each problem's difficulty, missing ones replaced by the median of the known.
 fn difficulty_keys(problems: &[Problem]) -> Result<Vec<f64>> {
-    if let Some(p) = problems
-        .iter()
-        .find(|p| p.difficulty.is_some_and(|d| !d.is_finite()))
-    {
+    if let Some(p) = problems.iter().find(|p| p.difficulty.is_some_and(|d| !d.is_finite())) {
         return Err(Error::Invalid(format!(
             "problem {:?} has a non-finite difficulty {:?}",
             p.id,
@@ -176,10 +160,7 @@ fn difficulty_keys(problems: &[Problem]) -> Result<Vec<f64>> {
         k if k % 2 == 1 => known[k / 2],
         k => (known[k / 2 - 1] + known[k / 2]) / 2.0,
     };
-    Ok(problems
-        .iter()
-        .map(|p| p.difficulty.unwrap_or(median))
-        .collect())
+    Ok(problems.iter().map(|p| p.difficulty.unwrap_or(median)).collect())
 }
 
 #[cfg(test)]
@@ -188,13 +169,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn problem(i: usize, difficulty: Option<f64>) -> Problem {
-        Problem {
-            id: format!("p{i}"),
-            question: format!("q{i}"),
-            answer: i.to_string(),
-            difficulty,
-            source: None,
-        }
+        Problem { id: format!("p{i}"), question: format!("q{i}"), answer: i.to_string(), difficulty, source: None }
     }
 
     fn opts(n: usize, strategy: PackStrategy, seed: u64) -> PackOptions {
@@ -209,11 +184,7 @@ mod tests {
         for (i, pack) in packs.iter().enumerate() {
             assert_eq!(pack.pack_id, format!("{}-{}-{i}", o.strategy, o.seed));
             assert_eq!(pack.n, pack.problems.len());
-            let want = if i + 1 < packs.len() {
-                o.n
-            } else {
-                m - (packs.len() - 1) * o.n
-            };
+            let want = if i + 1 < packs.len() { o.n } else { m - (packs.len() - 1) * o.n };
             assert_eq!(pack.n, want, "pack {i} of {o:?} m={m}");
             for p in &pack.problems {
                 *seen.entry(p.id.as_str()).or_default() += 1;
@@ -225,21 +196,10 @@ mod tests {
 
     #[test]
     fn every_strategy_uses_each_problem_once_and_only_the_last_pack_is_short() {
-        let shapes = [
-            (0, 3),
-            (1, 3),
-            (2, 3),
-            (3, 3),
-            (10, 3),
-            (500, 3),
-            (7, 1),
-            (5, 10),
-            (11, 4),
-        ];
+        let shapes = [(0, 3), (1, 3), (2, 3), (3, 3), (10, 3), (500, 3), (7, 1), (5, 10), (11, 4)];
         for strategy in PackStrategy::ALL {
             for (m, n) in shapes {
-                let problems: Vec<Problem> =
-                    (0..m).map(|i| problem(i, Some((i % 5) as f64))).collect();
+                let problems: Vec<Problem> = (0..m).map(|i| problem(i, Some((i % 5) as f64))).collect();
                 let o = opts(n, strategy, 7);
                 let packs = pack_problems(&problems, &o).unwrap_or_else(|e| panic!("{o:?}: {e}"));
                 check_cover(&problems, &packs, &o);
@@ -250,30 +210,19 @@ mod tests {
     #[test]
     fn sequential_keeps_input_order_and_a_short_final_pack() {
         let problems: Vec<Problem> = (0..7).map(|i| problem(i, None)).collect();
-        let packs =
-            pack_problems(&problems, &opts(3, PackStrategy::Sequential, 0)).unwrap_or_default();
-        let ids: Vec<Vec<&str>> = packs
-            .iter()
-            .map(|p| p.problems.iter().map(|q| q.id.as_str()).collect())
-            .collect();
-        assert_eq!(
-            ids,
-            vec![vec!["p0", "p1", "p2"], vec!["p3", "p4", "p5"], vec!["p6"]]
-        );
+        let packs = pack_problems(&problems, &opts(3, PackStrategy::Sequential, 0)).unwrap_or_default();
+        let ids: Vec<Vec<&str>> = packs.iter().map(|p| p.problems.iter().map(|q| q.id.as_str()).collect()).collect();
+        assert_eq!(ids, vec![vec!["p0", "p1", "p2"], vec!["p3", "p4", "p5"], vec!["p6"]]);
         assert_eq!(packs[2].n, 1);
     }
 
     #[test]
     fn zero_n_and_non_finite_difficulty_are_rejected() {
         let problems = vec![problem(0, Some(1.0))];
-        let err = pack_problems(&problems, &opts(0, PackStrategy::Random, 0))
-            .map(|_| ())
-            .unwrap_err();
+        let err = pack_problems(&problems, &opts(0, PackStrategy::Random, 0)).map(|_| ()).unwrap_err();
         assert!(err.to_string().contains("at least 1"), "{err}");
         let bad = vec![problem(0, Some(1.0)), problem(1, Some(f64::NAN))];
-        let err = pack_problems(&bad, &opts(2, PackStrategy::Stratified, 0))
-            .map(|_| ())
-            .unwrap_err();
+        let err = pack_problems(&bad, &opts(2, PackStrategy::Stratified, 0)).map(|_| ()).unwrap_err();
         assert!(err.to_string().contains("\"p1\""), "{err}");
     }
 
@@ -299,15 +248,10 @@ mod tests {
         problems.extend((3..6).map(|i| problem(i, Some(9.0))));
         problems.extend((6..9).map(|i| problem(i, None)));
         for seed in 0..5 {
-            let packs = pack_problems(&problems, &opts(3, PackStrategy::Stratified, seed))
-                .unwrap_or_default();
+            let packs = pack_problems(&problems, &opts(3, PackStrategy::Stratified, seed)).unwrap_or_default();
             assert_eq!(packs.len(), 3);
             for pack in &packs {
-                let mut ds: Vec<String> = pack
-                    .problems
-                    .iter()
-                    .map(|p| format!("{:?}", p.difficulty))
-                    .collect();
+                let mut ds: Vec<String> = pack.problems.iter().map(|p| format!("{:?}", p.difficulty)).collect();
                 ds.sort();
                 assert_eq!(ds, ["None", "Some(1.0)", "Some(9.0)"], "seed {seed}");
             }
@@ -320,11 +264,7 @@ mod tests {
 
     /// Population variance of the mean difficulty of the full packs.
     pub(crate) fn pack_mean_variance(packs: &[Pack], n: usize) -> f64 {
-        let means: Vec<f64> = packs
-            .iter()
-            .filter(|p| p.n == n)
-            .filter_map(Pack::mean_difficulty)
-            .collect();
+        let means: Vec<f64> = packs.iter().filter(|p| p.n == n).filter_map(Pack::mean_difficulty).collect();
         let mu = means.iter().sum::<f64>() / means.len() as f64;
         means.iter().map(|m| (m - mu).powi(2)).sum::<f64>() / means.len() as f64
     }
@@ -333,36 +273,24 @@ mod tests {
     /// the DeepMath-schema Parquet fixture, for several N and seeds.
     #[test]
     fn stratified_pack_means_vary_far_less_than_random() {
-        let math500 = crate::data::Benchmark::Math500
-            .load()
-            .unwrap_or_else(|e| panic!("{e}"));
-        let fixture = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/data/deepmath_sample.parquet"
-        );
+        let math500 = crate::data::Benchmark::Math500.load().unwrap_or_else(|e| panic!("{e}"));
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/data/deepmath_sample.parquet");
         let deepmath = crate::data::load_problems(fixture, &crate::data::LoadOptions::default())
             .unwrap_or_else(|e| panic!("{e}"))
             .problems;
         for (name, problems) in [("math500", &math500), ("deepmath fixture", &deepmath)] {
             for n in [3, 4, 5] {
                 for seed in 0..3 {
-                    let strat = pack_problems(problems, &opts(n, PackStrategy::Stratified, seed))
-                        .unwrap_or_default();
+                    let strat = pack_problems(problems, &opts(n, PackStrategy::Stratified, seed)).unwrap_or_default();
                     let vs = pack_mean_variance(&strat, n);
                     // Random packing's variance, averaged over 20 seeds to keep the reference steady.
                     let vr = (100..120)
-                        .map(|s| {
-                            pack_problems(problems, &opts(n, PackStrategy::Random, s))
-                                .unwrap_or_default()
-                        })
+                        .map(|s| pack_problems(problems, &opts(n, PackStrategy::Random, s)).unwrap_or_default())
                         .map(|packs| pack_mean_variance(&packs, n))
                         .sum::<f64>()
                         / 20.0;
                     eprintln!("{name} n={n} seed={seed}: var stratified {vs:.4} random {vr:.4} ratio {:.3}", vs / vr);
-                    assert!(
-                        vs < 0.25 * vr,
-                        "{name} n={n} seed={seed}: stratified {vs} vs random {vr}"
-                    );
+                    assert!(vs < 0.25 * vr, "{name} n={n} seed={seed}: stratified {vs} vs random {vr}");
                 }
             }
         }
@@ -370,25 +298,12 @@ mod tests {
 
     #[test]
     fn stratified_packs_do_not_order_problems_by_difficulty() {
-        let problems: Vec<Problem> = (0..300)
-            .map(|i| problem(i, Some((i % 100) as f64)))
-            .collect();
-        let packs =
-            pack_problems(&problems, &opts(3, PackStrategy::Stratified, 9)).unwrap_or_default();
-        let ascending = packs
-            .iter()
-            .filter(|p| {
-                p.problems
-                    .windows(2)
-                    .all(|w| w[0].difficulty <= w[1].difficulty)
-            })
-            .count();
+        let problems: Vec<Problem> = (0..300).map(|i| problem(i, Some((i % 100) as f64))).collect();
+        let packs = pack_problems(&problems, &opts(3, PackStrategy::Stratified, 9)).unwrap_or_default();
+        let ascending =
+            packs.iter().filter(|p| p.problems.windows(2).all(|w| w[0].difficulty <= w[1].difficulty)).count();
         // Uniform shuffles of 3 distinct strata: about 1/6 of 100 packs ascend.
-        assert!(
-            ascending < 50,
-            "{ascending} of {} packs are sorted",
-            packs.len()
-        );
+        assert!(ascending < 50, "{ascending} of {} packs are sorted", packs.len());
     }
 
     #[test]
@@ -396,11 +311,7 @@ mod tests {
         for s in PackStrategy::ALL {
             assert_eq!(s.name().parse::<PackStrategy>().ok(), Some(s));
         }
-        let err = "balanced"
-            .parse::<PackStrategy>()
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
+        let err = "balanced".parse::<PackStrategy>().map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("`balanced`"), "{err}");
     }
 }

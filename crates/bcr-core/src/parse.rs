@@ -45,11 +45,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions {
-            label: DEFAULT_LABEL.into(),
-            after_think: true,
-            positional_fallback: false,
-        }
+        ParseOptions { label: DEFAULT_LABEL.into(), after_think: true, positional_fallback: false }
     }
 }
 
@@ -154,11 +150,7 @@ pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
         Some(pos) if opts.after_think => &response[pos + "</think>".len()..],
         _ => response,
     };
-    let mut out = Parsed {
-        answers: vec![None; n],
-        well_formed: vec![false; n],
-        diagnostics: Vec::new(),
-    };
+    let mut out = Parsed { answers: vec![None; n], well_formed: vec![false; n], diagnostics: Vec::new() };
     let mut counts = vec![0usize; n];
     let mut truncated = vec![false; n];
     let mut unlabelled: Vec<(usize, &str)> = Vec::new();
@@ -188,8 +180,7 @@ pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
             continue;
         };
         if counts[k - 1] == 0 && k < max_seen {
-            out.diagnostics
-                .push(Diagnostic::OutOfOrder { k, after: max_seen });
+            out.diagnostics.push(Diagnostic::OutOfOrder { k, after: max_seen });
         }
         max_seen = max_seen.max(k);
         counts[k - 1] += 1;
@@ -198,8 +189,7 @@ pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
     }
     for (i, &count) in counts.iter().enumerate() {
         if count > 1 {
-            out.diagnostics
-                .push(Diagnostic::Duplicate { k: i + 1, count });
+            out.diagnostics.push(Diagnostic::Duplicate { k: i + 1, count });
         }
     }
     place_unlabelled(&mut out, &unlabelled, n, opts.positional_fallback);
@@ -270,11 +260,7 @@ fn find_boxes(text: &str) -> Vec<BoxHit<'_>> {
             continue;
         }
         let (content, closed, next) = brace_group(text, j);
-        hits.push(BoxHit {
-            start: i,
-            content,
-            closed,
-        });
+        hits.push(BoxHit { start: i, content, closed });
         i = next;
     }
     hits
@@ -313,12 +299,7 @@ fn label_before(text: &str, start: usize, label: &str) -> Option<usize> {
     loop {
         if i >= 2 && (&b[i - 2..i] == b"\\(" || &b[i - 2..i] == b"\\[") {
             i -= 2;
-        } else if i >= 1
-            && matches!(
-                b[i - 1],
-                b' ' | b'\t' | b'\n' | b'\r' | b'*' | b'_' | b'$' | b':'
-            )
-        {
+        } else if i >= 1 && matches!(b[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'*' | b'_' | b'$' | b':') {
             i -= 1;
         } else {
             break;
@@ -339,10 +320,7 @@ fn label_before(text: &str, start: usize, label: &str) -> Option<usize> {
     if !text.get(label_start..i)?.eq_ignore_ascii_case(label) {
         return None;
     }
-    let word_start = text[..label_start]
-        .chars()
-        .next_back()
-        .is_none_or(|c| !c.is_alphanumeric());
+    let word_start = text[..label_start].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
     word_start.then_some(k)
 }
 

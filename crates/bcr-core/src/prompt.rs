@@ -60,10 +60,7 @@ pub struct PromptTemplate {
 
 impl std::fmt::Debug for PromptTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PromptTemplate")
-            .field("label", &self.label)
-            .field("source", &self.source)
-            .finish()
+        f.debug_struct("PromptTemplate").field("label", &self.label).field("source", &self.source).finish()
     }
 }
 
@@ -89,26 +86,15 @@ impl PromptTemplate {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-        env.add_template_owned(NAME, source.to_string())
-            .map_err(template_error)?;
-        Ok(PromptTemplate {
-            env,
-            source,
-            label: DEFAULT_LABEL.into(),
-        })
+        env.add_template_owned(NAME, source.to_string()).map_err(template_error)?;
+        Ok(PromptTemplate { env, source, label: DEFAULT_LABEL.into() })
     }
 
     /// Reads and compiles a custom template file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Self::from_source(&text).map_err(|e| match e {
-            Error::Template { message, .. } => Error::Template {
-                name: path.display().to_string(),
-                message,
-            },
+            Error::Template { message, .. } => Error::Template { name: path.display().to_string(), message },
             other => other,
         })
     }
@@ -134,25 +120,16 @@ impl PromptTemplate {
 
     /// Renders the user message for a pack (its problems in pack order).
     pub fn render(&self, pack: &Pack) -> Result<String> {
-        let questions: Vec<(&str, &str)> = pack
-            .problems
-            .iter()
-            .map(|p| (p.id.as_str(), p.question.as_str()))
-            .collect();
+        let questions: Vec<(&str, &str)> = pack.problems.iter().map(|p| (p.id.as_str(), p.question.as_str())).collect();
         self.render_problems(&pack.pack_id, &questions)
     }
 
     /// Renders the user message for `(id, question)` pairs.
     pub fn render_problems(&self, pack_id: &str, problems: &[(&str, &str)]) -> Result<String> {
         if problems.is_empty() {
-            return Err(Error::Invalid(format!(
-                "pack `{pack_id}` has no problems to put in a prompt"
-            )));
+            return Err(Error::Invalid(format!("pack `{pack_id}` has no problems to put in a prompt")));
         }
-        let list: Vec<PromptProblem> = problems
-            .iter()
-            .map(|&(id, question)| PromptProblem { id, question })
-            .collect();
+        let list: Vec<PromptProblem> = problems.iter().map(|&(id, question)| PromptProblem { id, question }).collect();
         let ctx = context! {
             n => problems.len(),
             label => self.label.as_str(),
@@ -173,10 +150,7 @@ pub(crate) fn validate_label(label: &str) -> Result<()> {
     if label.trim() != label {
         return bad("has leading or trailing whitespace");
     }
-    if let Some(c) = label
-        .chars()
-        .find(|c| matches!(c, '\\' | '{' | '}' | ':' | '\n' | '\r'))
-    {
+    if let Some(c) = label.chars().find(|c| matches!(c, '\\' | '{' | '}' | ':' | '\n' | '\r')) {
         return bad(&format!("contains {c:?}"));
     }
     if label.ends_with(|c: char| c.is_ascii_digit()) {
@@ -193,10 +167,7 @@ fn template_error(err: minijinja::Error) -> Error {
         message.push_str(&inner.to_string());
         source = inner.source();
     }
-    Error::Template {
-        name: NAME.into(),
-        message,
-    }
+    Error::Template { name: NAME.into(), message }
 }
 
 #[cfg(test)]
@@ -221,20 +192,13 @@ mod tests {
 
     #[test]
     fn single_problem_is_the_standard_prompt() {
-        let text = PromptTemplate::default()
-            .render(&pack(&["  What is $1+1$?\n"]))
-            .unwrap();
-        assert_eq!(
-            text,
-            "What is $1+1$?\nPlease reason step by step, and put your final answer within \\boxed{}."
-        );
+        let text = PromptTemplate::default().render(&pack(&["  What is $1+1$?\n"])).unwrap();
+        assert_eq!(text, "What is $1+1$?\nPlease reason step by step, and put your final answer within \\boxed{}.");
     }
 
     #[test]
     fn three_problems_exact_text() {
-        let text = PromptTemplate::default()
-            .render(&pack(&["A?", "B?\n\nMore of B.", "C?"]))
-            .unwrap();
+        let text = PromptTemplate::default().render(&pack(&["A?", "B?\n\nMore of B.", "C?"])).unwrap();
         assert_eq!(
             text,
             "Solve the following 3 problems. Reason step by step.\n\n\
@@ -244,24 +208,16 @@ mod tests {
              End the solution of each problem k with its final answer in the form `Answer k: \\boxed{...}`, \
              from `Answer 1: \\boxed{...}` to `Answer 3: \\boxed{...}`."
         );
-        assert!(
-            !text.contains("secret-gold"),
-            "gold answers must never reach the prompt"
-        );
+        assert!(!text.contains("secret-gold"), "gold answers must never reach the prompt");
     }
 
     #[test]
     fn label_is_a_parameter() {
-        let t = PromptTemplate::default()
-            .with_label("Final answer")
-            .unwrap();
+        let t = PromptTemplate::default().with_label("Final answer").unwrap();
         let text = t.render(&pack(&["A?", "B?"])).unwrap();
         assert!(text.contains("`Final answer 2: \\boxed{...}`"), "{text}");
         for bad in ["", " Answer", "Ans:", "Answer2", "a\\b", "a{", "two\nlines"] {
-            assert!(
-                PromptTemplate::default().with_label(bad).is_err(),
-                "{bad:?}"
-            );
+            assert!(PromptTemplate::default().with_label(bad).is_err(), "{bad:?}");
         }
     }
 
@@ -271,18 +227,10 @@ mod tests {
             "{{ pack_id }}:{% for p in problems %} [{{ p.id }}] {{ p.question.upper() }}{% endfor %} ({{ n }}, {{ label }})",
         )
         .unwrap();
-        assert_eq!(
-            t.render(&pack(&["a?", "b?"])).unwrap(),
-            "pk: [q0] A? [q1] B? (2, Answer)"
-        );
-        let err = PromptTemplate::from_source("{% for %}")
-            .unwrap_err()
-            .to_string();
+        assert_eq!(t.render(&pack(&["a?", "b?"])).unwrap(), "pk: [q0] A? [q1] B? (2, Answer)");
+        let err = PromptTemplate::from_source("{% for %}").unwrap_err().to_string();
         assert!(err.starts_with("template `prompt`"), "{err}");
-        let err = PromptTemplate::default()
-            .render(&pack(&[]))
-            .unwrap_err()
-            .to_string();
+        let err = PromptTemplate::default().render(&pack(&[])).unwrap_err().to_string();
         assert!(err.contains("`pk` has no problems"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.jinja");

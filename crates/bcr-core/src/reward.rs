@@ -46,11 +46,7 @@ pub struct RewardConfig {
 
 impl Default for RewardConfig {
     fn default() -> Self {
-        RewardConfig {
-            format_weight: DEFAULT_FORMAT_WEIGHT,
-            length_penalty: None,
-            parse: ParseOptions::default(),
-        }
+        RewardConfig { format_weight: DEFAULT_FORMAT_WEIGHT, length_penalty: None, parse: ParseOptions::default() }
     }
 }
 
@@ -58,16 +54,11 @@ impl RewardConfig {
     /// Checks that the weights are finite and non-negative and the label valid.
     pub fn validate(&self) -> Result<()> {
         if !(self.format_weight.is_finite() && self.format_weight >= 0.0) {
-            return Err(Error::Invalid(format!(
-                "format weight must be finite and >= 0, got {}",
-                self.format_weight
-            )));
+            return Err(Error::Invalid(format!("format weight must be finite and >= 0, got {}", self.format_weight)));
         }
         if let Some(l) = self.length_penalty {
             if !(l.is_finite() && l >= 0.0) {
-                return Err(Error::Invalid(format!(
-                    "length penalty must be finite and >= 0, got {l}"
-                )));
+                return Err(Error::Invalid(format!("length penalty must be finite and >= 0, got {l}")));
             }
         }
         crate::prompt::validate_label(&self.parse.label)
@@ -115,16 +106,12 @@ pub fn score_response(
     config.validate()?;
     let n = golds.len();
     if n == 0 {
-        return Err(Error::Invalid(
-            "cannot score a response to a pack with no problems".into(),
-        ));
+        return Err(Error::Invalid("cannot score a response to a pack with no problems".into()));
     }
     let length_penalty = match config.length_penalty {
         None => 0.0,
         Some(_) if budget == 0 => {
-            return Err(Error::Invalid(
-                "the length penalty needs a token budget > 0".into(),
-            ));
+            return Err(Error::Invalid("the length penalty needs a token budget > 0".into()));
         }
         Some(lambda) => -lambda * response_tokens as f64 / budget as f64,
     };
@@ -156,28 +143,11 @@ mod tests {
     #[test]
     fn hand_computed_rewards() {
         let off = RewardConfig::default();
-        let len = RewardConfig {
-            length_penalty: Some(0.5),
-            ..RewardConfig::default()
-        };
-        let heavy = RewardConfig {
-            format_weight: 1.0,
-            ..RewardConfig::default()
-        };
+        let len = RewardConfig { length_penalty: Some(0.5), ..RewardConfig::default() };
+        let heavy = RewardConfig { format_weight: 1.0, ..RewardConfig::default() };
         // (response, golds, tokens, budget, config, correct, accuracy, format, penalty, reward)
         #[allow(clippy::type_complexity)]
-        let cases: Vec<(
-            &str,
-            Vec<&str>,
-            usize,
-            usize,
-            &RewardConfig,
-            Vec<bool>,
-            f64,
-            f64,
-            f64,
-            f64,
-        )> = vec![
+        let cases: Vec<(&str, Vec<&str>, usize, usize, &RewardConfig, Vec<bool>, f64, f64, f64, f64)> = vec![
             // 1 right, 1 wrong, 1 missing: 1/3 + 0.1 * 2/3 = 0.4
             (
                 "Answer 1: \\boxed{3}\nAnswer 2: \\boxed{5}",
@@ -231,87 +201,36 @@ mod tests {
                 -0.075,
             ),
             // N = 1 standard format, weight 1: 1 + 1 * 1 = 2
-            (
-                "so \\boxed{42}",
-                vec!["42"],
-                0,
-                0,
-                &heavy,
-                vec![true],
-                1.0,
-                1.0,
-                0.0,
-                2.0,
-            ),
+            ("so \\boxed{42}", vec!["42"], 0, 0, &heavy, vec![true], 1.0, 1.0, 0.0, 2.0),
             // nothing parsable scores 0
-            (
-                "I give up.",
-                vec!["1", "2"],
-                10,
-                0,
-                &off,
-                vec![false, false],
-                0.0,
-                0.0,
-                0.0,
-                0.0,
-            ),
+            ("I give up.", vec!["1", "2"], 10, 0, &off, vec![false, false], 0.0, 0.0, 0.0, 0.0),
         ];
         for (resp, golds, tokens, budget, cfg, correct, acc, fmt, pen, reward) in cases {
             let s = score_response(resp, &golds, tokens, budget, cfg).unwrap();
             assert_eq!(s.correct, correct, "{resp}");
-            assert!(
-                (s.accuracy - acc).abs() < EPS,
-                "{resp}: accuracy {}",
-                s.accuracy
-            );
+            assert!((s.accuracy - acc).abs() < EPS, "{resp}: accuracy {}", s.accuracy);
             assert!((s.format - fmt).abs() < EPS, "{resp}: format {}", s.format);
-            assert!(
-                (s.length_penalty - pen).abs() < EPS,
-                "{resp}: penalty {}",
-                s.length_penalty
-            );
-            assert!(
-                (s.reward - reward).abs() < EPS,
-                "{resp}: reward {}",
-                s.reward
-            );
+            assert!((s.length_penalty - pen).abs() < EPS, "{resp}: penalty {}", s.length_penalty);
+            assert!((s.reward - reward).abs() < EPS, "{resp}: reward {}", s.reward);
         }
     }
 
     #[test]
     fn invalid_configurations_are_errors() {
         let bad = [
+            RewardConfig { format_weight: -0.1, ..RewardConfig::default() },
+            RewardConfig { format_weight: f64::NAN, ..RewardConfig::default() },
+            RewardConfig { length_penalty: Some(f64::INFINITY), ..RewardConfig::default() },
             RewardConfig {
-                format_weight: -0.1,
-                ..RewardConfig::default()
-            },
-            RewardConfig {
-                format_weight: f64::NAN,
-                ..RewardConfig::default()
-            },
-            RewardConfig {
-                length_penalty: Some(f64::INFINITY),
-                ..RewardConfig::default()
-            },
-            RewardConfig {
-                parse: ParseOptions {
-                    label: "A:".into(),
-                    ..ParseOptions::default()
-                },
+                parse: ParseOptions { label: "A:".into(), ..ParseOptions::default() },
                 ..RewardConfig::default()
             },
         ];
         for cfg in bad {
             assert!(score_response("x", &["1"], 1, 10, &cfg).is_err(), "{cfg:?}");
         }
-        let len = RewardConfig {
-            length_penalty: Some(1.0),
-            ..RewardConfig::default()
-        };
-        let err = score_response("x", &["1"], 1, 0, &len)
-            .unwrap_err()
-            .to_string();
+        let len = RewardConfig { length_penalty: Some(1.0), ..RewardConfig::default() };
+        let err = score_response("x", &["1"], 1, 0, &len).unwrap_err().to_string();
         assert!(err.contains("budget > 0"), "{err}");
         assert!(score_response("x", &[], 1, 10, &RewardConfig::default()).is_err());
     }

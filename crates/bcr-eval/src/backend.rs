@@ -107,9 +107,5 @@ pub trait Backend: Sync {
     fn describe(&self) -> String;
 
     /// Runs `requests`, delivering each result through `on_result`.
-    fn run(
-        &self,
-        requests: &[Request],
-        on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync),
-    ) -> Result<()>;
+    fn run(&self, requests: &[Request], on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync)) -> Result<()>;
 }

@@ -80,7 +80,13 @@ pub fn table(a_name: &str, b_name: &str, deltas: &[Delta], unmatched: &[String])
         let _ = writeln!(
             out,
             "| {} | {} | {:.1} | {:.1} | {:+.1} | {:.0} | {:.0} | {pct} |",
-            d.benchmark, d.n, d.acc.0, d.acc.1, d.acc_points(), d.tokens.0, d.tokens.1
+            d.benchmark,
+            d.n,
+            d.acc.0,
+            d.acc.1,
+            d.acc_points(),
+            d.tokens.0,
+            d.tokens.1
         );
     }
     if !unmatched.is_empty() {
@@ -109,7 +115,12 @@ mod tests {
                 (g, w) => assert_eq!(g, w),
             }
         }
-        let t = table("base", "bcr", &[Delta { benchmark: "aime25".into(), n: 4, acc: (10.0, 12.5), tokens: (800.0, 200.0) }], &["x N=2 (only in A)".into()]);
+        let t = table(
+            "base",
+            "bcr",
+            &[Delta { benchmark: "aime25".into(), n: 4, acc: (10.0, 12.5), tokens: (800.0, 200.0) }],
+            &["x N=2 (only in A)".into()],
+        );
         assert!(t.contains("| aime25 | 4 | 10.0 | 12.5 | +2.5 | 800 | 200 | -75.0% |"), "{t}");
         assert!(t.contains("Not compared: x N=2 (only in A)"), "{t}");
     }

@@ -115,7 +115,10 @@ impl RunConfig {
             return bad(format!("--n: every N must be at least 1, got {:?}", self.ns));
         }
         if self.samples == 0 || self.shuffles == 0 {
-            return bad(format!("--samples and --shuffles must be at least 1, got {} and {}", self.samples, self.shuffles));
+            return bad(format!(
+                "--samples and --shuffles must be at least 1, got {} and {}",
+                self.samples, self.shuffles
+            ));
         }
         if self.budget == 0 {
             return bad("--budget: must be at least 1, got 0".into());

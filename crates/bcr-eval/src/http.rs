@@ -131,27 +131,17 @@ impl HttpBackend {
             retry_after: None,
         })?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        let text = resp.body_mut().with_config().limit(64 << 20).read_to_string().map_err(|e| {
-            Failure { message: format!("status {status}, reading body: {e}"), retryable: true, retry_after }
+        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+        let text = resp.body_mut().with_config().limit(64 << 20).read_to_string().map_err(|e| Failure {
+            message: format!("status {status}, reading body: {e}"),
+            retryable: true,
+            retry_after,
         })?;
         if status != 200 {
             let retryable = status == 429 || status == 408 || status >= 500;
-            return Err(Failure {
-                message: format!("status {status}: {}", excerpt(&text)),
-                retryable,
-                retry_after,
-            });
+            return Err(Failure { message: format!("status {status}: {}", excerpt(&text)), retryable, retry_after });
         }
-        parse_body(&text, self.config.api).map_err(|message| Failure {
-            message,
-            retryable: true,
-            retry_after: None,
-        })
+        parse_body(&text, self.config.api).map_err(|message| Failure { message, retryable: true, retry_after: None })
     }
 
     /// All attempts of one request.
@@ -202,11 +192,7 @@ impl Backend for HttpBackend {
         format!("openai-compatible {} `{}` at {}", api_name(self.config.api), self.config.model, self.url)
     }
 
-    fn run(
-        &self,
-        requests: &[Request],
-        on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync),
-    ) -> Result<()> {
+    fn run(&self, requests: &[Request], on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync)) -> Result<()> {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let workers = self.config.concurrency.min(requests.len());
@@ -231,10 +217,8 @@ impl Backend for HttpBackend {
 
 /// A per-worker RNG for jitter only (samples are seeded per request).
 fn jitter_rng(worker: usize) -> rand_chacha::ChaCha8Rng {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0);
     rand_chacha::ChaCha8Rng::seed_from_u64(nanos ^ (worker as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
 }
 
@@ -261,10 +245,7 @@ struct Parsed {
 }
 
 fn is_transient(e: &ureq::Error) -> bool {
-    !matches!(
-        e,
-        ureq::Error::BadUri(_) | ureq::Error::HostNotFound | ureq::Error::RequireHttpsOnly(_)
-    )
+    !matches!(e, ureq::Error::BadUri(_) | ureq::Error::HostNotFound | ureq::Error::RequireHttpsOnly(_))
 }
 
 /// The prompt of a completions request: message contents joined by blank lines.
@@ -298,11 +279,8 @@ fn parse_body(text: &str, api: Api) -> std::result::Result<Parsed, String> {
         Some(Value::Null) | None if api == Api::Chat => String::new(),
         _ => return Err(format!("no text in `choices[0]`: {}", excerpt(text))),
     };
-    let completion_tokens = v
-        .get("usage")
-        .and_then(|u| u.get("completion_tokens"))
-        .and_then(Value::as_u64)
-        .map(|n| n as usize);
+    let completion_tokens =
+        v.get("usage").and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).map(|n| n as usize);
     let finish = FinishReason::from_openai(choice.get("finish_reason").and_then(Value::as_str));
     Ok(Parsed { text: text_out, completion_tokens, finish })
 }

@@ -25,7 +25,8 @@ pub fn download(spec: &str) -> Result<PathBuf> {
              (or a warm cache): download the file elsewhere and pass its path instead"
         ))
     };
-    let api = hf_hub::api::sync::ApiBuilder::from_env().with_progress(false).build().map_err(|e| fail("client setup", &e))?;
+    let api =
+        hf_hub::api::sync::ApiBuilder::from_env().with_progress(false).build().map_err(|e| fail("client setup", &e))?;
     let repo = api.dataset(id.to_string());
     let file = match file {
         Some(f) => f,
@@ -68,10 +69,11 @@ mod tests {
         for &(s, want) in cases {
             assert_eq!(looks_like_hub_id(s), want, "{s}");
         }
-        let names: Vec<String> = ["README.md", "main/train-0.parquet", "main/test-0.parquet", "socratic/test-0.parquet"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let names: Vec<String> =
+            ["README.md", "main/train-0.parquet", "main/test-0.parquet", "socratic/test-0.parquet"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
         assert_eq!(pick_test_file(&names).as_deref(), Some("main/test-0.parquet"));
         assert_eq!(pick_test_file(&names[..2]).as_deref(), Some("main/train-0.parquet"));
         assert_eq!(pick_test_file(&names[..1]), None);

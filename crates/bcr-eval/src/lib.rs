@@ -24,14 +24,14 @@
 #![deny(missing_docs)]
 
 mod backend;
-mod hub;
-mod progress;
 mod compare;
 mod config;
 mod error;
 mod http;
+mod hub;
 mod native;
 mod plot;
+mod progress;
 mod report;
 mod retry;
 mod stats;
@@ -52,4 +52,4 @@ pub use report::{csv, markdown, summarise, write_reports, Row, Summary};
 pub use retry::{parse_retry_after, RetryPolicy};
 pub use stats::{mean, pass_at_k, std_err};
 pub use store::{load_samples, read_jsonl, Appender, GroupTiming, Sample, SampleKey};
-pub use sweep::{load_benchmark, run_sweep, BenchData, SweepOutcome, SweepOptions};
+pub use sweep::{load_benchmark, run_sweep, BenchData, SweepOptions, SweepOutcome};

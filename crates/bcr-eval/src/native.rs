@@ -145,7 +145,9 @@ mod tests {
     #[test]
     fn batches_split_on_size_and_settings() {
         let reqs = vec![req(10, 0.0), req(10, 0.0), req(10, 0.0), req(20, 0.0), req(20, 0.5), req(20, 0.5)];
-        let shape = |size| batches(&reqs, size).iter().map(|b| b.iter().map(|(i, _)| *i).collect::<Vec<_>>()).collect::<Vec<_>>();
+        let shape = |size| {
+            batches(&reqs, size).iter().map(|b| b.iter().map(|(i, _)| *i).collect::<Vec<_>>()).collect::<Vec<_>>()
+        };
         assert_eq!(shape(2), vec![vec![0, 1], vec![2], vec![3], vec![4, 5]]);
         assert_eq!(shape(8), vec![vec![0, 1, 2], vec![3], vec![4, 5]]);
         assert_eq!(shape(1).len(), 6);

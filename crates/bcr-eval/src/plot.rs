@@ -50,7 +50,11 @@ fn series(s: &Summary) -> (Vec<Series>, Vec<Series>) {
     (acc, tok)
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, acc: &[Series], tok: &[Series]) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    acc: &[Series],
+    tok: &[Series],
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let panels = root.split_evenly((1, 2));
     panel(&panels[0], "Accuracy vs N", "accuracy (%)", acc, Some(100.0))?;
@@ -84,7 +88,15 @@ fn panel<DB: DrawingBackend>(
         .x_desc("problems per context N")
         .y_desc(y_label)
         .x_labels(x_max as usize + 1)
-        .x_label_formatter(&|x| if (x - x.round()).abs() < 1e-9 && *x >= 1.0 { format!("{x:.0}") } else { String::new() })
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 && *x >= 1.0 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| format!("{y:.0}"))
+        .light_line_style(TRANSPARENT)
         .label_style(("sans-serif", 15))
         .draw()
         .map_err(|e| e.to_string())?;
@@ -95,9 +107,7 @@ fn panel<DB: DrawingBackend>(
             .map_err(|e| e.to_string())?
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
-        chart
-            .draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))
-            .map_err(|e| e.to_string())?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled()))).map_err(|e| e.to_string())?;
     }
     chart
         .configure_series_labels()

@@ -18,8 +18,9 @@ impl Progress {
     pub(crate) fn start(label: String, total: usize, enabled: bool) -> Progress {
         let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total as u64);
-            let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} requests, {elapsed} elapsed, ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style =
+                ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} requests, {elapsed} elapsed, ETA {eta}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style.progress_chars("=> "));
             bar.set_prefix(label.clone());
             bar
@@ -27,7 +28,12 @@ impl Progress {
         if enabled && bar.is_none() {
             eprintln!("{label}: {total} requests to run");
         }
-        Progress { bar: if enabled { bar } else { None }, label: if enabled { label } else { String::new() }, total, done: AtomicUsize::new(0) }
+        Progress {
+            bar: if enabled { bar } else { None },
+            label: if enabled { label } else { String::new() },
+            total,
+            done: AtomicUsize::new(0),
+        }
     }
 
     /// One request finished.

@@ -12,10 +12,10 @@
 //! instances with no parsable labelled answer. Throughput divides by the
 //! group's wall time summed over sessions.
 
+use crate::backend::{FinishReason, TokenSource};
 use crate::config::{load_config, RunConfig};
 use crate::stats::{mean, pass_at_k, std_err};
 use crate::store::{load_samples, read_jsonl, GroupTiming, Sample};
-use crate::backend::{FinishReason, TokenSource};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -166,12 +166,26 @@ pub fn csv(summary: &Summary) -> String {
     let mut out = format!("{CSV_HEADER}\n");
     for r in &summary.rows {
         let pass = r.pass_at_k.map(|p| format!("{p:.6}")).unwrap_or_default();
-        let name = if r.benchmark.contains([',', '"']) { format!("\"{}\"", r.benchmark.replace('"', "\"\"")) } else { r.benchmark.clone() };
+        let name = if r.benchmark.contains([',', '"']) {
+            format!("\"{}\"", r.benchmark.replace('"', "\"\""))
+        } else {
+            r.benchmark.clone()
+        };
         let _ = writeln!(
             out,
             "{name},{},{},{},{},{:.6},{:.6},{pass},{:.2},{:.6},{:.6},{:.3},{:.4},{:.2}",
-            r.n, r.problems, r.responses, r.expected, r.accuracy, r.accuracy_se, r.tokens_per_problem,
-            r.truncation_rate, r.format_failure_rate, r.wall_s, r.problems_per_s, r.tokens_per_s
+            r.n,
+            r.problems,
+            r.responses,
+            r.expected,
+            r.accuracy,
+            r.accuracy_se,
+            r.tokens_per_problem,
+            r.truncation_rate,
+            r.format_failure_rate,
+            r.wall_s,
+            r.problems_per_s,
+            r.tokens_per_s
         );
     }
     out
@@ -183,12 +197,23 @@ pub fn markdown(s: &Summary, command: &str) -> String {
     let mut out = String::from("# bcr eval report\n\n");
     let _ = writeln!(out, "```\n{command}\n```\n");
     let _ = writeln!(out, "- backend: {}", s.backend);
-    let _ = writeln!(out, "- budget: {} tokens, {} (`max_tokens` = {})", run.budget, run.budget_mode.name(), budget_formula(run));
-    let _ = writeln!(out, "- sampling: temperature {}, top-p {}, {} draw(s) per pack, {} packing(s) per N, seed {}", run.temperature, run.top_p, run.samples, run.shuffles, run.seed);
+    let _ = writeln!(
+        out,
+        "- budget: {} tokens, {} (`max_tokens` = {})",
+        run.budget,
+        run.budget_mode.name(),
+        budget_formula(run)
+    );
+    let _ = writeln!(
+        out,
+        "- sampling: temperature {}, top-p {}, {} draw(s) per pack, {} packing(s) per N, seed {}",
+        run.temperature, run.top_p, run.samples, run.shuffles, run.seed
+    );
     let k = run.samples;
     let pass_col = if k > 1 { format!(" pass@{k} |") } else { String::new() };
     let _ = writeln!(out, "\n| benchmark | N | problems | accuracy (%) | ± s.e. |{pass_col} tokens/problem | truncated (%) | format fail (%) | wall (s) | problems/s | tokens/s |");
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|{}---:|---:|---:|---:|---:|---:|", if k > 1 { "---:|" } else { "" });
+    let _ =
+        writeln!(out, "|---|---:|---:|---:|---:|{}---:|---:|---:|---:|---:|---:|", if k > 1 { "---:|" } else { "" });
     for r in &s.rows {
         let pass = match (k > 1, r.pass_at_k) {
             (true, Some(p)) => format!(" {:.1} |", 100.0 * p),
@@ -198,8 +223,17 @@ pub fn markdown(s: &Summary, command: &str) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {:.1} | {:.1} |{pass} {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
-            r.benchmark, r.n, r.problems, 100.0 * r.accuracy, 100.0 * r.accuracy_se, r.tokens_per_problem,
-            100.0 * r.truncation_rate, 100.0 * r.format_failure_rate, r.wall_s, r.problems_per_s, r.tokens_per_s
+            r.benchmark,
+            r.n,
+            r.problems,
+            100.0 * r.accuracy,
+            100.0 * r.accuracy_se,
+            r.tokens_per_problem,
+            100.0 * r.truncation_rate,
+            100.0 * r.format_failure_rate,
+            r.wall_s,
+            r.problems_per_s,
+            r.tokens_per_s
         );
     }
     out.push_str(&notes(s));
@@ -221,11 +255,19 @@ fn notes(s: &Summary) -> String {
         }
     }
     let list: Vec<String> = sources.iter().map(|(k, v)| format!("{k}: {v} responses")).collect();
-    let mut out = format!("\nToken counts from {}.", if list.is_empty() { "no responses yet".to_string() } else { list.join(", ") });
+    let mut out = format!(
+        "\nToken counts from {}.",
+        if list.is_empty() { "no responses yet".to_string() } else { list.join(", ") }
+    );
     if sources.contains_key("estimate") {
         out.push_str(" `estimate` = response bytes / 4 (the server sent no usage and no tokenizer was given): treat those numbers as rough.");
     }
-    let missing: Vec<String> = s.rows.iter().filter(|r| r.responses < r.expected).map(|r| format!("{} N={} ({}/{})", r.benchmark, r.n, r.responses, r.expected)).collect();
+    let missing: Vec<String> = s
+        .rows
+        .iter()
+        .filter(|r| r.responses < r.expected)
+        .map(|r| format!("{} N={} ({}/{})", r.benchmark, r.n, r.responses, r.expected))
+        .collect();
     if !missing.is_empty() {
         let _ = write!(out, "\n\nIncomplete groups (rerun the same command to finish): {}.", missing.join(", "));
     }
@@ -238,7 +280,15 @@ mod tests {
     use super::*;
     use crate::store::SampleKey;
 
-    fn sample(pack: &str, ids: &[&str], correct: &[bool], answers: &[Option<&str>], tokens: usize, finish: FinishReason, s: usize) -> Sample {
+    fn sample(
+        pack: &str,
+        ids: &[&str],
+        correct: &[bool],
+        answers: &[Option<&str>],
+        tokens: usize,
+        finish: FinishReason,
+        s: usize,
+    ) -> Sample {
         Sample {
             key: SampleKey { benchmark: "b".into(), n: ids.len(), shuffle: 0, pack_id: pack.into(), sample: s },
             problem_ids: ids.iter().map(|x| x.to_string()).collect(),

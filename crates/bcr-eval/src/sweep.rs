@@ -13,7 +13,9 @@ use crate::config::{fingerprint, prepare_run_dir, BenchmarkSpec, RunConfig, Runt
 use crate::progress::Progress;
 use crate::store::{load_samples, Appender, GroupTiming, Sample, SampleKey};
 use crate::{hub, Error, Result};
-use bcr_core::{pack_problems, Benchmark, LoadOptions, Pack, PackOptions, PackStrategy, Problem, PromptTemplate, RewardConfig};
+use bcr_core::{
+    pack_problems, Benchmark, LoadOptions, Pack, PackOptions, PackStrategy, Problem, PromptTemplate, RewardConfig,
+};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
@@ -147,7 +149,8 @@ fn pending_jobs(bench: &BenchData, n: usize, run: &RunConfig, done: &HashSet<Sam
         let seed = run.seed.wrapping_add(shuffle as u64);
         for pack in pack_problems(&bench.problems, &PackOptions { n, strategy, seed })? {
             for sample in 0..run.samples {
-                let key = SampleKey { benchmark: bench.name.clone(), n, shuffle, pack_id: pack.pack_id.clone(), sample };
+                let key =
+                    SampleKey { benchmark: bench.name.clone(), n, shuffle, pack_id: pack.pack_id.clone(), sample };
                 if !done.contains(&key) {
                     jobs.push(Job { key, pack: pack.clone() });
                 }
@@ -252,7 +255,8 @@ impl Group<'_> {
 
     fn grade(&self, job: &Job, req: &Request, resp: Response) -> Result<Sample> {
         let golds = job.pack.golds();
-        let score = bcr_core::score_response(&resp.text, &golds, resp.completion_tokens, req.max_tokens, &self.opts.reward)?;
+        let score =
+            bcr_core::score_response(&resp.text, &golds, resp.completion_tokens, req.max_tokens, &self.opts.reward)?;
         Ok(Sample {
             key: job.key.clone(),
             problem_ids: job.pack.problems.iter().map(|p| p.id.clone()).collect(),
@@ -272,7 +276,14 @@ impl Group<'_> {
 
 /// A 31-bit sampling seed per key (servers differ in the seed range they accept).
 fn request_seed(seed: u64, key: &SampleKey) -> u64 {
-    let parts = [key.benchmark.clone(), key.n.to_string(), key.shuffle.to_string(), key.pack_id.clone(), key.sample.to_string(), seed.to_string()];
+    let parts = [
+        key.benchmark.clone(),
+        key.n.to_string(),
+        key.shuffle.to_string(),
+        key.pack_id.clone(),
+        key.sample.to_string(),
+        seed.to_string(),
+    ];
     let hex = fingerprint(parts.iter().map(String::as_str));
     u64::from_str_radix(&hex, 16).unwrap_or(seed) & 0x7fff_ffff
 }
@@ -283,7 +294,13 @@ mod tests {
 
     fn bench(m: usize) -> BenchData {
         let problems = (0..m)
-            .map(|i| Problem { id: format!("p{i}"), question: format!("q{i}"), answer: i.to_string(), difficulty: None, source: None })
+            .map(|i| Problem {
+                id: format!("p{i}"),
+                question: format!("q{i}"),
+                answer: i.to_string(),
+                difficulty: None,
+                source: None,
+            })
             .collect();
         BenchData { name: "t".into(), source: "mem".into(), problems }
     }

@@ -8,7 +8,7 @@
 //! ```text
 //! ModelConfig::from_file(path: &Path) -> Result<ModelConfig>       // HF config.json keys
 //! ModelConfig::from_json_str(text: &str, origin: &Path) -> Result<ModelConfig>
-//! cfg.head_dim() / cfg.num_kv_groups() / cfg.arch() -> Arch {Llama, Qwen2, Qwen3}
+//! cfg.head_dim (field) / cfg.num_kv_groups() / cfg.arch() -> Arch {Llama, Qwen2, Qwen3} / cfg.rope_inv_freq()
 //!
 //! CausalLm::new(cfg: &ModelConfig, vb: VarBuilder) -> Result<CausalLm>
 //!     // HF tensor names under vb: model.embed_tokens.weight,
@@ -22,6 +22,7 @@
 //!            cache: Option<&mut KvCache>) -> Result<Tensor /*(b,t,vocab) f32*/>
 //! lm.forward_rows(input_ids: &Tensor, rows: &[RowSpan], cache: Option<&mut KvCache>)
 //!     -> Result<Tensor>       // ragged batches: left and/or right padding
+//! lm.hidden_rows(input_ids, rows, cache) -> (b,t,d) ; lm.logits(&hidden) -> (..,vocab)
 //! RowSpan { start_pos, left_pad, len }   // RowSpan::dense(start, t), RowSpan::left_padded(len, t)
 //! KvCache::new(cfg.num_hidden_layers) ; cache.seq_len() ; cache.row_lens() ;
 //! cache.select_rows(&[usize]) -> Result<()> // drop finished rows

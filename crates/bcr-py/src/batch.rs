@@ -10,17 +10,11 @@ pub(crate) fn same_length(a: &str, len_a: usize, b: &str, len_b: usize) -> PyRes
     if len_a == len_b {
         Ok(())
     } else {
-        Err(PyValueError::new_err(format!(
-            "{len_a} {a} but {len_b} {b}: the lists must be parallel"
-        )))
+        Err(PyValueError::new_err(format!("{len_a} {a} but {len_b} {b}: the lists must be parallel")))
     }
 }
 
 /// `grade` over zipped lists, in parallel, order kept.
 pub(crate) fn grade_all(golds: &[String], preds: &[String]) -> Vec<bool> {
-    golds
-        .par_iter()
-        .zip(preds.par_iter())
-        .map(|(g, p)| bcr_core::grade(g, p))
-        .collect()
+    golds.par_iter().zip(preds.par_iter()).map(|(g, p)| bcr_core::grade(g, p)).collect()
 }

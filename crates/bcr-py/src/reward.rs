@@ -33,22 +33,13 @@ fn parse_options(
     positional_fallback: bool,
 ) -> PyResult<ParseOptions> {
     if n == 0 {
-        return Err(PyValueError::new_err(
-            "n (problems per response) must be at least 1, got 0",
-        ));
+        return Err(PyValueError::new_err("n (problems per response) must be at least 1, got 0"));
     }
-    let mut parse = ParseOptions {
-        after_think,
-        positional_fallback,
-        ..ParseOptions::default()
-    };
+    let mut parse = ParseOptions { after_think, positional_fallback, ..ParseOptions::default() };
     if let Some(label) = label {
         parse.label = label.to_string();
     }
-    let config = RewardConfig {
-        parse,
-        ..RewardConfig::default()
-    };
+    let config = RewardConfig { parse, ..RewardConfig::default() };
     config.validate().map_err(value_error)?;
     Ok(config.parse)
 }
@@ -56,24 +47,15 @@ fn parse_options(
 /// Reward options from keywords, checked.
 fn options(kw: RewardKw<'_>, n: usize) -> PyResult<Options> {
     let parse = parse_options(n.max(1), kw.label, kw.after_think, kw.positional_fallback)?;
-    let mut config = RewardConfig {
-        parse,
-        length_penalty: kw.length_penalty,
-        ..RewardConfig::default()
-    };
+    let mut config = RewardConfig { parse, length_penalty: kw.length_penalty, ..RewardConfig::default() };
     if let Some(w) = kw.format_weight {
         config.format_weight = w;
     }
     config.validate().map_err(value_error)?;
     if config.length_penalty.is_some() && kw.budget.is_none() {
-        return Err(PyValueError::new_err(
-            "length_penalty needs budget (the response token budget)",
-        ));
+        return Err(PyValueError::new_err("length_penalty needs budget (the response token budget)"));
     }
-    Ok(Options {
-        config,
-        budget: kw.budget,
-    })
+    Ok(Options { config, budget: kw.budget })
 }
 
 /// The keyword arguments of `score` and `score_batch`.
@@ -88,12 +70,7 @@ struct RewardKw<'a> {
 }
 
 /// Scores one response; the error is the message of the `ValueError` to raise.
-fn score_one(
-    response: &str,
-    golds: &[String],
-    tokens: Option<usize>,
-    opts: &Options,
-) -> Result<Score, String> {
+fn score_one(response: &str, golds: &[String], tokens: Option<usize>, opts: &Options) -> Result<Score, String> {
     if golds.is_empty() {
         return Err("golds is empty: a pack has at least one gold answer".into());
     }
@@ -102,14 +79,7 @@ fn score_one(
         (_, tokens) => tokens.unwrap_or(0),
     };
     let golds: Vec<&str> = golds.iter().map(String::as_str).collect();
-    score_response(
-        response,
-        &golds,
-        tokens,
-        opts.budget.unwrap_or(0),
-        &opts.config,
-    )
-    .map_err(|e| e.to_string())
+    score_response(response, &golds, tokens, opts.budget.unwrap_or(0), &opts.config).map_err(|e| e.to_string())
 }
 
 fn score_dict<'py>(py: Python<'py>, score: &Score) -> PyResult<Bound<'py, PyDict>> {
@@ -162,12 +132,7 @@ fn parse_batch(
     positional_fallback: bool,
 ) -> PyResult<Vec<Vec<Option<String>>>> {
     let opts = parse_options(n, label, after_think, positional_fallback)?;
-    Ok(py.allow_threads(|| {
-        responses
-            .par_iter()
-            .map(|r| parse_answers(r, n, &opts).answers)
-            .collect()
-    }))
+    Ok(py.allow_threads(|| responses.par_iter().map(|r| parse_answers(r, n, &opts).answers).collect()))
 }
 
 /// score(response, golds, *, format_weight=None, length_penalty=None,
@@ -200,19 +165,10 @@ fn score<'py>(
     after_think: bool,
     positional_fallback: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let kw = RewardKw {
-        format_weight,
-        length_penalty,
-        budget,
-        label,
-        after_think,
-        positional_fallback,
-    };
+    let kw = RewardKw { format_weight, length_penalty, budget, label, after_think, positional_fallback };
     let opts = options(kw, golds.len())?;
     // verl scores responses from a thread pool: let the others run meanwhile.
-    let s = py
-        .allow_threads(|| score_one(response, &golds, response_tokens, &opts))
-        .map_err(PyValueError::new_err)?;
+    let s = py.allow_threads(|| score_one(response, &golds, response_tokens, &opts)).map_err(PyValueError::new_err)?;
     score_dict(py, &s)
 }
 
@@ -243,21 +199,9 @@ fn score_batch<'py>(
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     same_length("responses", responses.len(), "golds", golds.len())?;
     if let Some(tokens) = &response_tokens {
-        same_length(
-            "responses",
-            responses.len(),
-            "response_tokens",
-            tokens.len(),
-        )?;
+        same_length("responses", responses.len(), "response_tokens", tokens.len())?;
     }
-    let kw = RewardKw {
-        format_weight,
-        length_penalty,
-        budget,
-        label,
-        after_think,
-        positional_fallback,
-    };
+    let kw = RewardKw { format_weight, length_penalty, budget, label, after_think, positional_fallback };
     let opts = options(kw, 1)?;
     let results: Vec<Result<Score, String>> = py.allow_threads(|| {
         responses
@@ -266,15 +210,11 @@ fn score_batch<'py>(
             .enumerate()
             .map(|(i, (response, golds))| {
                 let tokens = response_tokens.as_ref().and_then(|t| t.get(i).copied());
-                score_one(response, golds, tokens, &opts)
-                    .map_err(|e| format!("responses[{i}]: {e}"))
+                score_one(response, golds, tokens, &opts).map_err(|e| format!("responses[{i}]: {e}"))
             })
             .collect()
     });
-    results
-        .into_iter()
-        .map(|r| score_dict(py, &r.map_err(PyValueError::new_err)?))
-        .collect()
+    results.into_iter().map(|r| score_dict(py, &r.map_err(PyValueError::new_err)?)).collect()
 }
 
 /// Adds this module's functions to `bcr._bcr`.

@@ -26,12 +26,7 @@ pub fn group_stats(rewards: &[f64]) -> (f64, f64) {
 }
 
 /// Advantages of `B * G` rewards in groups of `group_size`.
-pub fn group_advantages(
-    rewards: &[f64],
-    group_size: usize,
-    kind: AdvantageKind,
-    eps: f64,
-) -> Result<Vec<f64>> {
+pub fn group_advantages(rewards: &[f64], group_size: usize, kind: AdvantageKind, eps: f64) -> Result<Vec<f64>> {
     if group_size < 2 || rewards.len() % group_size != 0 {
         return Err(Error::Invalid(format!(
             "advantages need groups of at least 2: {} rewards in groups of {group_size}",
@@ -72,18 +67,8 @@ mod tests {
         // std = 0.57735..., A = +-0.5 / 0.57735 = +-0.866025...
         let s = 0.5 / (1.0f64 / 3.0).sqrt();
         let cases: &[(&[f64], usize, AdvantageKind, Vec<f64>)] = &[
-            (
-                &[1.0, 0.0, 0.0, 1.0],
-                4,
-                AdvantageKind::Grpo,
-                vec![s, -s, -s, s],
-            ),
-            (
-                &[1.0, 0.0, 0.0, 1.0],
-                4,
-                AdvantageKind::Drgrpo,
-                vec![0.5, -0.5, -0.5, 0.5],
-            ),
+            (&[1.0, 0.0, 0.0, 1.0], 4, AdvantageKind::Grpo, vec![s, -s, -s, s]),
+            (&[1.0, 0.0, 0.0, 1.0], 4, AdvantageKind::Drgrpo, vec![0.5, -0.5, -0.5, 0.5]),
             // two groups of 2: [0.2, 0.6] -> mean 0.4, std sqrt(0.08)=0.28284
             (
                 &[0.2, 0.6, 1.0, 1.0],
@@ -91,19 +76,9 @@ mod tests {
                 AdvantageKind::Grpo,
                 vec![-0.2 / 0.08f64.sqrt(), 0.2 / 0.08f64.sqrt(), 0.0, 0.0],
             ),
-            (
-                &[0.2, 0.6, 1.0, 1.0],
-                2,
-                AdvantageKind::Drgrpo,
-                vec![-0.2, 0.2, 0.0, 0.0],
-            ),
+            (&[0.2, 0.6, 1.0, 1.0], 2, AdvantageKind::Drgrpo, vec![-0.2, 0.2, 0.0, 0.0]),
             // all equal -> zero advantage, no division by zero
-            (
-                &[0.7, 0.7, 0.7],
-                3,
-                AdvantageKind::Grpo,
-                vec![0.0, 0.0, 0.0],
-            ),
+            (&[0.7, 0.7, 0.7], 3, AdvantageKind::Grpo, vec![0.0, 0.0, 0.0]),
             (&[], 2, AdvantageKind::Grpo, vec![]),
         ];
         for (r, g, k, want) in cases {
@@ -120,15 +95,8 @@ mod tests {
 
     #[test]
     fn bad_shapes_and_values_are_errors() {
-        for (r, g) in [
-            (&[1.0, 2.0, 3.0][..], 2),
-            (&[1.0, 2.0][..], 1),
-            (&[1.0, f64::NAN][..], 2),
-        ] {
-            assert!(
-                group_advantages(r, g, AdvantageKind::Grpo, 1e-6).is_err(),
-                "{r:?} {g}"
-            );
+        for (r, g) in [(&[1.0, 2.0, 3.0][..], 2), (&[1.0, 2.0][..], 1), (&[1.0, f64::NAN][..], 2)] {
+            assert!(group_advantages(r, g, AdvantageKind::Grpo, 1e-6).is_err(), "{r:?} {g}");
         }
     }
 }

@@ -31,11 +31,7 @@ impl Normaliser {
     /// Counts of a `(b, t)` mask, with `max_len` for Dr.GRPO.
     pub fn of_mask(mask: &Tensor, max_len: usize) -> Result<Self> {
         let tokens = mask.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
-        Ok(Normaliser {
-            tokens,
-            seqs: mask.dim(0)? as f64,
-            max_len: max_len as f64,
-        })
+        Ok(Normaliser { tokens, seqs: mask.dim(0)? as f64, max_len: max_len as f64 })
     }
 }
 
@@ -53,10 +49,7 @@ pub fn aggregate(loss: &Tensor, mask: &Tensor, mode: LossAgg, norm: &Normaliser)
     let out = match mode {
         LossAgg::TokenMean => masked.sum_all()?.affine(1.0 / norm.tokens.max(1.0), 0.0)?,
         LossAgg::SeqMeanTokenMean => {
-            let lens = mask
-                .to_dtype(loss.dtype())?
-                .sum(D::Minus1)?
-                .clamp(1.0, f64::MAX)?;
+            let lens = mask.to_dtype(loss.dtype())?.sum(D::Minus1)?.clamp(1.0, f64::MAX)?;
             let per_seq = masked.sum(D::Minus1)?.div(&lens)?;
             per_seq.sum_all()?.affine(1.0 / norm.seqs.max(1.0), 0.0)?
         }
@@ -85,24 +78,14 @@ mod tests {
         let loss = t(&[&[1.0, 2.0, 3.0], &[10.0, 99.0, 99.0]]);
         let mask = t(&[&[1.0, 1.0, 1.0], &[1.0, 0.0, 0.0]]);
         let norm = Normaliser::of_mask(&mask, 4).unwrap();
-        assert_eq!(
-            norm,
-            Normaliser {
-                tokens: 4.0,
-                seqs: 2.0,
-                max_len: 4.0
-            }
-        );
+        assert_eq!(norm, Normaliser { tokens: 4.0, seqs: 2.0, max_len: 4.0 });
         let cases = [
             (LossAgg::TokenMean, 16.0 / 4.0),
             (LossAgg::SeqMeanTokenMean, (2.0 + 10.0) / 2.0),
             (LossAgg::DrgrpoConstant, 16.0 / 8.0),
         ];
         for (mode, want) in cases {
-            let got = aggregate(&loss, &mask, mode, &norm)
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap();
+            let got = aggregate(&loss, &mask, mode, &norm).unwrap().to_scalar::<f64>().unwrap();
             assert!((got - want).abs() < 1e-12, "{mode:?}: {got}");
         }
     }
@@ -112,27 +95,14 @@ mod tests {
         let loss = t(&[&[1.0, 2.0, 3.0], &[10.0, 99.0, 99.0], &[-4.0, 5.0, 0.0]]);
         let mask = t(&[&[1.0, 1.0, 1.0], &[1.0, 0.0, 0.0], &[1.0, 1.0, 0.0]]);
         let norm = Normaliser::of_mask(&mask, 3).unwrap();
-        for mode in [
-            LossAgg::TokenMean,
-            LossAgg::SeqMeanTokenMean,
-            LossAgg::DrgrpoConstant,
-        ] {
-            let whole = aggregate(&loss, &mask, mode, &norm)
-                .unwrap()
-                .to_scalar::<f64>()
-                .unwrap();
+        for mode in [LossAgg::TokenMean, LossAgg::SeqMeanTokenMean, LossAgg::DrgrpoConstant] {
+            let whole = aggregate(&loss, &mask, mode, &norm).unwrap().to_scalar::<f64>().unwrap();
             let mut parts = 0.0;
             for (s, l) in [(0, 2), (2, 1)] {
                 let (lm, mm) = (loss.narrow(0, s, l).unwrap(), mask.narrow(0, s, l).unwrap());
-                parts += aggregate(&lm, &mm, mode, &norm)
-                    .unwrap()
-                    .to_scalar::<f64>()
-                    .unwrap();
+                parts += aggregate(&lm, &mm, mode, &norm).unwrap().to_scalar::<f64>().unwrap();
             }
-            assert!(
-                (whole - parts).abs() < 1e-12,
-                "{mode:?}: {whole} vs {parts}"
-            );
+            assert!((whole - parts).abs() < 1e-12, "{mode:?}: {whole} vs {parts}");
         }
     }
 

@@ -44,11 +44,7 @@ impl RngState {
     /// Captures the generator's exact position.
     pub fn capture(rng: &ChaCha8Rng) -> Self {
         let seed = rng.get_seed().iter().map(|b| format!("{b:02x}")).collect();
-        RngState {
-            seed,
-            stream: rng.get_stream(),
-            word_pos: rng.get_word_pos().to_string(),
-        }
+        RngState { seed, stream: rng.get_stream(), word_pos: rng.get_word_pos().to_string() }
     }
 
     /// Rebuilds the generator at the captured position.
@@ -88,33 +84,24 @@ pub struct TrainState {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = tmp_sibling(path);
     let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
     sync_dir(path.parent().unwrap_or(Path::new(".")))
 }
 
 fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     path.with_file_name(format!(".{name}.tmp"))
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {
     // Persists the rename itself; directories can be opened read-only and fsynced on Unix.
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
 }
 
 fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
     candle_core::safetensors::save(tensors, path)?;
-    File::open(path)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| Error::io(path, e))
+    File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io(path, e))
 }
 
 /// Policy weights file in a checkpoint directory.
@@ -123,9 +110,7 @@ pub const MODEL_FILE: &str = "model.safetensors";
 pub const REFERENCE_FILE: &str = "reference.safetensors";
 
 fn named_tensors(vars: &[(String, Var)]) -> HashMap<String, Tensor> {
-    vars.iter()
-        .map(|(n, v)| (n.clone(), v.as_tensor().detach()))
-        .collect()
+    vars.iter().map(|(n, v)| (n.clone(), v.as_tensor().detach())).collect()
 }
 
 /// Name of the checkpoint directory of `step`.
@@ -163,12 +148,8 @@ pub fn save(run_dir: &Path, snap: &Snapshot, keep: usize) -> Result<PathBuf> {
     if let Some(reference) = snap.reference {
         save_tensors(&tmp.join(REFERENCE_FILE), &named_tensors(reference))?;
     }
-    save_tensors(
-        &tmp.join("optimizer.safetensors"),
-        &snap.optimizer.state_tensors(),
-    )?;
-    let state =
-        serde_json::to_string_pretty(snap.state).map_err(|e| Error::Invalid(e.to_string()))?;
+    save_tensors(&tmp.join("optimizer.safetensors"), &snap.optimizer.state_tensors())?;
+    let state = serde_json::to_string_pretty(snap.state).map_err(|e| Error::Invalid(e.to_string()))?;
     write_atomic(&tmp.join("state.json"), state.as_bytes())?;
     write_atomic(&tmp.join("config.toml"), snap.config_toml.as_bytes())?;
     if dir.exists() {
@@ -214,17 +195,12 @@ pub fn latest(run_dir: &Path) -> Result<Option<PathBuf>> {
 pub fn load_state(dir: &Path) -> Result<TrainState> {
     let path = dir.join("state.json");
     let text = fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
-        path,
-        message: e.to_string(),
-    })
+    serde_json::from_str(&text).map_err(|e| Error::Checkpoint { path, message: e.to_string() })
 }
 
 fn load_tensors(path: &Path, device: &candle_core::Device) -> Result<HashMap<String, Tensor>> {
-    candle_core::safetensors::load(path, device).map_err(|e| Error::Checkpoint {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+    candle_core::safetensors::load(path, device)
+        .map_err(|e| Error::Checkpoint { path: path.to_path_buf(), message: e.to_string() })
 }
 
 /// Copies the weights saved in `dir/file` ([`MODEL_FILE`] or
@@ -238,19 +214,12 @@ pub fn load_weights(dir: &Path, file: &str, vars: &[(String, Var)]) -> Result<()
     for (name, var) in vars {
         let t = tensors.get(name).ok_or_else(|| Error::Checkpoint {
             path: path.clone(),
-            message: format!(
-                "no tensor `{name}` (the model has {} variables)",
-                vars.len()
-            ),
+            message: format!("no tensor `{name}` (the model has {} variables)", vars.len()),
         })?;
         if t.dims() != var.dims() {
             return Err(Error::Checkpoint {
                 path: path.clone(),
-                message: format!(
-                    "tensor `{name}` has shape {:?}, the model needs {:?}",
-                    t.dims(),
-                    var.dims()
-                ),
+                message: format!("tensor `{name}` has shape {:?}, the model needs {:?}", t.dims(), var.dims()),
             });
         }
         var.set(&t.to_dtype(var.dtype())?)?;
@@ -266,11 +235,7 @@ pub fn load_optimizer(dir: &Path, opt: &mut AdamW, steps: usize) -> Result<()> {
         None => return Ok(()),
     };
     let tensors = load_tensors(&path, &device)?;
-    opt.load_state(&tensors, steps)
-        .map_err(|e| Error::Checkpoint {
-            path,
-            message: e.to_string(),
-        })
+    opt.load_state(&tensors, steps).map_err(|e| Error::Checkpoint { path, message: e.to_string() })
 }
 
 #[cfg(test)]
@@ -288,11 +253,7 @@ mod tests {
         }
         let mut back = RngState::capture(&rng).restore().unwrap();
         assert_eq!(rng.next_u64(), back.next_u64());
-        let bad = RngState {
-            seed: "zz".into(),
-            stream: 0,
-            word_pos: "0".into(),
-        };
+        let bad = RngState { seed: "zz".into(), stream: 0, word_pos: "0".into() };
         assert!(bad.restore().is_err());
     }
 
@@ -301,18 +262,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let w = Var::from_tensor(&Tensor::new(&[[1.0f32, 2.0]], &Device::Cpu).unwrap()).unwrap();
         let vars = vec![("layer.w".to_string(), w.clone())];
-        let hp = AdamParams {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        };
+        let hp = AdamParams { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
         let mut opt = AdamW::new(vars.clone(), hp).unwrap();
-        opt.step(
-            &[Tensor::new(&[[1.0f32, -1.0]], &Device::Cpu).unwrap()],
-            0.1,
-        )
-        .unwrap();
+        opt.step(&[Tensor::new(&[[1.0f32, -1.0]], &Device::Cpu).unwrap()], 0.1).unwrap();
         let rng = ChaCha8Rng::seed_from_u64(1);
         for step in 1..=3 {
             let state = TrainState {
@@ -320,33 +272,21 @@ mod tests {
                 optimizer_steps: 1,
                 bad_streak: 0,
                 rng: RngState::capture(&rng),
-                data: vec![Cursor {
-                    n: 3,
-                    epoch: 0,
-                    next: step,
-                }],
+                data: vec![Cursor { n: 3, epoch: 0, next: step }],
             };
-            let snap = Snapshot {
-                state: &state,
-                weights: &vars,
-                optimizer: &opt,
-                reference: None,
-                config_toml: "x = 1\n",
-            };
+            let snap =
+                Snapshot { state: &state, weights: &vars, optimizer: &opt, reference: None, config_toml: "x = 1\n" };
             save(dir.path(), &snap, 2).unwrap();
         }
         let last = latest(dir.path()).unwrap().unwrap();
         assert!(last.ends_with("step-00000003"));
-        let names: Vec<_> = fs::read_dir(dir.path().join("checkpoints"))
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        let names: Vec<_> =
+            fs::read_dir(dir.path().join("checkpoints")).unwrap().map(|e| e.unwrap().file_name()).collect();
         assert_eq!(names.len(), 3, "{names:?}"); // two checkpoints + latest
         assert_eq!(load_state(&last).unwrap().data[0].next, 3);
 
         let saved = w.as_tensor().to_vec2::<f32>().unwrap();
-        w.set(&Tensor::new(&[[0.0f32, 0.0]], &Device::Cpu).unwrap())
-            .unwrap();
+        w.set(&Tensor::new(&[[0.0f32, 0.0]], &Device::Cpu).unwrap()).unwrap();
         load_weights(&last, MODEL_FILE, &vars).unwrap();
         assert_eq!(w.as_tensor().to_vec2::<f32>().unwrap(), saved);
         let mut fresh = AdamW::new(vars.clone(), hp).unwrap();
@@ -354,9 +294,7 @@ mod tests {
         assert_eq!(fresh.steps(), 1);
 
         let other = vec![("layer.b".to_string(), w)];
-        let err = load_weights(&last, MODEL_FILE, &other)
-            .unwrap_err()
-            .to_string();
+        let err = load_weights(&last, MODEL_FILE, &other).unwrap_err().to_string();
         assert!(err.contains("layer.b"), "{err}");
         assert!(latest(&dir.path().join("nothing")).unwrap().is_none());
     }

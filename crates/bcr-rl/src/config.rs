@@ -46,11 +46,7 @@ pub struct ModelSection {
 
 impl Default for ModelSection {
     fn default() -> Self {
-        ModelSection {
-            path: "HuggingFaceTB/SmolLM2-135M-Instruct".into(),
-            dtype: "f32".into(),
-            device: "cpu".into(),
-        }
+        ModelSection { path: "HuggingFaceTB/SmolLM2-135M-Instruct".into(), dtype: "f32".into(), device: "cpu".into() }
     }
 }
 
@@ -143,14 +139,7 @@ pub struct RolloutSection {
 
 impl Default for RolloutSection {
     fn default() -> Self {
-        RolloutSection {
-            group_size: 8,
-            packs_per_step: 8,
-            temperature: 1.0,
-            top_p: 1.0,
-            top_k: 0,
-            max_batch: 0,
-        }
+        RolloutSection { group_size: 8, packs_per_step: 8, temperature: 1.0, top_p: 1.0, top_k: 0, max_batch: 0 }
     }
 }
 
@@ -336,12 +325,9 @@ impl TrainConfig {
     /// Parses TOML text; `origin` (the file name) prefixes errors as `FILE:LINE`.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| {
-                1 + text.as_bytes()[..s.start.min(text.len())]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-            });
+            let line = e
+                .span()
+                .map(|s| 1 + text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count());
             let at = match line {
                 Some(l) => format!("{origin}:{l}"),
                 None => origin.to_string(),
@@ -379,11 +365,7 @@ mod tests {
     fn keys(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
         if let toml::Value::Table(t) = v {
             for (k, v) in t {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 match v {
                     toml::Value::Table(_) => keys(v, &key, out),
                     _ => out.push(key),
@@ -396,29 +378,15 @@ mod tests {
     fn shipped_configs_parse_validate_and_write_every_key() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
         let mut want = Vec::new();
-        keys(
-            &toml::Value::try_from(TrainConfig::default()).unwrap(),
-            "",
-            &mut want,
-        );
+        keys(&toml::Value::try_from(TrainConfig::default()).unwrap(), "", &mut want);
         let mut seen = 0;
-        for name in [
-            "paper-1p5b",
-            "paper-4b",
-            "baseline-n1",
-            "length-penalty",
-            "smollm2-gsm8k",
-        ] {
+        for name in ["paper-1p5b", "paper-4b", "baseline-n1", "length-penalty", "smollm2-gsm8k"] {
             let path = dir.join(format!("{name}.toml"));
             let cfg = TrainConfig::from_file(&path).unwrap();
             cfg.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
             let text = std::fs::read_to_string(&path).unwrap();
             let mut got = Vec::new();
-            keys(
-                &text.parse::<toml::Table>().map(toml::Value::Table).unwrap(),
-                "",
-                &mut got,
-            );
+            keys(&text.parse::<toml::Table>().map(toml::Value::Table).unwrap(), "", &mut got);
             got.sort();
             let mut want = want.clone();
             want.sort();
@@ -431,24 +399,14 @@ mod tests {
     #[test]
     fn file_errors_name_file_and_line() {
         let cases = [
-            (
-                "[rollout]\ngroup_size = 4\ngroupsize = 3\n",
-                "cfg.toml:3",
-                "unknown field `groupsize`",
-            ),
-            (
-                "[algo]\n\nadvantage = \"ppo\"\n",
-                "cfg.toml:3",
-                "unknown variant `ppo`",
-            ),
+            ("[rollout]\ngroup_size = 4\ngroupsize = 3\n", "cfg.toml:3", "unknown field `groupsize`"),
+            ("[algo]\n\nadvantage = \"ppo\"\n", "cfg.toml:3", "unknown variant `ppo`"),
             ("[optim]\nlr = \"fast\"\n", "cfg.toml:2", "invalid type"),
             ("[data\n", "cfg.toml:1", ""),
             ("[nope]\n", "cfg.toml:1", "unknown field `nope`"),
         ];
         for (text, at, msg) in cases {
-            let err = TrainConfig::from_toml_str(text, "cfg.toml")
-                .unwrap_err()
-                .to_string();
+            let err = TrainConfig::from_toml_str(text, "cfg.toml").unwrap_err().to_string();
             assert!(err.starts_with(at) && err.contains(msg), "{text:?}: {err}");
         }
         let partial = TrainConfig::from_toml_str("[rollout]\ngroup_size = 4\n", "x").unwrap();
@@ -459,18 +417,12 @@ mod tests {
     #[test]
     fn resolved_config_round_trips() {
         let c = TrainConfig::default();
-        assert_eq!(
-            TrainConfig::from_toml_str(&c.to_toml().unwrap(), "x").unwrap(),
-            c
-        );
+        assert_eq!(TrainConfig::from_toml_str(&c.to_toml().unwrap(), "x").unwrap(), c);
     }
 
     #[test]
     fn budget_modes() {
-        let mut d = DataSection {
-            budget: 100,
-            ..DataSection::default()
-        };
+        let mut d = DataSection { budget: 100, ..DataSection::default() };
         assert_eq!(d.budget_for(3), 100);
         d.budget_mode = BudgetMode::PerProblemXN;
         assert_eq!(d.budget_for(3), 300);

@@ -35,37 +35,14 @@ pub struct PackStream {
 
 impl PackStream {
     /// A stream at the start of epoch 0 for each N in `ns`.
-    pub fn new(
-        problems: Vec<Problem>,
-        ns: &[usize],
-        strategy: Strategy,
-        seed: u64,
-    ) -> Result<Self> {
-        let cursors = ns
-            .iter()
-            .map(|&n| Cursor {
-                n,
-                epoch: 0,
-                next: 0,
-            })
-            .collect();
+    pub fn new(problems: Vec<Problem>, ns: &[usize], strategy: Strategy, seed: u64) -> Result<Self> {
+        let cursors = ns.iter().map(|&n| Cursor { n, epoch: 0, next: 0 }).collect();
         Self::at(problems, cursors, strategy, seed)
     }
 
     /// A stream positioned at saved cursors.
-    pub fn at(
-        problems: Vec<Problem>,
-        cursors: Vec<Cursor>,
-        strategy: Strategy,
-        seed: u64,
-    ) -> Result<Self> {
-        let mut stream = PackStream {
-            problems,
-            strategy,
-            seed,
-            cursors,
-            packs: Vec::new(),
-        };
+    pub fn at(problems: Vec<Problem>, cursors: Vec<Cursor>, strategy: Strategy, seed: u64) -> Result<Self> {
+        let mut stream = PackStream { problems, strategy, seed, cursors, packs: Vec::new() };
         for i in 0..stream.cursors.len() {
             let packs = stream.pack_epoch(stream.cursors[i].n, stream.cursors[i].epoch)?;
             stream.packs.push(packs);
@@ -92,11 +69,7 @@ impl PackStream {
             if cur.next >= self.packs[i].len() {
                 let epoch = cur.epoch + 1;
                 self.packs[i] = self.pack_epoch(cur.n, epoch)?;
-                self.cursors[i] = Cursor {
-                    n: cur.n,
-                    epoch,
-                    next: 0,
-                };
+                self.cursors[i] = Cursor { n: cur.n, epoch, next: 0 };
                 continue;
             }
             out.push(self.packs[i][cur.next].clone());
@@ -120,10 +93,7 @@ impl PackStream {
         let packs = pack_problems(&self.problems, &PackOptions { n, strategy, seed })?;
         // A short final pack (sequential/random packing) would train a
         // different N under the same budget: leave it out.
-        let full: Vec<Pack> = packs
-            .into_iter()
-            .filter(|p| p.problems.len() == n)
-            .collect();
+        let full: Vec<Pack> = packs.into_iter().filter(|p| p.problems.len() == n).collect();
         if full.is_empty() {
             return Err(Error::Invalid(format!(
                 "cannot make a single pack of N={n} from {} problems",
@@ -139,23 +109,15 @@ impl PackStream {
 /// `data.format`, truncated to `data.max_problems` (0 = all).
 pub fn load_training_problems(data: &crate::config::DataSection) -> Result<Vec<Problem>> {
     use bcr_core::{load_problems, Benchmark, Format, LoadOptions};
-    let format: Format = data
-        .format
-        .parse()
-        .map_err(|e: bcr_core::Error| Error::config("config key data.format", e.to_string()))?;
-    let opts = LoadOptions {
-        format,
-        skip_invalid: false,
-    };
+    let format: Format =
+        data.format.parse().map_err(|e: bcr_core::Error| Error::config("config key data.format", e.to_string()))?;
+    let opts = LoadOptions { format, skip_invalid: false };
     let path = std::path::Path::new(&data.path);
     let mut problems = if path.is_dir() {
         let mut shards: Vec<std::path::PathBuf> = std::fs::read_dir(path)
             .map_err(|e| Error::io(path, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension()
-                    .is_some_and(|x| x == "parquet" || x == "jsonl")
-            })
+            .filter(|p| p.extension().is_some_and(|x| x == "parquet" || x == "jsonl"))
             .collect();
         shards.sort();
         if shards.is_empty() {
@@ -177,10 +139,7 @@ pub fn load_training_problems(data: &crate::config::DataSection) -> Result<Vec<P
             Err(_) => {
                 return Err(Error::config(
                     "config key data.path",
-                    format!(
-                        "{:?} is neither a file, a directory nor a benchmark name",
-                        data.path
-                    ),
+                    format!("{:?} is neither a file, a directory nor a benchmark name", data.path),
                 ))
             }
         }
@@ -212,23 +171,9 @@ mod tests {
         // 7 problems, N = 2 -> 3 full packs per epoch (the short one is dropped).
         let mut s = PackStream::new(problems(7), &[2], Strategy::Random, 5).unwrap();
         let a = s.draw(0, 2).unwrap();
-        assert_eq!(
-            s.cursors(),
-            &[Cursor {
-                n: 2,
-                epoch: 0,
-                next: 2
-            }]
-        );
+        assert_eq!(s.cursors(), &[Cursor { n: 2, epoch: 0, next: 2 }]);
         let b = s.draw(1, 2).unwrap();
-        assert_eq!(
-            s.cursors(),
-            &[Cursor {
-                n: 2,
-                epoch: 1,
-                next: 1
-            }]
-        );
+        assert_eq!(s.cursors(), &[Cursor { n: 2, epoch: 1, next: 1 }]);
         assert!(a.iter().chain(&b).all(|p| p.n == 2));
         let saved = s.cursors().to_vec();
         let next = s.draw(2, 3).unwrap();
@@ -246,9 +191,7 @@ mod tests {
 
     #[test]
     fn too_few_problems_is_an_error() {
-        let err = PackStream::new(problems(2), &[3], Strategy::Random, 0)
-            .err()
-            .unwrap();
+        let err = PackStream::new(problems(2), &[3], Strategy::Random, 0).err().unwrap();
         assert!(err.to_string().contains("N=3 from 2 problems"), "{err}");
     }
 
@@ -256,8 +199,7 @@ mod tests {
     fn loads_files_dirs_and_benchmark_names() {
         use crate::config::DataSection;
         let dir = tempfile::tempdir().unwrap();
-        let line =
-            |i: usize| format!("{{\"id\": \"a{i}\", \"question\": \"q\", \"answer\": \"{i}\"}}\n");
+        let line = |i: usize| format!("{{\"id\": \"a{i}\", \"question\": \"q\", \"answer\": \"{i}\"}}\n");
         std::fs::write(dir.path().join("b.jsonl"), line(1) + &line(2)).unwrap();
         std::fs::write(dir.path().join("a.jsonl"), line(3)).unwrap();
         let d = |path: &std::path::Path, max| DataSection {
@@ -266,27 +208,11 @@ mod tests {
             ..DataSection::default()
         };
         let all = load_training_problems(&d(dir.path(), 0)).unwrap();
-        assert_eq!(
-            all.iter().map(|p| p.answer.as_str()).collect::<Vec<_>>(),
-            ["3", "1", "2"]
-        );
-        assert_eq!(
-            load_training_problems(&d(&dir.path().join("b.jsonl"), 1))
-                .unwrap()
-                .len(),
-            1
-        );
-        let err = load_training_problems(&d(&dir.path().join("nope"), 0))
-            .unwrap_err()
-            .to_string();
+        assert_eq!(all.iter().map(|p| p.answer.as_str()).collect::<Vec<_>>(), ["3", "1", "2"]);
+        assert_eq!(load_training_problems(&d(&dir.path().join("b.jsonl"), 1)).unwrap().len(), 1);
+        let err = load_training_problems(&d(&dir.path().join("nope"), 0)).unwrap_err().to_string();
         assert!(err.contains("data.path"), "{err}");
-        let bad = DataSection {
-            format: "csv".into(),
-            ..d(dir.path(), 0)
-        };
-        assert!(load_training_problems(&bad)
-            .unwrap_err()
-            .to_string()
-            .contains("data.format"));
+        let bad = DataSection { format: "csv".into(), ..d(dir.path(), 0) };
+        assert!(load_training_problems(&bad).unwrap_err().to_string().contains("data.format"));
     }
 }

@@ -16,13 +16,12 @@ pub enum Error {
         message: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file or directory involved.
         path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
+        /// The OS error (in the message, not chained, so it prints once).
+        error: std::io::Error,
     },
     /// A checkpoint is missing a piece or does not match the model.
     #[error("checkpoint {path}: {message}")]
@@ -60,19 +59,13 @@ pub enum Error {
 
 impl Error {
     /// Wrap an I/O error with the path it concerns.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+    pub fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        Error::Io { path: path.into(), error }
     }
 
     /// A config error at `at`.
     pub fn config(at: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Config {
-            at: at.into(),
-            message: message.into(),
-        }
+        Error::Config { at: at.into(), message: message.into() }
     }
 }
 

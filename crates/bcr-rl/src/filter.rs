@@ -23,11 +23,7 @@ pub fn keep_informative_groups(rewards: &[f64], group_size: usize, tol: f64) -> 
         })
         .map(|(i, _)| i)
         .collect();
-    let dropped = if groups.is_empty() {
-        0.0
-    } else {
-        1.0 - keep.len() as f64 / groups.len() as f64
-    };
+    let dropped = if groups.is_empty() { 0.0 } else { 1.0 - keep.len() as f64 / groups.len() as f64 };
     (keep, dropped)
 }
 

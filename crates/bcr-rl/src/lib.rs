@@ -53,16 +53,16 @@ mod proof_model;
 mod tiny;
 
 pub use config::{
-    AdvantageKind, AlgoSection, BudgetMode, DataSection, LossAgg, ModelSection, OptimSection,
-    RewardSection, RolloutSection, RunSection, ScheduleKind, Strategy, TrainConfig,
+    AdvantageKind, AlgoSection, BudgetMode, DataSection, LossAgg, ModelSection, OptimSection, RewardSection,
+    RolloutSection, RunSection, ScheduleKind, Strategy, TrainConfig,
 };
 pub use data::{load_training_problems, Cursor, PackStream};
 pub use error::{Error, Result};
 pub use metrics::{read_jsonl, SampleRecord, StepMetrics, Summary};
+pub use model_policy::{parse_device, parse_dtype, ModelPolicy};
 pub use overrides::apply as apply_overrides;
 pub use policy::{Completion, Policy, Sampling, TokenScores};
 pub use rollout::{collect as collect_rollouts, RolloutBatch, RolloutSpec, Sample};
 pub use signal::{clear_stop, install_ctrlc_handler, request_stop, stop_requested};
-pub use model_policy::{parse_device, parse_dtype, ModelPolicy};
 pub use task::{BcrTask, Score, Task};
 pub use trainer::Trainer;

@@ -43,15 +43,8 @@ pub struct Surrogate {
 /// the sequence advantage broadcast over its tokens). With `r = exp(logp -
 /// old_logp)`: `loss = max(-A r, -A clip(r, 1 - low, 1 + high))`, and with
 /// dual-clip `loss = min(loss, -A c)` where `A < 0`.
-pub fn clipped_surrogate(
-    logp: &Tensor,
-    old_logp: &Tensor,
-    adv: &Tensor,
-    clip: Clip,
-) -> Result<Surrogate> {
-    let ratio = (logp - old_logp)?
-        .clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO)?
-        .exp()?;
+pub fn clipped_surrogate(logp: &Tensor, old_logp: &Tensor, adv: &Tensor, clip: Clip) -> Result<Surrogate> {
+    let ratio = (logp - old_logp)?.clamp(-MAX_LOG_RATIO, MAX_LOG_RATIO)?.exp()?;
     let neg_adv = adv.neg()?;
     let unclipped = (&neg_adv * &ratio)?;
     let clipped_ratio = ratio.clamp(1.0 - clip.low, 1.0 + clip.high)?;
@@ -65,10 +58,7 @@ pub fn clipped_surrogate(
         loss = dual_active.where_cond(&bound, &loss)?;
         was_clipped = was_clipped.maximum(&dual_active.to_dtype(logp.dtype())?)?;
     }
-    Ok(Surrogate {
-        loss,
-        clipped: was_clipped,
-    })
+    Ok(Surrogate { loss, clipped: was_clipped })
 }
 
 /// k3 estimate of KL(pi || pi_ref) per token: `exp(d) - d - 1` with
@@ -107,11 +97,7 @@ mod tests {
         let logp = row(&[0.0, ln(1.5), ln(0.5), ln(1.5), ln(0.5), ln(4.0)]);
         let old = row(&[0.0; 6]);
         let adv = row(&[1.0, 1.0, 1.0, -1.0, -1.0, -1.0]);
-        let clip = Clip {
-            low: 0.2,
-            high: 0.28,
-            dual: None,
-        };
+        let clip = Clip { low: 0.2, high: 0.28, dual: None };
         let s = clipped_surrogate(&logp, &old, &adv, clip).unwrap();
         // A>0: max(-r, -clip(r)): r=1 -> -1; r=1.5 -> max(-1.5,-1.28) = -1.28 (clipped);
         //      r=0.5 -> max(-0.5,-0.8) = -0.5 (not clipped).
@@ -122,16 +108,7 @@ mod tests {
         }
         assert_eq!(vals(&s.clipped), vec![0.0, 1.0, 0.0, 0.0, 1.0, 0.0]);
         // Dual clip c = 3 bounds the A<0, r=4 token at 3.
-        let s = clipped_surrogate(
-            &logp,
-            &old,
-            &adv,
-            Clip {
-                dual: Some(3.0),
-                ..clip
-            },
-        )
-        .unwrap();
+        let s = clipped_surrogate(&logp, &old, &adv, Clip { dual: Some(3.0), ..clip }).unwrap();
         assert!((vals(&s.loss)[5] - 3.0).abs() < 1e-12);
         assert!((vals(&s.loss)[3] - 1.5).abs() < 1e-12);
         assert_eq!(vals(&s.clipped), vec![0.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
@@ -142,11 +119,7 @@ mod tests {
         let v = candle_core::Var::from_tensor(&row(&[1.5f64.ln(), 0.0])).unwrap();
         let old = row(&[0.0, 0.0]);
         let adv = row(&[1.0, 2.0]);
-        let clip = Clip {
-            low: 0.2,
-            high: 0.2,
-            dual: None,
-        };
+        let clip = Clip { low: 0.2, high: 0.2, dual: None };
         let s = clipped_surrogate(v.as_tensor(), &old, &adv, clip).unwrap();
         let g = s.loss.sum_all().unwrap().backward().unwrap();
         // d/dlogp (-A r) = -A r: token 0 clipped -> 0; token 1: -2 * 1.
@@ -170,20 +143,7 @@ mod tests {
     fn entropy_hand_computed() {
         // uniform over 4 -> ln 4; one-hot-ish (0, -inf-like) -> ~0; (ln1, ln3) -> H(1/4,3/4).
         let logits = Tensor::from_vec(
-            vec![
-                0.0,
-                0.0,
-                0.0,
-                0.0,
-                0.0,
-                -1e3,
-                -1e3,
-                -1e3,
-                0.0,
-                3f64.ln(),
-                -1e3,
-                -1e3,
-            ],
+            vec![0.0, 0.0, 0.0, 0.0, 0.0, -1e3, -1e3, -1e3, 0.0, 3f64.ln(), -1e3, -1e3],
             (1, 3, 4),
             &Device::Cpu,
         )

@@ -104,12 +104,7 @@ pub struct Summary {
 
 impl Summary {
     /// Summarises a run from all its step metrics.
-    pub fn from_metrics(
-        all: &[StepMetrics],
-        planned: usize,
-        interrupted: bool,
-        checkpoint: Option<PathBuf>,
-    ) -> Self {
+    pub fn from_metrics(all: &[StepMetrics], planned: usize, interrupted: bool, checkpoint: Option<PathBuf>) -> Self {
         let k = all.len().min(10);
         let mean = |xs: &[StepMetrics], f: fn(&StepMetrics) -> f64| {
             if xs.is_empty() {
@@ -135,15 +130,9 @@ impl Summary {
 
 /// Appends one JSON line and flushes (a crash loses at most the current step).
 pub fn append_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
+    let mut f = OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
     let line = serde_json::to_string(value).map_err(|e| Error::Invalid(e.to_string()))?;
-    writeln!(f, "{line}")
-        .and_then(|_| f.flush())
-        .map_err(|e| Error::io(path, e))
+    writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::io(path, e))
 }
 
 /// Reads every line of a JSONL file of `T` (missing file = empty).
@@ -159,8 +148,8 @@ pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
         if line.trim().is_empty() {
             continue;
         }
-        let v = serde_json::from_str(&line)
-            .map_err(|e| Error::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
+        let v =
+            serde_json::from_str(&line).map_err(|e| Error::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
         out.push(v);
     }
     Ok(out)
@@ -172,10 +161,7 @@ pub fn truncate_after(path: &Path, step: usize) -> Result<()> {
     let lines: Vec<serde_json::Value> = read_jsonl(path)?;
     let mut text = String::new();
     for v in lines {
-        if v.get("step")
-            .and_then(|s| s.as_u64())
-            .is_some_and(|s| s as usize <= step)
-        {
+        if v.get("step").and_then(|s| s.as_u64()).is_some_and(|s| s as usize <= step) {
             text.push_str(&v.to_string());
             text.push('\n');
         }
@@ -192,12 +178,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.jsonl");
         for step in 1..=12 {
-            let m = StepMetrics {
-                step,
-                reward_mean: step as f64,
-                skipped: step == 3,
-                ..Default::default()
-            };
+            let m = StepMetrics { step, reward_mean: step as f64, skipped: step == 3, ..Default::default() };
             append_json(&path, &m).unwrap();
         }
         let all: Vec<StepMetrics> = read_jsonl(&path).unwrap();
@@ -206,17 +187,10 @@ mod tests {
         assert!((s.reward_first - 5.5).abs() < 1e-12 && (s.reward_last - 7.5).abs() < 1e-12);
         truncate_after(&path, 4).unwrap();
         let kept: Vec<StepMetrics> = read_jsonl(&path).unwrap();
-        assert_eq!(
-            kept.iter().map(|m| m.step).collect::<Vec<_>>(),
-            vec![1, 2, 3, 4]
-        );
-        assert!(read_jsonl::<StepMetrics>(&dir.path().join("none.jsonl"))
-            .unwrap()
-            .is_empty());
+        assert_eq!(kept.iter().map(|m| m.step).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+        assert!(read_jsonl::<StepMetrics>(&dir.path().join("none.jsonl")).unwrap().is_empty());
         std::fs::write(&path, "{\"step\": 1}\nnot json\n").unwrap();
-        let err = read_jsonl::<serde_json::Value>(&path)
-            .unwrap_err()
-            .to_string();
+        let err = read_jsonl::<serde_json::Value>(&path).unwrap_err().to_string();
         assert!(err.contains("metrics.jsonl:2"), "{err}");
     }
 }

@@ -129,10 +129,7 @@ impl ModelPolicy {
         };
         let map = VarMap::new();
         {
-            let mut data = map
-                .data()
-                .lock()
-                .map_err(|_| Error::Model("variable map lock poisoned".into()))?;
+            let mut data = map.data().lock().map_err(|_| Error::Model("variable map lock poisoned".into()))?;
             for (name, var) in &vars {
                 data.insert(name.clone(), var.clone());
             }
@@ -233,9 +230,7 @@ impl Policy for ModelPolicy {
         let picked = hidden.reshape((b * t, d))?.index_select(&Tensor::from_vec(gather, b * t_c, dev)?, 0)?;
         let logits = self.lm.logits(&picked).map_err(model_err)?;
         let targets = Tensor::from_vec(targets, b * t_c, dev)?;
-        let logprobs = bcr_model::ops::log_softmax_gather(&logits, &targets)
-            .map_err(model_err)?
-            .reshape((b, t_c))?;
+        let logprobs = bcr_model::ops::log_softmax_gather(&logits, &targets).map_err(model_err)?.reshape((b, t_c))?;
         let entropy = match with_entropy {
             true => Some(entropy_from_logits(&logits)?.reshape((b, t_c))?),
             false => None,

@@ -45,10 +45,7 @@ impl AdamW {
     /// Fresh optimizer with zero moments.
     pub fn new(params: Vec<(String, Var)>, hp: AdamParams) -> Result<Self> {
         let zeros = |p: &Var| p.as_tensor().zeros_like()?.to_dtype(DType::F32);
-        let m = params
-            .iter()
-            .map(|(_, p)| zeros(p))
-            .collect::<candle_core::Result<Vec<_>>>()?;
+        let m = params.iter().map(|(_, p)| zeros(p)).collect::<candle_core::Result<Vec<_>>>()?;
         let v = m.clone();
         let master = params
             .iter()
@@ -57,14 +54,7 @@ impl AdamW {
                 _ => p.as_tensor().detach().to_dtype(DType::F32).map(Some),
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(AdamW {
-            params,
-            m,
-            v,
-            master,
-            steps: 0,
-            hp,
-        })
+        Ok(AdamW { params, m, v, master, steps: 0, hp })
     }
 
     /// Updates taken so far.
@@ -87,12 +77,7 @@ impl AdamW {
             )));
         }
         self.steps += 1;
-        let AdamParams {
-            beta1,
-            beta2,
-            eps,
-            weight_decay,
-        } = self.hp;
+        let AdamParams { beta1, beta2, eps, weight_decay } = self.hp;
         let t = self.steps as i32;
         let (bc1, bc2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
         for (i, (_, var)) in self.params.iter().enumerate() {
@@ -133,13 +118,10 @@ impl AdamW {
     /// Restores moments and the step count saved by [`AdamW::state_tensors`].
     pub fn load_state(&mut self, tensors: &HashMap<String, Tensor>, steps: usize) -> Result<()> {
         for (i, (name, var)) in self.params.iter().enumerate() {
-            for (slot, key) in [
-                (&mut self.m[i], format!("m.{name}")),
-                (&mut self.v[i], format!("v.{name}")),
-            ] {
-                let t = tensors.get(&key).ok_or_else(|| {
-                    Error::Invalid(format!("optimizer state has no tensor `{key}`"))
-                })?;
+            for (slot, key) in [(&mut self.m[i], format!("m.{name}")), (&mut self.v[i], format!("v.{name}"))] {
+                let t = tensors
+                    .get(&key)
+                    .ok_or_else(|| Error::Invalid(format!("optimizer state has no tensor `{key}`")))?;
                 if t.dims() != var.dims() {
                     return Err(Error::Invalid(format!(
                         "optimizer state `{key}` has shape {:?}, parameter has {:?}",
@@ -151,9 +133,9 @@ impl AdamW {
             }
             if self.master[i].is_some() {
                 let key = format!("w.{name}");
-                let t = tensors.get(&key).ok_or_else(|| {
-                    Error::Invalid(format!("optimizer state has no master weights `{key}`"))
-                })?;
+                let t = tensors
+                    .get(&key)
+                    .ok_or_else(|| Error::Invalid(format!("optimizer state has no master weights `{key}`")))?;
                 self.master[i] = Some(t.to_device(var.device())?.to_dtype(DType::F32)?);
             }
         }
@@ -170,9 +152,7 @@ pub struct GradAccumulator {
 impl GradAccumulator {
     /// Empty sums for `n` parameters.
     pub fn new(n: usize) -> Self {
-        GradAccumulator {
-            sums: vec![None; n],
-        }
+        GradAccumulator { sums: vec![None; n] }
     }
 
     /// Adds the gradients of `params` found in `store` (absent ones add nothing).
@@ -206,11 +186,7 @@ impl GradAccumulator {
 pub fn global_norm(grads: &[Tensor]) -> Result<f64> {
     let mut sq = 0.0f64;
     for g in grads {
-        sq += g
-            .to_dtype(DType::F64)?
-            .sqr()?
-            .sum_all()?
-            .to_scalar::<f64>()?;
+        sq += g.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
     }
     Ok(sq.sqrt())
 }
@@ -248,87 +224,49 @@ mod tests {
         // Step 1: m = 0.1 g, v = 0.001 g^2, m_hat = g, v_hat = g^2, update = sign(g)
         // (eps tiny). theta = theta (1 - lr wd) - lr sign(g) for the matrix;
         // the vector gets no decay.
-        let hp = AdamParams {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-12,
-            weight_decay: 0.5,
-        };
+        let hp = AdamParams { beta1: 0.9, beta2: 0.999, eps: 1e-12, weight_decay: 0.5 };
         let w = var(&[1.0, -2.0, 3.0, 0.5], &[2, 2]);
         let b = var(&[1.0, 1.0], &[2]);
-        let mut opt =
-            AdamW::new(vec![("w".into(), w.clone()), ("b".into(), b.clone())], hp).unwrap();
+        let mut opt = AdamW::new(vec![("w".into(), w.clone()), ("b".into(), b.clone())], hp).unwrap();
         let gw = Tensor::new(&[[0.5f32, -1.0], [2.0, 0.0]], &Device::Cpu).unwrap();
         let gb = Tensor::new(&[-3.0f32, 0.25], &Device::Cpu).unwrap();
         opt.step(&[gw.clone(), gb.clone()], 0.1).unwrap();
-        let want_w = [
-            1.0 * 0.95 - 0.1,
-            -2.0 * 0.95 + 0.1,
-            3.0 * 0.95 - 0.1,
-            0.5 * 0.95,
-        ];
+        let want_w = [1.0 * 0.95 - 0.1, -2.0 * 0.95 + 0.1, 3.0 * 0.95 - 0.1, 0.5 * 0.95];
         for (g, e) in vals(w.as_tensor()).iter().zip(want_w) {
             assert!((g - e).abs() < 1e-6, "{:?}", vals(w.as_tensor()));
         }
         let got = vals(b.as_tensor());
-        assert!(
-            (got[0] - 1.1).abs() < 1e-6 && (got[1] - 0.9).abs() < 1e-6,
-            "{got:?}"
-        );
+        assert!((got[0] - 1.1).abs() < 1e-6 && (got[1] - 0.9).abs() < 1e-6, "{got:?}");
         // Step 2 with the same gradient: m_hat = g, v_hat = g^2 again -> same move.
         opt.step(&[gw, gb], 0.1).unwrap();
         let got = vals(b.as_tensor());
-        assert!(
-            (got[0] - 1.2).abs() < 1e-6 && (got[1] - 0.8).abs() < 1e-6,
-            "{got:?}"
-        );
+        assert!((got[0] - 1.2).abs() < 1e-6 && (got[1] - 0.8).abs() < 1e-6, "{got:?}");
         assert_eq!(opt.steps(), 2);
     }
 
     #[test]
     fn state_round_trip_continues_identically() {
-        let hp = AdamParams {
-            beta1: 0.9,
-            beta2: 0.99,
-            eps: 1e-8,
-            weight_decay: 0.1,
-        };
+        let hp = AdamParams { beta1: 0.9, beta2: 0.99, eps: 1e-8, weight_decay: 0.1 };
         let g = Tensor::new(&[[0.3f32, -0.7]], &Device::Cpu).unwrap();
         let a = var(&[1.0, 2.0], &[1, 2]);
         let mut opt_a = AdamW::new(vec![("a".into(), a.clone())], hp).unwrap();
         opt_a.step(std::slice::from_ref(&g), 0.01).unwrap();
         let b = var(&vals(a.as_tensor()), &[1, 2]);
         let mut opt_b = AdamW::new(vec![("a".into(), b.clone())], hp).unwrap();
-        opt_b
-            .load_state(&opt_a.state_tensors(), opt_a.steps())
-            .unwrap();
+        opt_b.load_state(&opt_a.state_tensors(), opt_a.steps()).unwrap();
         opt_a.step(std::slice::from_ref(&g), 0.01).unwrap();
         opt_b.step(&[g], 0.01).unwrap();
         assert_eq!(vals(a.as_tensor()), vals(b.as_tensor()));
         let mut wrong = opt_a.state_tensors();
         wrong.remove("v.a");
-        assert!(opt_b
-            .load_state(&wrong, 1)
-            .unwrap_err()
-            .to_string()
-            .contains("v.a"));
+        assert!(opt_b.load_state(&wrong, 1).unwrap_err().to_string().contains("v.a"));
     }
 
     #[test]
     fn bf16_parameters_keep_small_updates_in_f32_master_weights() {
-        let hp = AdamParams {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay: 0.0,
-        };
-        let w = Var::from_tensor(
-            &Tensor::new(&[1.0f32], &Device::Cpu)
-                .unwrap()
-                .to_dtype(DType::BF16)
-                .unwrap(),
-        )
-        .unwrap();
+        let hp = AdamParams { beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+        let w =
+            Var::from_tensor(&Tensor::new(&[1.0f32], &Device::Cpu).unwrap().to_dtype(DType::BF16).unwrap()).unwrap();
         let mut opt = AdamW::new(vec![("w".into(), w.clone())], hp).unwrap();
         let g = Tensor::new(&[1.0f32], &Device::Cpu).unwrap();
         for _ in 0..1000 {
@@ -337,21 +275,14 @@ mod tests {
         // 1000 updates of 1e-5 each: 0.99 in f32; each alone is below bf16's step at 1.0.
         let master = opt.state_tensors()["w.w"].to_vec1::<f32>().unwrap()[0];
         assert!((master - 0.99).abs() < 1e-4, "{master}");
-        let shown = w
-            .as_tensor()
-            .to_dtype(DType::F32)
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap()[0];
+        let shown = w.as_tensor().to_dtype(DType::F32).unwrap().to_vec1::<f32>().unwrap()[0];
         assert!((shown - 0.99).abs() < 0.004, "{shown}");
     }
 
     #[test]
     fn clipping_and_accumulation() {
-        let mut grads = vec![
-            Tensor::new(&[3.0f32], &Device::Cpu).unwrap(),
-            Tensor::new(&[4.0f32], &Device::Cpu).unwrap(),
-        ];
+        let mut grads =
+            vec![Tensor::new(&[3.0f32], &Device::Cpu).unwrap(), Tensor::new(&[4.0f32], &Device::Cpu).unwrap()];
         let norm = clip_global_norm(&mut grads, 1.0).unwrap();
         assert!((norm - 5.0).abs() < 1e-9);
         assert!((global_norm(&grads).unwrap() - 1.0).abs() < 1e-5);

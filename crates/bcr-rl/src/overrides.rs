@@ -23,15 +23,13 @@ pub fn apply(config: &TrainConfig, sets: &[String]) -> Result<TrainConfig> {
 
 fn apply_one(config: &TrainConfig, set: &str) -> Result<TrainConfig> {
     let at = format!("--set {set}");
-    let (key, raw) = set
-        .split_once('=')
-        .ok_or_else(|| Error::config(&at, "expected KEY=VALUE, e.g. --set rollout.group_size=8"))?;
+    let (key, raw) =
+        set.split_once('=').ok_or_else(|| Error::config(&at, "expected KEY=VALUE, e.g. --set rollout.group_size=8"))?;
     let (key, raw) = (key.trim(), raw.trim());
     let mut tree = Value::try_from(config).map_err(|e| Error::config(&at, e.to_string()))?;
     let slot = leaf_mut(&mut tree, key).map_err(|m| Error::config(&at, m))?;
     *slot = convert(slot, raw).map_err(|m| Error::config(&at, format!("{key}: {m}")))?;
-    tree.try_into::<TrainConfig>()
-        .map_err(|e| Error::config(&at, format!("{key}: {}", e.message().trim())))
+    tree.try_into::<TrainConfig>().map_err(|e| Error::config(&at, format!("{key}: {}", e.message().trim())))
 }
 
 /// The leaf at a dotted key; the error lists the valid keys of the table
@@ -45,22 +43,14 @@ fn leaf_mut<'a>(tree: &'a mut Value, key: &str) -> std::result::Result<&'a mut V
         };
         if !table.contains_key(part) {
             let valid: Vec<String> = table.keys().map(|k| join(&prefix, k)).collect();
-            return Err(format!(
-                "unknown key `{key}`; valid keys here: {}",
-                valid.join(", ")
-            ));
+            return Err(format!("unknown key `{key}`; valid keys here: {}", valid.join(", ")));
         }
         prefix = join(&prefix, part);
-        node = table
-            .get_mut(part)
-            .ok_or_else(|| format!("unknown key `{key}`"))?;
+        node = table.get_mut(part).ok_or_else(|| format!("unknown key `{key}`"))?;
     }
     if let Value::Table(table) = node {
         let valid: Vec<String> = table.keys().map(|k| join(&prefix, k)).collect();
-        return Err(format!(
-            "`{key}` is a table; set one of: {}",
-            valid.join(", ")
-        ));
+        return Err(format!("`{key}` is a table; set one of: {}", valid.join(", ")));
     }
     Ok(node)
 }
@@ -75,9 +65,7 @@ fn join(prefix: &str, key: &str) -> String {
 
 /// Parses `raw` as a TOML value of the same type as `old`.
 fn convert(old: &Value, raw: &str) -> std::result::Result<Value, String> {
-    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"));
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}")).ok().and_then(|mut t| t.remove("v"));
     match (old, parsed) {
         (Value::String(_), Some(Value::String(s))) => Ok(Value::String(s)),
         (Value::String(_), _) => Ok(Value::String(raw.to_string())),

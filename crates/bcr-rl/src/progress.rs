@@ -18,18 +18,13 @@ impl Progress {
     pub fn new(start: usize, total: usize, quiet: bool) -> Self {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = ProgressBar::new(total as u64);
-            let style = ProgressStyle::with_template(
-                "{spinner} step {pos}/{len} [{bar:30}] {elapsed}<{eta} {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template("{spinner} step {pos}/{len} [{bar:30}] {elapsed}<{eta} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style.progress_chars("=> "));
             bar.set_position(start as u64);
             bar
         });
-        Progress {
-            bar,
-            total: if quiet { 0 } else { total },
-        }
+        Progress { bar, total: if quiet { 0 } else { total } }
     }
 
     /// Reports a finished step.

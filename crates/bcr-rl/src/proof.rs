@@ -21,12 +21,7 @@ pub(crate) struct ShiftTask;
 
 impl Task for ShiftTask {
     fn user_message(&self, pack: &Pack) -> Result<String> {
-        Ok(pack
-            .problems
-            .iter()
-            .map(|p| p.question.as_str())
-            .collect::<Vec<_>>()
-            .join(" "))
+        Ok(pack.problems.iter().map(|p| p.question.as_str()).collect::<Vec<_>>().join(" "))
     }
 
     fn score(&self, pack: &Pack, response: &str, _tokens: usize, _budget: usize) -> Result<Score> {
@@ -38,11 +33,7 @@ impl Task for ShiftTask {
             .filter(|(k, p)| chars.get(*k).map(|c| c.to_string()) == Some(p.answer.clone()))
             .count();
         let accuracy = correct as f64 / pack.n as f64;
-        Ok(Score {
-            reward: accuracy,
-            accuracy,
-            format_ok: chars.len() == pack.n,
-        })
+        Ok(Score { reward: accuracy, accuracy, format_ok: chars.len() == pack.n })
     }
 }
 
@@ -78,16 +69,7 @@ pub(crate) fn config(dir: &std::path::Path, steps: usize) -> TrainConfig {
 }
 
 fn weights<P: Policy>(p: &P) -> Vec<Vec<f32>> {
-    p.named_vars()
-        .iter()
-        .map(|(_, v)| {
-            v.as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap()
-        })
-        .collect()
+    p.named_vars().iter().map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1::<f32>().unwrap()).collect()
 }
 
 #[test]
@@ -99,11 +81,7 @@ fn whole_loss_gradient_matches_finite_differences() {
     let rows: Vec<TrainRow> = completions
         .iter()
         .enumerate()
-        .map(|(i, c)| TrainRow {
-            prompt: &prompts[i % 3],
-            completion: c,
-            advantage: advs[i],
-        })
+        .map(|(i, c)| TrainRow { prompt: &prompts[i % 3], completion: c, advantage: advs[i] })
         .collect();
     let pairs: Vec<(&[u32], &[u32])> = rows.iter().map(|r| (r.prompt, r.completion)).collect();
     let base = policy.score(&pairs, false).unwrap().logprobs.detach();
@@ -112,63 +90,32 @@ fn whole_loss_gradient_matches_finite_differences() {
     // (never at its edge, where the loss has a kink).
     let shift = |k: f64| {
         let (b, t) = base.dims2().unwrap();
-        let v: Vec<f64> = (0..b * t)
-            .map(|i| k * (((i * 7) % 5) as f64 - 2.0))
-            .collect();
+        let v: Vec<f64> = (0..b * t).map(|i| k * (((i * 7) % 5) as f64 - 2.0)).collect();
         (&base + Tensor::from_vec(v, (b, t), base.device()).unwrap()).unwrap()
     };
     let (old, reference) = (shift(0.13), shift(-0.21));
-    let norm = Normaliser {
-        tokens: 10.0,
-        seqs: 4.0,
-        max_len: 5.0,
-    };
-    for agg in [
-        LossAgg::TokenMean,
-        LossAgg::SeqMeanTokenMean,
-        LossAgg::DrgrpoConstant,
-    ] {
+    let norm = Normaliser { tokens: 10.0, seqs: 4.0, max_len: 5.0 };
+    for agg in [LossAgg::TokenMean, LossAgg::SeqMeanTokenMean, LossAgg::DrgrpoConstant] {
         let s = LossSettings {
-            clip: Clip {
-                low: 0.2,
-                high: 0.28,
-                dual: Some(3.0),
-            },
+            clip: Clip { low: 0.2, high: 0.28, dual: Some(3.0) },
             agg,
             kl_coef: 0.3,
             entropy_coef: 0.05,
             budget: 5,
         };
-        let loss = |p: &TinyPolicy| {
-            microbatch_loss(p, &rows, Some(&old), Some(&reference), &norm, &s)
-                .unwrap()
-                .total
-        };
+        let loss = |p: &TinyPolicy| microbatch_loss(p, &rows, Some(&old), Some(&reference), &norm, &s).unwrap().total;
         let grads = loss(&policy).backward().unwrap();
         let mut checked = 0;
         for (name, var) in policy.named_vars() {
-            let g = grads
-                .get(var.as_tensor())
-                .unwrap()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f64>()
-                .unwrap();
-            let theta = var
-                .as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f64>()
-                .unwrap();
+            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap().to_vec1::<f64>().unwrap();
+            let theta = var.as_tensor().flatten_all().unwrap().to_vec1::<f64>().unwrap();
             for i in 0..theta.len() {
                 let at = |delta: f64| {
                     let mut v = theta.clone();
                     v[i] += delta;
-                    var.set(&Tensor::from_vec(v, var.shape(), var.device()).unwrap())
-                        .unwrap();
+                    var.set(&Tensor::from_vec(v, var.shape(), var.device()).unwrap()).unwrap();
                     let l = loss(&policy).to_scalar::<f64>().unwrap();
-                    var.set(&Tensor::from_vec(theta.clone(), var.shape(), var.device()).unwrap())
-                        .unwrap();
+                    var.set(&Tensor::from_vec(theta.clone(), var.shape(), var.device()).unwrap()).unwrap();
                     l
                 };
                 let h = 1e-6;
@@ -193,22 +140,18 @@ fn tiny_policy_learns_the_shift_task() {
     let policy = TinyPolicy::new(11, 32, DType::F32).unwrap();
     let mut trainer = Trainer::new(cfg, policy, ShiftTask, problems(200)).unwrap();
     let summary = trainer.run(&|| false, true).unwrap();
-    let rewards: Vec<f64> = crate::metrics::read_jsonl::<crate::metrics::StepMetrics>(
-        &dir.path().join("metrics.jsonl"),
-    )
-    .unwrap()
-    .iter()
-    .map(|m| m.reward_mean)
-    .collect();
+    let rewards: Vec<f64> =
+        crate::metrics::read_jsonl::<crate::metrics::StepMetrics>(&dir.path().join("metrics.jsonl"))
+            .unwrap()
+            .iter()
+            .map(|m| m.reward_mean)
+            .collect();
     let first = rewards[..5].iter().sum::<f64>() / 5.0;
     let last = rewards[rewards.len() - 5..].iter().sum::<f64>() / 5.0;
     eprintln!("shift task: first 5 steps {first:.3}, last 5 steps {last:.3}; curve {rewards:.2?}");
     // Chance is 1/12 per sample; the policy must move well beyond it.
     assert!(rewards[0] < 0.25, "rewards {rewards:?}");
-    assert!(
-        last > first + 0.4,
-        "first {first:.3} last {last:.3}: {rewards:?}"
-    );
+    assert!(last > first + 0.4, "first {first:.3} last {last:.3}: {rewards:?}");
     assert_eq!(summary.steps, 40);
     assert!(dir.path().join("summary.json").exists() && dir.path().join("samples.jsonl").exists());
 }
@@ -229,23 +172,13 @@ fn two_steps_resume_two_steps_is_bit_identical_to_four() {
         c
     };
     let straight = tempfile::tempdir().unwrap();
-    let mut a = Trainer::new(
-        mk(straight.path()),
-        TinyPolicy::new(5, 8, DType::F32).unwrap(),
-        ShiftTask,
-        problems(30),
-    )
-    .unwrap();
+    let mut a =
+        Trainer::new(mk(straight.path()), TinyPolicy::new(5, 8, DType::F32).unwrap(), ShiftTask, problems(30)).unwrap();
     a.run(&|| false, true).unwrap();
 
     let split = tempfile::tempdir().unwrap();
-    let mut b = Trainer::new(
-        mk(split.path()),
-        TinyPolicy::new(5, 8, DType::F32).unwrap(),
-        ShiftTask,
-        problems(30),
-    )
-    .unwrap();
+    let mut b =
+        Trainer::new(mk(split.path()), TinyPolicy::new(5, 8, DType::F32).unwrap(), ShiftTask, problems(30)).unwrap();
     let calls = std::cell::Cell::new(0);
     let stop_after_two = || {
         calls.set(calls.get() + 1);
@@ -256,14 +189,7 @@ fn two_steps_resume_two_steps_is_bit_identical_to_four() {
     drop(b);
     // A different initialisation: resume must load the checkpoint's weights.
     let fresh = TinyPolicy::new(99, 8, DType::F32).unwrap();
-    let mut c = Trainer::resume(
-        mk(split.path()),
-        fresh,
-        ShiftTask,
-        problems(30),
-        split.path(),
-    )
-    .unwrap();
+    let mut c = Trainer::resume(mk(split.path()), fresh, ShiftTask, problems(30), split.path()).unwrap();
     assert_eq!(c.steps_done(), 2);
     c.run(&|| false, true).unwrap();
 
@@ -271,11 +197,7 @@ fn two_steps_resume_two_steps_is_bit_identical_to_four() {
     let ma = std::fs::read_to_string(straight.path().join("metrics.jsonl")).unwrap();
     let mc = std::fs::read_to_string(split.path().join("metrics.jsonl")).unwrap();
     let rewards = |t: &str| -> Vec<String> {
-        t.lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["reward_mean"].to_string()
-            })
-            .collect()
+        t.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["reward_mean"].to_string()).collect()
     };
     assert_eq!(rewards(&ma), rewards(&mc));
 }
@@ -283,22 +205,13 @@ fn two_steps_resume_two_steps_is_bit_identical_to_four() {
 #[test]
 fn fresh_run_refuses_a_used_directory() {
     let dir = tempfile::tempdir().unwrap();
-    let mut t = Trainer::new(
-        config(dir.path(), 1),
-        TinyPolicy::new(1, 4, DType::F32).unwrap(),
-        ShiftTask,
-        problems(20),
-    )
-    .unwrap();
+    let mut t =
+        Trainer::new(config(dir.path(), 1), TinyPolicy::new(1, 4, DType::F32).unwrap(), ShiftTask, problems(20))
+            .unwrap();
     t.run(&|| false, true).unwrap();
-    let err = Trainer::new(
-        config(dir.path(), 1),
-        TinyPolicy::new(1, 4, DType::F32).unwrap(),
-        ShiftTask,
-        problems(20),
-    )
-    .err()
-    .unwrap();
+    let err = Trainer::new(config(dir.path(), 1), TinyPolicy::new(1, 4, DType::F32).unwrap(), ShiftTask, problems(20))
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("already holds a run"), "{err}");
     let empty = tempfile::tempdir().unwrap();
     let err = Trainer::resume(
@@ -321,19 +234,12 @@ fn non_finite_steps_are_skipped_then_abort() {
     cfg.algo.filter_equal_groups = false;
     let policy = TinyPolicy::new(1, 4, DType::F32).unwrap();
     let (_, b_out) = &policy.named_vars()[4];
-    b_out
-        .set(&b_out.as_tensor().affine(0.0, f64::NAN).unwrap())
-        .unwrap();
+    b_out.set(&b_out.as_tensor().affine(0.0, f64::NAN).unwrap()).unwrap();
     let mut t = Trainer::new(cfg, policy, ShiftTask, problems(20)).unwrap();
     let first = t.step().unwrap();
     assert!(first.skipped);
     match t.step() {
-        Err(Error::Diverged {
-            step: 2,
-            count: 2,
-            limit: 2,
-            ..
-        }) => {}
+        Err(Error::Diverged { step: 2, count: 2, limit: 2, .. }) => {}
         other => panic!("expected Diverged at step 2, got {other:?}"),
     }
 }

@@ -134,11 +134,12 @@ fn transformer_policy_samples_and_learns_the_shift_task() {
     cfg.optim.weight_decay = 0.0;
     let mut trainer = Trainer::new(cfg, policy, ShiftTask, problems(200)).unwrap();
     trainer.run(&|| false, true).unwrap();
-    let rewards: Vec<f64> = crate::metrics::read_jsonl::<crate::metrics::StepMetrics>(&run.path().join("metrics.jsonl"))
-        .unwrap()
-        .iter()
-        .map(|m| m.reward_mean)
-        .collect();
+    let rewards: Vec<f64> =
+        crate::metrics::read_jsonl::<crate::metrics::StepMetrics>(&run.path().join("metrics.jsonl"))
+            .unwrap()
+            .iter()
+            .map(|m| m.reward_mean)
+            .collect();
     let first = rewards[..5].iter().sum::<f64>() / 5.0;
     let last = rewards[rewards.len() - 5..].iter().sum::<f64>() / 5.0;
     eprintln!("transformer shift task: first 5 steps {first:.3}, last 5 {last:.3}; curve {rewards:.2?}");
@@ -147,7 +148,13 @@ fn transformer_policy_samples_and_learns_the_shift_task() {
     let ckpt = crate::checkpoint::latest(run.path()).unwrap().unwrap();
     let fresh = load(model_dir.path(), "f32");
     crate::checkpoint::load_weights(&ckpt, crate::checkpoint::MODEL_FILE, &fresh.named_vars()).unwrap();
-    let a: Vec<Vec<f32>> = fresh.named_vars().iter().map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()).collect();
-    let b: Vec<Vec<f32>> = trainer.policy().named_vars().iter().map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()).collect();
+    let a: Vec<Vec<f32>> =
+        fresh.named_vars().iter().map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()).collect();
+    let b: Vec<Vec<f32>> = trainer
+        .policy()
+        .named_vars()
+        .iter()
+        .map(|(_, v)| v.as_tensor().flatten_all().unwrap().to_vec1().unwrap())
+        .collect();
     assert_eq!(a, b);
 }

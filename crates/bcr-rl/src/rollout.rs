@@ -61,34 +61,19 @@ pub struct RolloutSpec<'a> {
 }
 
 /// Samples and scores G responses for each pack.
-pub fn collect<P: Policy, T: Task>(
-    policy: &P,
-    task: &T,
-    packs: Vec<Pack>,
-    spec: &RolloutSpec,
-) -> Result<RolloutBatch> {
+pub fn collect<P: Policy, T: Task>(policy: &P, task: &T, packs: Vec<Pack>, spec: &RolloutSpec) -> Result<RolloutBatch> {
     let g = spec.group_size;
     let mut prompts = Vec::with_capacity(packs.len());
     for pack in &packs {
         let user = task.user_message(pack)?;
         prompts.push(policy.encode_prompt(spec.system, &user)?);
     }
-    let repeated: Vec<Vec<u32>> = prompts
-        .iter()
-        .flat_map(|p| std::iter::repeat_n(p.clone(), g))
-        .collect();
-    let chunk = if spec.max_batch == 0 {
-        repeated.len().max(1)
-    } else {
-        spec.max_batch
-    };
+    let repeated: Vec<Vec<u32>> = prompts.iter().flat_map(|p| std::iter::repeat_n(p.clone(), g)).collect();
+    let chunk = if spec.max_batch == 0 { repeated.len().max(1) } else { spec.max_batch };
     let mut completions = Vec::with_capacity(repeated.len());
     for (i, rows) in repeated.chunks(chunk).enumerate() {
         // Each chunk gets its own seed, derived from the step's seed.
-        let sampling = Sampling {
-            seed: spec.sampling.seed.wrapping_add(i as u64),
-            ..spec.sampling.clone()
-        };
+        let sampling = Sampling { seed: spec.sampling.seed.wrapping_add(i as u64), ..spec.sampling.clone() };
         completions.extend(policy.generate(rows, &sampling)?);
     }
     if completions.len() != repeated.len() {
@@ -102,22 +87,8 @@ pub fn collect<P: Policy, T: Task>(
     let mut samples = Vec::with_capacity(completions.len());
     for (i, completion) in completions.into_iter().enumerate() {
         let pack = i / g;
-        let score = task.score(
-            &packs[pack],
-            &completion.text,
-            completion.tokens.len(),
-            budget,
-        )?;
-        samples.push(Sample {
-            pack,
-            completion,
-            score,
-        });
+        let score = task.score(&packs[pack], &completion.text, completion.tokens.len(), budget)?;
+        samples.push(Sample { pack, completion, score });
     }
-    Ok(RolloutBatch {
-        packs,
-        prompts,
-        budget,
-        samples,
-    })
+    Ok(RolloutBatch { packs, prompts, budget, samples })
 }

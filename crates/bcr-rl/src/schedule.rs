@@ -8,14 +8,7 @@ use crate::config::ScheduleKind;
 /// Warmup step `s < warmup` gets `lr * (s + 1) / warmup`, so the very first
 /// update is not wasted at lr 0. Cosine progress runs over the steps after
 /// warmup and reaches the floor at `total - 1`.
-pub fn lr_at(
-    step: usize,
-    total: usize,
-    lr: f64,
-    warmup: usize,
-    kind: ScheduleKind,
-    min_ratio: f64,
-) -> f64 {
+pub fn lr_at(step: usize, total: usize, lr: f64, warmup: usize, kind: ScheduleKind, min_ratio: f64) -> f64 {
     if step < warmup {
         return lr * (step + 1) as f64 / warmup as f64;
     }
@@ -55,10 +48,7 @@ mod tests {
         ];
         for (step, total, warmup, kind, min_ratio, want) in cases {
             let got = lr_at(step, total, 1.0, warmup, kind, min_ratio);
-            assert!(
-                (got - want).abs() < 1e-12,
-                "{step}/{total} w{warmup} {kind:?}: {got}"
-            );
+            assert!((got - want).abs() < 1e-12, "{step}/{total} w{warmup} {kind:?}: {got}");
         }
     }
 }

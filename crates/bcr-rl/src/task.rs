@@ -24,13 +24,7 @@ pub trait Task {
     fn user_message(&self, pack: &Pack) -> Result<String>;
 
     /// Scores a response of `response_tokens` tokens under `budget`.
-    fn score(
-        &self,
-        pack: &Pack,
-        response: &str,
-        response_tokens: usize,
-        budget: usize,
-    ) -> Result<Score>;
+    fn score(&self, pack: &Pack, response: &str, response_tokens: usize, budget: usize) -> Result<Score>;
 }
 
 /// The task of the paper: the `bcr-core` pack prompt (one `### Problem k`

@@ -26,12 +26,8 @@ pub struct TinyPolicy {
 }
 
 fn init(rng: &mut ChaCha8Rng, shape: (usize, usize), scale: f64, dtype: DType) -> Result<Var> {
-    let v: Vec<f64> = (0..shape.0 * shape.1)
-        .map(|_| rng.random_range(-scale..scale))
-        .collect();
-    Ok(Var::from_tensor(
-        &Tensor::from_vec(v, shape, &Device::Cpu)?.to_dtype(dtype)?,
-    )?)
+    let v: Vec<f64> = (0..shape.0 * shape.1).map(|_| rng.random_range(-scale..scale)).collect();
+    Ok(Var::from_tensor(&Tensor::from_vec(v, shape, &Device::Cpu)?.to_dtype(dtype)?)?)
 }
 
 impl TinyPolicy {
@@ -48,11 +44,7 @@ impl TinyPolicy {
         for (name, shape, scale) in names {
             vars.push((name.to_string(), init(&mut rng, shape, scale, dtype)?));
         }
-        Ok(TinyPolicy {
-            vars,
-            device: Device::Cpu,
-            dtype,
-        })
+        Ok(TinyPolicy { vars, device: Device::Cpu, dtype })
     }
 
     fn var(&self, i: usize) -> &Tensor {
@@ -84,9 +76,7 @@ impl TinyPolicy {
             .map(|c| match c {
                 '0'..='9' => Ok(c as u32 - '0' as u32),
                 ' ' => Ok(SPACE),
-                other => Err(Error::Invalid(format!(
-                    "tiny policy cannot encode {other:?}"
-                ))),
+                other => Err(Error::Invalid(format!("tiny policy cannot encode {other:?}"))),
             })
             .collect()
     }
@@ -95,13 +85,7 @@ impl TinyPolicy {
         tokens
             .iter()
             .filter(|&&t| t != EOS)
-            .map(|&t| {
-                if t == SPACE {
-                    ' '
-                } else {
-                    char::from(b'0' + t as u8)
-                }
-            })
+            .map(|&t| if t == SPACE { ' ' } else { char::from(b'0' + t as u8) })
             .collect()
     }
 }
@@ -128,10 +112,7 @@ impl Policy for TinyPolicy {
             while tokens.len() < s.max_new_tokens {
                 let logits = self.logits(std::slice::from_ref(&ctx))?;
                 let probs = candle_nn::ops::softmax(&(logits / s.temperature)?, D::Minus1)?;
-                let probs = probs
-                    .to_dtype(DType::F64)?
-                    .flatten_all()?
-                    .to_vec1::<f64>()?;
+                let probs = probs.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
                 let u: f64 = rng.random();
                 let mut acc = 0.0;
                 let mut tok = (VOCAB - 1) as u32;
@@ -149,11 +130,7 @@ impl Policy for TinyPolicy {
                 }
             }
             let truncated = tokens.last() != Some(&EOS);
-            out.push(Completion {
-                text: Self::decode(&tokens),
-                tokens,
-                truncated,
-            });
+            out.push(Completion { text: Self::decode(&tokens), tokens, truncated });
         }
         Ok(out)
     }
@@ -176,11 +153,7 @@ impl Policy for TinyPolicy {
         let idx = Tensor::from_vec(targets, (rows.len() * t, 1), &self.device)?;
         let logprobs = logp_all.gather(&idx, 1)?.reshape((rows.len(), t))?;
         let entropy = match with_entropy {
-            true => Some(entropy_from_logits(&logits.reshape((
-                rows.len(),
-                t,
-                VOCAB,
-            ))?)?),
+            true => Some(entropy_from_logits(&logits.reshape((rows.len(), t, VOCAB))?)?),
             false => None,
         };
         Ok(TokenScores { logprobs, entropy })
@@ -190,17 +163,8 @@ impl Policy for TinyPolicy {
         let vars = self
             .vars
             .iter()
-            .map(|(n, v)| {
-                Ok((
-                    n.clone(),
-                    Var::from_tensor(&v.as_tensor().detach().copy()?)?,
-                ))
-            })
+            .map(|(n, v)| Ok((n.clone(), Var::from_tensor(&v.as_tensor().detach().copy()?)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(TinyPolicy {
-            vars,
-            device: self.device.clone(),
-            dtype: self.dtype,
-        })
+        Ok(TinyPolicy { vars, device: self.device.clone(), dtype: self.dtype })
     }
 }

@@ -71,13 +71,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
 
     /// Continues the run in `run_dir` from its latest checkpoint. `cfg` is
     /// the run's config (possibly with overrides, e.g. more steps).
-    pub fn resume(
-        cfg: TrainConfig,
-        policy: P,
-        task: T,
-        problems: Vec<Problem>,
-        run_dir: &Path,
-    ) -> Result<Self> {
+    pub fn resume(cfg: TrainConfig, policy: P, task: T, problems: Vec<Problem>, run_dir: &Path) -> Result<Self> {
         cfg.validate()?;
         let dir = checkpoint::latest(run_dir)?.ok_or_else(|| Error::Checkpoint {
             path: run_dir.join("checkpoints"),
@@ -85,27 +79,14 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         })?;
         let state = checkpoint::load_state(&dir)?;
         checkpoint::load_weights(&dir, checkpoint::MODEL_FILE, &policy.named_vars())?;
-        let data = PackStream::at(
-            problems,
-            state.data.clone(),
-            cfg.data.strategy,
-            cfg.run.seed,
-        )?;
+        let data = PackStream::at(problems, state.data.clone(), cfg.data.strategy, cfg.run.seed)?;
         let rng = state.rng.restore()?;
         let config_toml = cfg.to_toml()?;
         checkpoint::write_atomic(&run_dir.join("config.toml"), config_toml.as_bytes())?;
         for log in ["metrics.jsonl", "samples.jsonl"] {
             metrics::truncate_after(&run_dir.join(log), state.step)?;
         }
-        let mut t = Self::assemble(
-            cfg,
-            config_toml,
-            policy,
-            task,
-            data,
-            rng,
-            run_dir.to_path_buf(),
-        )?;
+        let mut t = Self::assemble(cfg, config_toml, policy, task, data, rng, run_dir.to_path_buf())?;
         if let Some(reference) = &t.reference {
             checkpoint::load_weights(&dir, checkpoint::REFERENCE_FILE, &reference.named_vars())?;
         }
@@ -131,26 +112,9 @@ impl<P: Policy, T: Task> Trainer<P, T> {
             false => None,
         };
         let o = &cfg.optim;
-        let hp = AdamParams {
-            beta1: o.betas[0],
-            beta2: o.betas[1],
-            eps: o.eps,
-            weight_decay: o.weight_decay,
-        };
+        let hp = AdamParams { beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weight_decay: o.weight_decay };
         let opt = AdamW::new(policy.named_vars(), hp)?;
-        Ok(Trainer {
-            cfg,
-            config_toml,
-            policy,
-            reference,
-            task,
-            opt,
-            data,
-            rng,
-            step: 0,
-            bad_streak: 0,
-            run_dir,
-        })
+        Ok(Trainer { cfg, config_toml, policy, reference, task, opt, data, rng, step: 0, bad_streak: 0, run_dir })
     }
 
     /// The policy being trained.
@@ -203,14 +167,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         };
         let rows = train_rows(&batch, &adv, &keep, g);
         // 6-7. Old log-probs once, then mu epochs of micro-batched updates.
-        let lr = lr_at(
-            step,
-            c.run.steps,
-            c.optim.lr,
-            c.optim.warmup_steps,
-            c.optim.schedule,
-            c.optim.min_lr_ratio,
-        );
+        let lr = lr_at(step, c.run.steps, c.optim.lr, c.optim.warmup_steps, c.optim.schedule, c.optim.min_lr_ratio);
         let settings = UpdateSettings {
             loss: LossSettings {
                 clip: Clip {
@@ -228,13 +185,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
             max_grad_norm: c.optim.max_grad_norm,
             lr,
         };
-        let outcome = update(
-            &self.policy,
-            self.reference.as_ref(),
-            &mut self.opt,
-            &rows,
-            &settings,
-        )?;
+        let outcome = update(&self.policy, self.reference.as_ref(), &mut self.opt, &rows, &settings)?;
         // 8. Guard against divergence: skip a non-finite step, abort after several.
         match &outcome.skipped {
             Some(what) => {
@@ -252,10 +203,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         }
         // 9. Metrics and samples.
         self.step += 1;
-        let times = StepTimes {
-            rollout_s,
-            step_s: t_step.elapsed().as_secs_f64(),
-        };
+        let times = StepTimes { rollout_s, step_s: t_step.elapsed().as_secs_f64() };
         let m = step_metrics(self.step, n, &batch, filtered, lr, &outcome, times);
         metrics::append_json(&self.run_dir.join("metrics.jsonl"), &m)?;
         for rec in sample_records(self.step, &batch, c.run.samples_per_step) {
@@ -301,10 +249,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
             }
             let m = self.step()?;
             if m.skipped {
-                progress.warn(&format!(
-                    "step {}: non-finite loss or gradient, update skipped",
-                    m.step
-                ));
+                progress.warn(&format!("step {}: non-finite loss or gradient, update skipped", m.step));
             }
             progress.step(&m);
         }
@@ -312,20 +257,14 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         let ckpt = self.save()?;
         let all: Vec<StepMetrics> = metrics::read_jsonl(&self.run_dir.join("metrics.jsonl"))?;
         let summary = Summary::from_metrics(&all, self.cfg.run.steps, interrupted, Some(ckpt));
-        let text =
-            serde_json::to_string_pretty(&summary).map_err(|e| Error::Invalid(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Invalid(e.to_string()))?;
         checkpoint::write_atomic(&self.run_dir.join("summary.json"), text.as_bytes())?;
         Ok(summary)
     }
 }
 
 /// Training rows of the kept groups, each with its sequence advantage.
-fn train_rows<'a>(
-    batch: &'a RolloutBatch,
-    adv: &[f64],
-    keep: &[usize],
-    g: usize,
-) -> Vec<TrainRow<'a>> {
+fn train_rows<'a>(batch: &'a RolloutBatch, adv: &[f64], keep: &[usize], g: usize) -> Vec<TrainRow<'a>> {
     keep.iter()
         .flat_map(|&group| (group * g..(group + 1) * g).map(move |i| (group, i)))
         .map(|(group, i)| TrainRow {

@@ -77,12 +77,7 @@ pub struct LossParts {
 }
 
 /// `(mask, advantages)` of rows padded to `t`, both `(b, t)`.
-pub fn row_tensors(
-    rows: &[TrainRow],
-    t: usize,
-    dtype: DType,
-    device: &Device,
-) -> Result<(Tensor, Tensor)> {
+pub fn row_tensors(rows: &[TrainRow], t: usize, dtype: DType, device: &Device) -> Result<(Tensor, Tensor)> {
     let mut mask = Vec::with_capacity(rows.len() * t);
     let mut adv = Vec::with_capacity(rows.len() * t);
     for r in rows {
@@ -121,10 +116,7 @@ pub fn microbatch_loss<P: Policy>(
     let logp = scores.logprobs;
     let (b, t) = logp.dims2()?;
     if b != rows.len() {
-        return Err(Error::Model(format!(
-            "score returned {b} rows for {}",
-            rows.len()
-        )));
+        return Err(Error::Model(format!("score returned {b} rows for {}", rows.len())));
     }
     let (mask, adv) = row_tensors(rows, t, logp.dtype(), logp.device())?;
     let old = match old {
@@ -206,40 +198,23 @@ pub fn update<P: Policy>(
     // Behaviour log-probs are needed only when the policy moves between
     // epochs; with mu = 1 the current log-probs, detached, are the same numbers.
     let old: Vec<Option<Tensor>> = match u.epochs > 1 {
-        true => chunks
-            .iter()
-            .map(|c| detached_logprobs(policy, c).map(Some))
-            .collect::<Result<_>>()?,
+        true => chunks.iter().map(|c| detached_logprobs(policy, c).map(Some)).collect::<Result<_>>()?,
         false => vec![None; chunks.len()],
     };
     let refs: Vec<Option<Tensor>> = match (reference, u.loss.kl_coef != 0.0) {
-        (Some(r), true) => chunks
-            .iter()
-            .map(|c| detached_logprobs(r, c).map(Some))
-            .collect::<Result<_>>()?,
+        (Some(r), true) => chunks.iter().map(|c| detached_logprobs(r, c).map(Some)).collect::<Result<_>>()?,
         _ => vec![None; chunks.len()],
     };
     out.logprob_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let tokens: usize = rows.iter().map(|r| r.completion.len()).sum();
-    let norm = Normaliser {
-        tokens: tokens as f64,
-        seqs: rows.len() as f64,
-        max_len: u.loss.budget as f64,
-    };
+    let norm = Normaliser { tokens: tokens as f64, seqs: rows.len() as f64, max_len: u.loss.budget as f64 };
     for epoch in 0..u.epochs {
         let params = opt.params().to_vec();
         let mut acc = GradAccumulator::new(params.len());
         let mut stats = LossStats::default();
         for (i, chunk) in chunks.iter().enumerate() {
-            let parts = microbatch_loss(
-                policy,
-                chunk,
-                old[i].as_ref(),
-                refs[i].as_ref(),
-                &norm,
-                &u.loss,
-            )?;
+            let parts = microbatch_loss(policy, chunk, old[i].as_ref(), refs[i].as_ref(), &norm, &u.loss)?;
             let value = scalar(&parts.total)?;
             if !value.is_finite() {
                 out.skipped = Some(format!("loss is {value} (epoch {epoch}, micro-batch {i})"));

@@ -29,18 +29,12 @@ pub fn check(c: &TrainConfig) -> Result<()> {
     if r.group_size < 2 {
         return Err(bad(
             "rollout.group_size",
-            format!(
-                "GRPO compares responses within a group: need at least 2, found {}",
-                r.group_size
-            ),
+            format!("GRPO compares responses within a group: need at least 2, found {}", r.group_size),
         ));
     }
     positive("rollout.packs_per_step", r.packs_per_step)?;
     if !(r.temperature.is_finite() && r.temperature > 0.0) {
-        return Err(bad(
-            "rollout.temperature",
-            format!("must be > 0, found {}", r.temperature),
-        ));
+        return Err(bad("rollout.temperature", format!("must be > 0, found {}", r.temperature)));
     }
     in_range("rollout.top_p", r.top_p, f64::MIN_POSITIVE, 1.0)?;
     in_range("reward.format_weight", c.reward.format_weight, 0.0, 1e6)?;
@@ -63,29 +57,18 @@ fn check_model_data(c: &TrainConfig) -> Result<()> {
         return Err(bad("model.path", "must not be empty".into()));
     }
     if !matches!(c.model.dtype.as_str(), "f32" | "bf16" | "f16") {
-        return Err(bad(
-            "model.dtype",
-            format!("expected f32, bf16 or f16, found {:?}", c.model.dtype),
-        ));
+        return Err(bad("model.dtype", format!("expected f32, bf16 or f16, found {:?}", c.model.dtype)));
     }
     let dev = c.model.device.as_str();
-    let cuda_ok = dev
-        .strip_prefix("cuda:")
-        .is_some_and(|k| k.parse::<usize>().is_ok());
+    let cuda_ok = dev.strip_prefix("cuda:").is_some_and(|k| k.parse::<usize>().is_ok());
     if dev != "cpu" && !cuda_ok {
-        return Err(bad(
-            "model.device",
-            format!("expected cpu or cuda:K, found {dev:?}"),
-        ));
+        return Err(bad("model.device", format!("expected cpu or cuda:K, found {dev:?}")));
     }
     if c.data.path.trim().is_empty() {
         return Err(bad("data.path", "must not be empty".into()));
     }
     if c.data.n.is_empty() || c.data.n.contains(&0) {
-        return Err(bad(
-            "data.n",
-            format!("need a non-empty list of N >= 1, found {:?}", c.data.n),
-        ));
+        return Err(bad("data.n", format!("need a non-empty list of N >= 1, found {:?}", c.data.n)));
     }
     positive("data.budget", c.data.budget)
 }
@@ -96,10 +79,7 @@ fn check_algo(c: &TrainConfig) -> Result<()> {
     in_range("algo.clip_low", a.clip_low, 0.0, 1.0)?;
     in_range("algo.clip_high", a.clip_high, 0.0, 100.0)?;
     if a.dual_clip != 0.0 && !(a.dual_clip.is_finite() && a.dual_clip > 1.0) {
-        return Err(bad(
-            "algo.dual_clip",
-            format!("must be 0 (off) or > 1, found {}", a.dual_clip),
-        ));
+        return Err(bad("algo.dual_clip", format!("must be 0 (off) or > 1, found {}", a.dual_clip)));
     }
     in_range("algo.kl_coef", a.kl_coef, 0.0, 1e6)?;
     in_range("algo.entropy_coef", a.entropy_coef, -1e6, 1e6)?;

@@ -87,12 +87,7 @@ struct BuildArgs {
     output: PathBuf,
     /// Bundled benchmarks for the validation file, comma-separated (aime24,
     /// aime25, amc23, math500, minerva, olympiadbench, gsm8k). Example: --val-benchmarks math500,aime24
-    #[arg(
-        long,
-        value_name = "NAMES",
-        value_delimiter = ',',
-        requires = "val_output"
-    )]
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', requires = "val_output")]
     val_benchmarks: Vec<String>,
     /// Validation Parquet file to write. Example: --val-output val.parquet
     #[arg(long, value_name = "FILE", requires = "val_benchmarks")]
@@ -151,19 +146,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn run_build(args: BuildArgs) -> anyhow::Result<()> {
     let OutputFormat::Verl = args.format;
-    let template = PromptTemplate::default()
-        .with_label(&args.label)
-        .context("--label")?;
+    let template = PromptTemplate::default().with_label(&args.label).context("--label")?;
     let system = args.system.as_deref();
     let n = usize::try_from(args.n).context("--n is too large")?;
     let input = resolve_input(&args.input)?;
-    let loaded = load_problems(
-        &input,
-        &LoadOptions {
-            format: args.input_format,
-            skip_invalid: args.skip_invalid,
-        },
-    )?;
+    let loaded = load_problems(&input, &LoadOptions { format: args.input_format, skip_invalid: args.skip_invalid })?;
     if let Some(first) = loaded.skipped.first() {
         eprintln!(
             "warning: skipped {} invalid record(s) of {}; the first: {first}",
@@ -171,22 +158,10 @@ fn run_build(args: BuildArgs) -> anyhow::Result<()> {
             input.display()
         );
     }
-    let opts = PackOptions {
-        n,
-        strategy: args.strategy.into(),
-        seed: args.seed,
-    };
+    let opts = PackOptions { n, strategy: args.strategy.into(), seed: args.seed };
     let packs = pack_problems(&loaded.problems, &opts)?;
-    anyhow::ensure!(
-        !packs.is_empty(),
-        "{}: no problems to pack",
-        input.display()
-    );
-    let style = RowStyle {
-        template: &template,
-        system,
-        split: "train",
-    };
+    anyhow::ensure!(!packs.is_empty(), "{}: no problems to pack", input.display());
+    let style = RowStyle { template: &template, system, split: "train" };
     let rows = rows_of(&packs, &args.data_source, &style, 0)?;
     verl::write(&args.output, &rows)?;
     eprintln!(
@@ -199,12 +174,8 @@ fn run_build(args: BuildArgs) -> anyhow::Result<()> {
         args.output.display()
     );
     if let Some(val_output) = &args.val_output {
-        let val_n =
-            usize::try_from(args.val_n.unwrap_or(args.n)).context("--val-n is too large")?;
-        let style = RowStyle {
-            split: "test",
-            ..style
-        };
+        let val_n = usize::try_from(args.val_n.unwrap_or(args.n)).context("--val-n is too large")?;
+        let style = RowStyle { split: "test", ..style };
         build_validation(&args.val_benchmarks, val_n, &style, val_output)?;
     }
     Ok(())
@@ -212,37 +183,22 @@ fn run_build(args: BuildArgs) -> anyhow::Result<()> {
 
 /// Packs every problem of each benchmark once (sequential packs of `n`) and
 /// writes them, `data_source` = the benchmark's name.
-fn build_validation(
-    names: &[String],
-    n: usize,
-    style: &RowStyle<'_>,
-    output: &Path,
-) -> anyhow::Result<()> {
+fn build_validation(names: &[String], n: usize, style: &RowStyle<'_>, output: &Path) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for name in names {
         let benchmark = Benchmark::from_name(name.trim()).context("--val-benchmarks")?;
         let problems = benchmark.load()?;
-        let opts = PackOptions {
-            n,
-            strategy: PackStrategy::Sequential,
-            seed: 0,
-        };
-        let packs = pack_problems(&problems, &opts)?;
+        let opts = PackOptions { n, strategy: PackStrategy::Sequential, seed: 0 };
+        let mut packs = pack_problems(&problems, &opts)?;
+        for pack in &mut packs {
+            pack.pack_id = format!("{}/{}", benchmark.name(), pack.pack_id);
+        }
         let first_index = i64::try_from(rows.len()).context("too many rows")?;
         rows.extend(rows_of(&packs, benchmark.name(), style, first_index)?);
-        eprintln!(
-            "validation: {} packs of {n} from {} ({} problems)",
-            packs.len(),
-            benchmark.name(),
-            problems.len()
-        );
+        eprintln!("validation: {} packs of {n} from {} ({} problems)", packs.len(), benchmark.name(), problems.len());
     }
     verl::write(output, &rows)?;
-    eprintln!(
-        "wrote {} validation rows -> {}",
-        rows.len(),
-        output.display()
-    );
+    eprintln!("wrote {} validation rows -> {}", rows.len(), output.display());
     Ok(())
 }
 
@@ -259,27 +215,13 @@ fn rows_of(
     Ok(rows)
 }
 
-fn row(
-    pack: &Pack,
-    data_source: &str,
-    style: &RowStyle<'_>,
-    index: i64,
-) -> anyhow::Result<verl::Row> {
-    let user = style
-        .template
-        .render(pack)
-        .with_context(|| format!("pack {}", pack.pack_id))?;
+fn row(pack: &Pack, data_source: &str, style: &RowStyle<'_>, index: i64) -> anyhow::Result<verl::Row> {
+    let user = style.template.render(pack).with_context(|| format!("pack {}", pack.pack_id))?;
     let mut prompt = Vec::with_capacity(2);
     if let Some(system) = style.system {
-        prompt.push(verl::Message {
-            role: "system".into(),
-            content: system.into(),
-        });
+        prompt.push(verl::Message { role: "system".into(), content: system.into() });
     }
-    prompt.push(verl::Message {
-        role: "user".into(),
-        content: user,
-    });
+    prompt.push(verl::Message { role: "user".into(), content: user });
     Ok(verl::Row {
         data_source: data_source.to_string(),
         prompt,
@@ -300,10 +242,7 @@ fn resolve_input(input: &Path) -> anyhow::Result<PathBuf> {
     }
     match input.to_str().map(Benchmark::from_name) {
         Some(Ok(b)) => Ok(benchmark_path(b)?),
-        _ => anyhow::bail!(
-            "{}: no such file (and not a benchmark name)",
-            input.display()
-        ),
+        _ => anyhow::bail!("{}: no such file (and not a benchmark name)", input.display()),
     }
 }
 
@@ -325,62 +264,29 @@ mod tests {
     #[test]
     fn a_pack_becomes_one_row_with_its_golds_in_prompt_order() {
         let template = PromptTemplate::default();
-        let pack = Pack::new(
-            "stratified-0-0",
-            vec![problem("a", "3", Some(2.0)), problem("b", "\\frac12", None)],
-        );
-        let cases = [
-            (None, vec!["user"]),
-            (Some("Be brief."), vec!["system", "user"]),
-        ];
+        let pack = Pack::new("stratified-0-0", vec![problem("a", "3", Some(2.0)), problem("b", "\\frac12", None)]);
+        let cases = [(None, vec!["user"]), (Some("Be brief."), vec!["system", "user"])];
         for (system, roles) in cases {
-            let style = RowStyle {
-                template: &template,
-                system,
-                split: "train",
-            };
+            let style = RowStyle { template: &template, system, split: "train" };
             let row = row(&pack, "bcr", &style, 7).unwrap();
-            assert_eq!(
-                row.prompt
-                    .iter()
-                    .map(|m| m.role.as_str())
-                    .collect::<Vec<_>>(),
-                roles
-            );
+            assert_eq!(row.prompt.iter().map(|m| m.role.as_str()).collect::<Vec<_>>(), roles);
             let user = &row.prompt.last().unwrap().content;
-            assert!(
-                user.contains("### Problem 2") && user.contains("Question b"),
-                "{user}"
-            );
+            assert!(user.contains("### Problem 2") && user.contains("Question b"), "{user}");
             assert_eq!(row.golds, ["3", "\\frac12"]);
             assert_eq!(row.problem_ids, ["a", "b"]);
             assert_eq!(row.difficulties, [Some(2.0), None]);
             assert_eq!(row.mean_difficulty, Some(2.0));
-            assert_eq!(
-                (row.index, row.split.as_str(), row.pack_id.as_str()),
-                (7, "train", "stratified-0-0")
-            );
+            assert_eq!((row.index, row.split.as_str(), row.pack_id.as_str()), (7, "train", "stratified-0-0"));
         }
     }
 
     #[test]
     fn row_indices_continue_from_the_first_index() {
         let template = PromptTemplate::default();
-        let style = RowStyle {
-            template: &template,
-            system: None,
-            split: "test",
-        };
-        let packs: Vec<Pack> = (0..3)
-            .map(|i| Pack::new(format!("p{i}"), vec![problem("q", "1", None)]))
-            .collect();
+        let style = RowStyle { template: &template, system: None, split: "test" };
+        let packs: Vec<Pack> = (0..3).map(|i| Pack::new(format!("p{i}"), vec![problem("q", "1", None)])).collect();
         let rows = rows_of(&packs, "math500", &style, 40).unwrap();
-        assert_eq!(
-            rows.iter().map(|r| r.index).collect::<Vec<_>>(),
-            [40, 41, 42]
-        );
-        assert!(rows
-            .iter()
-            .all(|r| r.data_source == "math500" && r.mean_difficulty.is_none()));
+        assert_eq!(rows.iter().map(|r| r.index).collect::<Vec<_>>(), [40, 41, 42]);
+        assert!(rows.iter().all(|r| r.data_source == "math500" && r.mean_difficulty.is_none()));
     }
 }

@@ -3,7 +3,9 @@
 //! ending in `summary.{json,csv}`, `report.md` and `scaling.{svg,png}`.
 
 use anyhow::{bail, Context};
-use bcr_eval::{Api, Backend, BudgetMode, HttpBackend, HttpConfig, RetryPolicy, RunConfig, RuntimeConfig, SweepOptions};
+use bcr_eval::{
+    Api, Backend, BudgetMode, HttpBackend, HttpConfig, RetryPolicy, RunConfig, RuntimeConfig, SweepOptions,
+};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -177,9 +179,8 @@ fn backend(args: &Args) -> anyhow::Result<Box<dyn Backend>> {
 
 /// The command line as typed (for the report).
 fn command_line() -> String {
-    let args: Vec<String> = std::env::args()
-        .map(|a| if a.contains([' ', '"', '\\']) { format!("'{a}'") } else { a })
-        .collect();
+    let args: Vec<String> =
+        std::env::args().map(|a| if a.contains([' ', '"', '\\']) { format!("'{a}'") } else { a }).collect();
     let mut line = args.join(" ");
     if let Some(first) = args.first() {
         if let Some(name) = std::path::Path::new(first).file_name() {

@@ -2,9 +2,7 @@
 //! N that share one context (bcr_core::pack), written as pack JSONL.
 
 use anyhow::Context;
-use bcr_core::data::{
-    benchmark_path, load_problems, write_jsonl, write_jsonl_to, Benchmark, Format, LoadOptions,
-};
+use bcr_core::data::{benchmark_path, load_problems, write_jsonl, write_jsonl_to, Benchmark, Format, LoadOptions};
 use bcr_core::pack::{pack_problems, PackOptions, PackStrategy};
 use std::path::{Path, PathBuf};
 
@@ -87,13 +85,7 @@ fn parse_format(s: &str) -> Result<Format, String> {
 /// Runs `bcr pack`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let input = resolve_input(&args.input)?;
-    let loaded = load_problems(
-        &input,
-        &LoadOptions {
-            format: args.format,
-            skip_invalid: args.skip_invalid,
-        },
-    )?;
+    let loaded = load_problems(&input, &LoadOptions { format: args.format, skip_invalid: args.skip_invalid })?;
     if let Some(first) = loaded.skipped.first() {
         eprintln!(
             "warning: skipped {} invalid record(s) of {}; the first: {first}",
@@ -102,21 +94,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let n = usize::try_from(args.n).context("--n is too large")?;
-    let opts = PackOptions {
-        n,
-        strategy: args.strategy.into(),
-        seed: args.seed,
-    };
+    let opts = PackOptions { n, strategy: args.strategy.into(), seed: args.seed };
     let packs = pack_problems(&loaded.problems, &opts)?;
     if args.output == Path::new("-") {
         write_jsonl_to(std::io::stdout().lock(), &packs, Path::new("<stdout>"))?;
     } else {
         write_jsonl(&args.output, &packs)?;
     }
-    let short = packs
-        .last()
-        .filter(|p| p.n < n)
-        .map(|p| format!("; the last holds {}", p.n));
+    let short = packs.last().filter(|p| p.n < n).map(|p| format!("; the last holds {}", p.n));
     eprintln!(
         "packed {} problems ({}, format {}) into {} packs of {n} ({}, seed {}){} -> {}",
         loaded.problems.len(),
@@ -138,9 +123,6 @@ fn resolve_input(input: &Path) -> anyhow::Result<PathBuf> {
     }
     match input.to_str().map(Benchmark::from_name) {
         Some(Ok(b)) => Ok(benchmark_path(b)?),
-        _ => anyhow::bail!(
-            "{}: no such file (and not a benchmark name)",
-            input.display()
-        ),
+        _ => anyhow::bail!("{}: no such file (and not a benchmark name)", input.display()),
     }
 }

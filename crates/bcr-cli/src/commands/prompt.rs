@@ -86,31 +86,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let mut out = open_output(args.output.as_deref())?;
-    let progress = std::io::stderr()
-        .is_terminal()
-        .then(indicatif::ProgressBar::new_spinner);
+    let progress = std::io::stderr().is_terminal().then(indicatif::ProgressBar::new_spinner);
     let mut count = 0usize;
     for pack in PackReader::open(&args.packs)? {
         let pack = pack?;
-        let mut text = prompt
-            .render(&pack)
-            .with_context(|| at(&args.packs, &pack.pack_id))?;
+        let mut text = prompt.render(&pack).with_context(|| at(&args.packs, &pack.pack_id))?;
         if let Some(chat) = &chat {
-            let mut messages: Vec<ChatMessage> =
-                chat.system.iter().map(ChatMessage::system).collect();
+            let mut messages: Vec<ChatMessage> = chat.system.iter().map(ChatMessage::system).collect();
             messages.push(ChatMessage::user(text));
             text = chat
                 .template
                 .render_with(&messages, true, &chat.kwargs)
                 .with_context(|| at(&args.packs, &pack.pack_id))?;
         }
-        serde_json::to_writer(
-            &mut out,
-            &PromptLine {
-                pack_id: &pack.pack_id,
-                prompt: text,
-            },
-        )?;
+        serde_json::to_writer(&mut out, &PromptLine { pack_id: &pack.pack_id, prompt: text })?;
         out.write_all(b"\n").context("writing the output")?;
         count += 1;
         if let Some(bar) = &progress {
@@ -139,8 +128,7 @@ fn parse_chat_args(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, s
         if key.is_empty() {
             bail!("--chat-arg {pair:?}: empty key");
         }
-        let value = serde_json::from_str(value)
-            .unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
+        let value = serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()));
         map.insert(key.to_string(), value);
     }
     Ok(map)

@@ -119,25 +119,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     config.validate()?;
     let golds = read_golds(&args.packs)?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .context("starting the scoring threads")?;
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().context("starting the scoring threads")?;
     let input: Box<dyn Read> = if args.responses == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
-        Box::new(
-            std::fs::File::open(&args.responses)
-                .with_context(|| format!("{}", args.responses.display()))?,
-        )
+        Box::new(std::fs::File::open(&args.responses).with_context(|| format!("{}", args.responses.display()))?)
     };
-    let job = Job {
-        golds: &golds,
-        config: &config,
-        budget: args.budget.unwrap_or(0),
-        name: &args.responses,
-        pool: &pool,
-    };
+    let job =
+        Job { golds: &golds, config: &config, budget: args.budget.unwrap_or(0), name: &args.responses, pool: &pool };
     let mut out = open_output(args.output.as_deref())?;
     let tally = job.stream(BufReader::new(input), &mut out)?;
     out.flush().context("writing the output")?;
@@ -167,12 +157,7 @@ fn read_golds(path: &Path) -> anyhow::Result<HashMap<String, Vec<String>>> {
         let pack = pack?;
         let answers = pack.golds().into_iter().map(str::to_string).collect();
         if golds.insert(pack.pack_id.clone(), answers).is_some() {
-            bail!(
-                "{}: field `pack_id`: `{}` appears twice (again in pack #{})",
-                path.display(),
-                pack.pack_id,
-                i + 1
-            );
+            bail!("{}: field `pack_id`: `{}` appears twice (again in pack #{})", path.display(), pack.pack_id, i + 1);
         }
     }
     Ok(golds)
@@ -189,9 +174,7 @@ struct Job<'a> {
 impl Job<'_> {
     /// Reads chunks of lines, scores each chunk in parallel, writes in order.
     fn stream(&self, mut input: impl BufRead, out: &mut impl Write) -> anyhow::Result<Tally> {
-        let progress = std::io::stderr()
-            .is_terminal()
-            .then(indicatif::ProgressBar::new_spinner);
+        let progress = std::io::stderr().is_terminal().then(indicatif::ProgressBar::new_spinner);
         let mut tally = Tally::default();
         let mut line_no = 0usize;
         let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CHUNK);
@@ -199,19 +182,13 @@ impl Job<'_> {
             chunk.clear();
             while chunk.len() < CHUNK {
                 let mut buf = Vec::new();
-                let n = input
-                    .read_until(b'\n', &mut buf)
-                    .with_context(|| format!("{}", self.name.display()))?;
+                let n = input.read_until(b'\n', &mut buf).with_context(|| format!("{}", self.name.display()))?;
                 if n == 0 {
                     break;
                 }
                 line_no += 1;
-                let text = String::from_utf8(buf).map_err(|_| {
-                    anyhow::anyhow!(
-                        "{}:{line_no}: field `-`: invalid UTF-8",
-                        self.name.display()
-                    )
-                })?;
+                let text = String::from_utf8(buf)
+                    .map_err(|_| anyhow::anyhow!("{}:{line_no}: field `-`: invalid UTF-8", self.name.display()))?;
                 if !text.trim().is_empty() {
                     chunk.push((line_no, text));
                 }
@@ -219,17 +196,12 @@ impl Job<'_> {
             if chunk.is_empty() {
                 break;
             }
-            let scored: Vec<anyhow::Result<(String, Tally)>> = self.pool.install(|| {
-                chunk
-                    .par_iter()
-                    .map(|(no, line)| self.score_line(line, *no))
-                    .collect()
-            });
+            let scored: Vec<anyhow::Result<(String, Tally)>> =
+                self.pool.install(|| chunk.par_iter().map(|(no, line)| self.score_line(line, *no)).collect());
             for result in scored {
                 let (text, one) = result?;
                 tally.add(&one);
-                out.write_all(text.as_bytes())
-                    .context("writing the output")?;
+                out.write_all(text.as_bytes()).context("writing the output")?;
                 out.write_all(b"\n").context("writing the output")?;
             }
             if let Some(bar) = &progress {
@@ -245,22 +217,17 @@ impl Job<'_> {
     /// Scores one response line into its output JSON text.
     fn score_line(&self, line: &str, no: usize) -> anyhow::Result<(String, Tally)> {
         let at = |field: &str| format!("{}:{no}: field `{field}`", self.name.display());
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| anyhow::anyhow!("{}: malformed JSON: {e}", at("-")))?;
+        let value: Value =
+            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}: malformed JSON: {e}", at("-")))?;
         let Value::Object(obj) = value else {
             bail!("{}: expected a JSON object", at("-"));
         };
-        let pack_id =
-            string_field(&obj, "pack_id").map_err(|m| anyhow::anyhow!("{}: {m}", at("pack_id")))?;
-        let response = string_field(&obj, "response")
-            .map_err(|m| anyhow::anyhow!("{}: {m}", at("response")))?;
+        let pack_id = string_field(&obj, "pack_id").map_err(|m| anyhow::anyhow!("{}: {m}", at("pack_id")))?;
+        let response = string_field(&obj, "response").map_err(|m| anyhow::anyhow!("{}: {m}", at("response")))?;
         let tokens = tokens_field(&obj, self.config.length_penalty.is_some())
             .map_err(|m| anyhow::anyhow!("{}: {m}", at("response_tokens")))?;
         let Some(golds) = self.golds.get(pack_id) else {
-            bail!(
-                "{}: unknown pack `{pack_id}` (not in the packs file)",
-                at("pack_id")
-            );
+            bail!("{}: unknown pack `{pack_id}` (not in the packs file)", at("pack_id"));
         };
         let golds: Vec<&str> = golds.iter().map(String::as_str).collect();
         let score = score_response(response, &golds, tokens, self.budget, self.config)
@@ -272,12 +239,7 @@ impl Job<'_> {
             reward: score.reward,
             with_diagnostics: usize::from(!score.diagnostics.is_empty()),
         };
-        let text = serde_json::to_string(&ScoreLine {
-            pack_id,
-            line: no,
-            n: golds.len(),
-            score,
-        })?;
+        let text = serde_json::to_string(&ScoreLine { pack_id, line: no, n: golds.len(), score })?;
         Ok((text, one))
     }
 }

@@ -151,11 +151,8 @@ fn read_request(conn: &TcpStream) -> Option<String> {
 /// is "Reply with the number D.", so the answers can be read off it.
 fn answer_for(req: &Value) -> Value {
     let prompt = req["messages"].as_array().and_then(|m| m.last()).and_then(|m| m["content"].as_str()).unwrap_or("");
-    let numbers: Vec<&str> = prompt
-        .split("Reply with the number ")
-        .skip(1)
-        .map(|rest| rest.split('.').next().unwrap_or(""))
-        .collect();
+    let numbers: Vec<&str> =
+        prompt.split("Reply with the number ").skip(1).map(|rest| rest.split('.').next().unwrap_or("")).collect();
     let text = if numbers.len() == 1 {
         format!("The answer is \\boxed{{{}}}.", numbers[0])
     } else {

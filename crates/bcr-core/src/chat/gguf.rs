@@ -37,27 +37,18 @@ enum Meta {
 impl TokenizerConfig {
     /// Reads the chat template and special tokens from a GGUF file's metadata.
     pub fn from_gguf(path: &Path) -> Result<Self> {
-        let io_err = |source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        };
+        let io_err = |source| Error::Io { path: path.to_path_buf(), source };
         let file = File::open(path).map_err(io_err)?;
         let entries = read_metadata(&mut BufReader::new(file)).map_err(|e| match e {
             GgufError::Io(source) => io_err(source),
-            GgufError::Format(message) => Error::Input {
-                path: path.to_path_buf(),
-                message,
-            },
+            GgufError::Format(message) => Error::Input { path: path.to_path_buf(), message },
         })?;
         let tokens = match entries.get("tokenizer.ggml.tokens") {
             Some(Meta::Texts(t)) => t.as_slice(),
             _ => &[],
         };
         let token = |key: &str| match entries.get(key) {
-            Some(Meta::Int(id)) => usize::try_from(*id)
-                .ok()
-                .and_then(|i| tokens.get(i))
-                .cloned(),
+            Some(Meta::Int(id)) => usize::try_from(*id).ok().and_then(|i| tokens.get(i)).cloned(),
             _ => None,
         };
         let mut named_templates = BTreeMap::new();
@@ -108,9 +99,7 @@ fn read_metadata<R: Read>(r: &mut R) -> std::result::Result<BTreeMap<String, Met
     }
     let version = read_u32(r)?;
     if !(2..=3).contains(&version) {
-        return format_err(format!(
-            "GGUF version {version} is not supported (2 and 3 are)"
-        ));
+        return format_err(format!("GGUF version {version} is not supported (2 and 3 are)"));
     }
     let _tensor_count = read_u64(r)?;
     let count = read_u64(r)?;
@@ -124,11 +113,7 @@ fn read_metadata<R: Read>(r: &mut R) -> std::result::Result<BTreeMap<String, Met
         let keep = key.starts_with("tokenizer.chat_template")
             || key == "tokenizer.ggml.tokens"
             || (key.starts_with("tokenizer.ggml.") && key.ends_with("_token_id"));
-        let value = if keep {
-            read_value(r, vtype)?
-        } else {
-            skip_value(r, vtype).map(|_| Meta::Other)?
-        };
+        let value = if keep { read_value(r, vtype)? } else { skip_value(r, vtype).map(|_| Meta::Other)? };
         entries.insert(key, value);
     }
     Ok(entries)
@@ -159,10 +144,7 @@ fn read_value<R: Read>(r: &mut R, vtype: u32) -> std::result::Result<Meta, GgufE
                 skip_array(r, elem, len)?;
                 return Ok(Meta::Other);
             }
-            (0..len)
-                .map(|_| read_string(r))
-                .collect::<std::result::Result<_, _>>()
-                .map(Meta::Texts)
+            (0..len).map(|_| read_string(r)).collect::<std::result::Result<_, _>>().map(Meta::Texts)
         }
         // Unsigned and signed integers of 1, 2, 4 and 8 bytes.
         0 => Ok(Meta::Int(read_n::<1, _>(r)?[0].into())),

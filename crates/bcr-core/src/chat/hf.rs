@@ -31,10 +31,7 @@ impl TokenizerConfig {
     pub fn from_model(spec: &Path) -> Result<Self> {
         if spec.is_dir() {
             Self::from_model_dir(spec)
-        } else if spec
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"))
-        {
+        } else if spec.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf")) {
             Self::from_gguf(spec)
         } else {
             Self::from_file(spec)
@@ -47,10 +44,7 @@ impl TokenizerConfig {
         let mut config = Self::from_file(&dir.join("tokenizer_config.json"))?;
         let jinja = dir.join("chat_template.jinja");
         if jinja.is_file() {
-            let text = std::fs::read_to_string(&jinja).map_err(|source| Error::Io {
-                path: jinja,
-                source,
-            })?;
+            let text = std::fs::read_to_string(&jinja).map_err(|source| Error::Io { path: jinja, source })?;
             config.chat_template = Some(text);
         }
         Ok(config)
@@ -58,34 +52,22 @@ impl TokenizerConfig {
 
     /// Reads a `tokenizer_config.json` file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Self::from_json_str(&text, path)
     }
 
     /// Parses the text of a `tokenizer_config.json`; `path` is used in errors.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
         let json: Json = serde_json::from_str(text).map_err(|e| Error::Record {
-            at: Location {
-                file: path.to_path_buf(),
-                line: e.line(),
-            },
+            at: Location { file: path.to_path_buf(), line: e.line() },
             field: "-".into(),
             message: format!("invalid JSON: {e}"),
         })?;
         let Json::Object(map) = json else {
-            return Err(Error::Input {
-                path: path.to_path_buf(),
-                message: "expected a JSON object".into(),
-            });
+            return Err(Error::Input { path: path.to_path_buf(), message: "expected a JSON object".into() });
         };
         let field_err = |field: &str, message: String| Error::Record {
-            at: Location {
-                file: path.to_path_buf(),
-                line: 0,
-            },
+            at: Location { file: path.to_path_buf(), line: 0 },
             field: field.into(),
             message,
         };
@@ -95,15 +77,11 @@ impl TokenizerConfig {
                 Some(Json::String(s)) => Ok(Some(s.clone())),
                 Some(Json::Object(o)) => match o.get("content") {
                     Some(Json::String(s)) => Ok(Some(s.clone())),
-                    other => Err(field_err(
-                        field,
-                        format!("AddedToken without a string `content` (found {other:?})"),
-                    )),
+                    other => Err(field_err(field, format!("AddedToken without a string `content` (found {other:?})"))),
                 },
-                Some(other) => Err(field_err(
-                    field,
-                    format!("expected a string or {{\"content\": ...}}, found {other}"),
-                )),
+                Some(other) => {
+                    Err(field_err(field, format!("expected a string or {{\"content\": ...}}, found {other}")))
+                }
             }
         };
         let tokens = SpecialTokens {
@@ -120,18 +98,10 @@ impl TokenizerConfig {
                 (named.get("default").cloned(), named)
             }
             Some(other) => {
-                return Err(field_err(
-                    "chat_template",
-                    format!("expected a string or a list, found {other}"),
-                ));
+                return Err(field_err("chat_template", format!("expected a string or a list, found {other}")));
             }
         };
-        Ok(TokenizerConfig {
-            path: path.to_path_buf(),
-            chat_template,
-            named_templates,
-            tokens,
-        })
+        Ok(TokenizerConfig { path: path.to_path_buf(), chat_template, named_templates, tokens })
     }
 
     /// The template text: the named one, or the default.
@@ -141,19 +111,10 @@ impl TokenizerConfig {
             None => self.chat_template.as_deref(),
         };
         found.ok_or_else(|| {
-            let what = name.map_or("default chat template".to_string(), |n| {
-                format!("chat template named `{n}`")
-            });
+            let what = name.map_or("default chat template".to_string(), |n| format!("chat template named `{n}`"));
             let names: Vec<&str> = self.named_templates.keys().map(String::as_str).collect();
-            let known = if names.is_empty() {
-                String::new()
-            } else {
-                format!(" (it has: {})", names.join(", "))
-            };
-            Error::Input {
-                path: self.path.clone(),
-                message: format!("the model has no {what}{known}"),
-            }
+            let known = if names.is_empty() { String::new() } else { format!(" (it has: {})", names.join(", ")) };
+            Error::Input { path: self.path.clone(), message: format!("the model has no {what}{known}") }
         })
     }
 
@@ -173,11 +134,7 @@ fn named_list(items: &[Json]) -> std::result::Result<BTreeMap<String, String>, S
             (Some(n), Some(t)) => {
                 named.insert(n.to_string(), t.to_string());
             }
-            _ => {
-                return Err(format!(
-                    "entry {i} is not {{\"name\": string, \"template\": string}}"
-                ))
-            }
+            _ => return Err(format!("entry {i} is not {{\"name\": string, \"template\": string}}")),
         }
     }
     Ok(named)

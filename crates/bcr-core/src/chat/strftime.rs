@@ -16,15 +16,7 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-const DAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+const DAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// A broken-down UTC time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,9 +81,7 @@ pub(super) fn format_utc(format: &str, secs: i64) -> Result<String, String> {
             continue;
         }
         let Some(d) = chars.next() else {
-            return Err(format!(
-                "strftime_now: format {format:?} ends with a lone '%'"
-            ));
+            return Err(format!("strftime_now: format {format:?} ends with a lone '%'"));
         };
         let hour12 = if t.hour % 12 == 0 { 12 } else { t.hour % 12 };
         let piece = match d {
@@ -113,11 +103,7 @@ pub(super) fn format_utc(format: &str, secs: i64) -> Result<String, String> {
             'F' => format!("{}-{:02}-{:02}", t.year, t.month, t.day),
             'T' => format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second),
             '%' => "%".to_string(),
-            other => {
-                return Err(format!(
-                    "strftime_now: unsupported directive %{other} in {format:?}"
-                ))
-            }
+            other => return Err(format!("strftime_now: unsupported directive %{other} in {format:?}")),
         };
         out.push_str(&piece);
     }
@@ -135,11 +121,7 @@ mod tests {
         let cases = [
             (0, "%Y-%m-%d %H:%M:%S %a %j", "1970-01-01 00:00:00 Thu 001"),
             (1_721_952_000, "%d %b %Y", "26 Jul 2024"),
-            (
-                1_709_208_000,
-                "%A %d %B %Y %I%p",
-                "Thursday 29 February 2024 12PM",
-            ),
+            (1_709_208_000, "%A %d %B %Y %I%p", "Thursday 29 February 2024 12PM"),
             (1_735_689_599, "%F %T %j %y", "2024-12-31 23:59:59 366 24"),
             (951_782_400, "%e/%m %%", "29/02 %"),
             (-86_400, "%Y-%m-%d %A", "1969-12-31 Wednesday"),

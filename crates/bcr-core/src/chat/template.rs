@@ -47,12 +47,7 @@ impl ChatTemplate {
     pub fn new(source: &str, tokens: SpecialTokens) -> Result<Self> {
         let source: Arc<str> = Arc::from(source);
         let env = build_env(&source, None)?;
-        Ok(ChatTemplate {
-            env,
-            source,
-            tokens,
-            fixed_time: None,
-        })
+        Ok(ChatTemplate { env, source, tokens, fixed_time: None })
     }
 
     /// The same template with `strftime_now` pinned to `unix_seconds` (UTC),
@@ -90,10 +85,7 @@ impl ChatTemplate {
     ) -> Result<String> {
         let mut ctx: BTreeMap<String, Value> = BTreeMap::new();
         ctx.insert("messages".into(), Value::from_serialize(messages));
-        ctx.insert(
-            "add_generation_prompt".into(),
-            Value::from(add_generation_prompt),
-        );
+        ctx.insert("add_generation_prompt".into(), Value::from(add_generation_prompt));
         ctx.insert("tools".into(), Value::from(()));
         ctx.insert("documents".into(), Value::from(()));
         for (name, text) in self.tokens.pairs() {
@@ -116,10 +108,7 @@ fn template_error(err: minijinja::Error) -> Error {
         message.push_str(&inner.to_string());
         source = inner.source();
     }
-    Error::Template {
-        name: NAME.into(),
-        message,
-    }
+    Error::Template { name: NAME.into(), message }
 }
 
 /// The Jinja environment `transformers` uses for chat templates.
@@ -130,30 +119,20 @@ fn build_env(source: &Arc<str>, fixed_time: Option<i64>) -> Result<Environment<'
     env.set_keep_trailing_newline(false);
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.add_filter("tojson", tojson::filter);
-    env.add_function(
-        "raise_exception",
-        |message: String| -> std::result::Result<Value, _> {
-            Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
-        },
-    );
-    env.add_function(
-        "strftime_now",
-        move |format: String| -> std::result::Result<Value, _> {
-            let secs = fixed_time.unwrap_or_else(now_unix);
-            strftime::format_utc(&format, secs)
-                .map(Value::from)
-                .map_err(|msg| minijinja::Error::new(ErrorKind::InvalidOperation, msg))
-        },
-    );
-    env.add_template_owned(NAME, source.to_string())
-        .map_err(template_error)?;
+    env.add_function("raise_exception", |message: String| -> std::result::Result<Value, _> {
+        Err(minijinja::Error::new(ErrorKind::InvalidOperation, message))
+    });
+    env.add_function("strftime_now", move |format: String| -> std::result::Result<Value, _> {
+        let secs = fixed_time.unwrap_or_else(now_unix);
+        strftime::format_utc(&format, secs)
+            .map(Value::from)
+            .map_err(|msg| minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+    });
+    env.add_template_owned(NAME, source.to_string()).map_err(template_error)?;
     Ok(env)
 }
 
 /// Seconds since the Unix epoch (0 if the clock is before it).
 fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -194,24 +194,14 @@ mod tests {
             render("x | tojson(indent=2)", context! { x => v.clone() }),
             "{\n  \"args\": [\n    1,\n    2.5,\n    null,\n    true\n  ],\n  \"name\": \"f\",\n  \"s\": \"a\\\"b\\n<é>\"\n}"
         );
-        assert_eq!(
-            render("x | tojson(ensure_ascii=true)", context! { x => "é😀" }),
-            r#""\u00e9\ud83d\ude00""#
-        );
+        assert_eq!(render("x | tojson(ensure_ascii=true)", context! { x => "é😀" }), r#""\u00e9\ud83d\ude00""#);
         assert_eq!(render("[] | tojson(indent=4)", context! {}), "[]");
         assert_eq!(render("{} | tojson", context! {}), "{}");
     }
 
     #[test]
     fn floats_follow_python_repr() {
-        let cases = [
-            (1.0, "1.0"),
-            (0.1, "0.1"),
-            (1e-6, "1e-06"),
-            (1.5e20, "1.5e+20"),
-            (-2.25, "-2.25"),
-            (0.0, "0.0"),
-        ];
+        let cases = [(1.0, "1.0"), (0.1, "0.1"), (1e-6, "1e-06"), (1.5e20, "1.5e+20"), (-2.25, "-2.25"), (0.0, "0.0")];
         for (x, want) in cases {
             assert_eq!(super::python_float_repr(x), want, "{x}");
         }
@@ -221,8 +211,6 @@ mod tests {
     fn unknown_keyword_is_an_error() {
         let mut env = Environment::new();
         env.add_filter("tojson", super::filter);
-        assert!(env
-            .render_str("{{ 1 | tojson(bogus=1) }}", context! {})
-            .is_err());
+        assert!(env.render_str("{{ 1 | tojson(bogus=1) }}", context! {}).is_err());
     }
 }

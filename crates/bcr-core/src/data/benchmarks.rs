@@ -65,16 +65,10 @@ impl Benchmark {
     /// Parses a name (`math500`; case and surrounding spaces ignored).
     pub fn from_name(name: &str) -> Result<Benchmark> {
         let wanted = name.trim().to_ascii_lowercase();
-        Benchmark::ALL
-            .into_iter()
-            .find(|b| b.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Benchmark::ALL.iter().map(|b| b.name()).collect();
-                Error::Invalid(format!(
-                    "unknown benchmark `{name}`; expected one of {}",
-                    names.join(", ")
-                ))
-            })
+        Benchmark::ALL.into_iter().find(|b| b.name() == wanted).ok_or_else(|| {
+            let names: Vec<&str> = Benchmark::ALL.iter().map(|b| b.name()).collect();
+            Error::Invalid(format!("unknown benchmark `{name}`; expected one of {}", names.join(", ")))
+        })
     }
 
     /// The file name inside the benchmark directory.
@@ -105,10 +99,7 @@ impl Benchmark {
     /// Loads every problem (strictly: a bad record is an error), with
     /// `source` set to the benchmark's name.
     pub fn load(self) -> Result<Vec<Problem>> {
-        let opts = LoadOptions {
-            format: self.format(),
-            skip_invalid: false,
-        };
+        let opts = LoadOptions { format: self.format(), skip_invalid: false };
         let mut problems = load_problems(benchmark_path(self)?, &opts)?.problems;
         for p in &mut problems {
             p.source = Some(self.name().to_string());
@@ -152,10 +143,7 @@ fn find_in(dirs: &[PathBuf], benchmark: Benchmark) -> Result<PathBuf> {
     if let Some(path) = dirs.iter().map(|d| d.join(file)).find(|p| p.is_file()) {
         return Ok(path);
     }
-    let looked: Vec<String> = dirs
-        .iter()
-        .map(|d| d.join(file).display().to_string())
-        .collect();
+    let looked: Vec<String> = dirs.iter().map(|d| d.join(file).display().to_string()).collect();
     Err(Error::Invalid(format!(
         "benchmark `{benchmark}` not found; looked for {}; set BCR_DATA_DIR to the directory holding {file}",
         looked.join(", ")
@@ -172,30 +160,15 @@ mod tests {
             assert_eq!(Benchmark::from_name(b.name()).ok(), Some(b));
             assert!(b.file_name().ends_with(".jsonl"));
         }
-        assert_eq!(
-            Benchmark::from_name(" MATH500 ").ok(),
-            Some(Benchmark::Math500)
-        );
-        let err = Benchmark::from_name("math")
-            .map(|_| ())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.contains("`math`") && err.contains("olympiadbench"),
-            "{err}"
-        );
+        assert_eq!(Benchmark::from_name(" MATH500 ").ok(), Some(Benchmark::Math500));
+        let err = Benchmark::from_name("math").map(|_| ()).unwrap_err().to_string();
+        assert!(err.contains("`math`") && err.contains("olympiadbench"), "{err}");
     }
 
     #[test]
     fn env_dir_is_authoritative_and_accepts_its_parent() {
         let dirs = candidate_dirs(Some(OsString::from("/x/data")));
-        assert_eq!(
-            dirs,
-            vec![
-                PathBuf::from("/x/data"),
-                PathBuf::from("/x/data/benchmarks")
-            ]
-        );
+        assert_eq!(dirs, vec![PathBuf::from("/x/data"), PathBuf::from("/x/data/benchmarks")]);
         let dirs = candidate_dirs(Some(OsString::new()));
         assert_eq!(dirs.len(), 2);
         assert!(dirs[0].ends_with("data/benchmarks"), "{dirs:?}");
@@ -204,18 +177,10 @@ mod tests {
     #[test]
     fn missing_directory_lists_where_it_looked() {
         let tmp = tempfile::tempdir().map_err(|e| e.to_string());
-        let tmp = tmp
-            .as_ref()
-            .map(|t| t.path().to_path_buf())
-            .unwrap_or_default();
-        let err = find_in(&[tmp.join("a"), tmp.join("b")], Benchmark::Minerva)
-            .map(|_| ())
-            .unwrap_err();
+        let tmp = tmp.as_ref().map(|t| t.path().to_path_buf()).unwrap_or_default();
+        let err = find_in(&[tmp.join("a"), tmp.join("b")], Benchmark::Minerva).map(|_| ()).unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("a/minerva_math.jsonl") && msg.contains("b/minerva_math.jsonl"),
-            "{msg}"
-        );
+        assert!(msg.contains("a/minerva_math.jsonl") && msg.contains("b/minerva_math.jsonl"), "{msg}");
         assert!(msg.contains("BCR_DATA_DIR"), "{msg}");
     }
 
@@ -233,23 +198,14 @@ mod tests {
         for (b, n) in counts {
             let problems = b.load().unwrap_or_else(|e| panic!("{b}: {e}"));
             assert_eq!(problems.len(), n, "{b}");
-            assert!(problems
-                .iter()
-                .all(|p| p.source.as_deref() == Some(b.name())));
+            assert!(problems.iter().all(|p| p.source.as_deref() == Some(b.name())));
             // Auto-detection finds the same mapping (`amc` is detected as its twin `aime`).
             let path = benchmark_path(b).unwrap_or_default();
-            let auto =
-                load_problems(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{b}: {e}"));
-            let want = if b.format() == Format::Amc {
-                Format::Aime
-            } else {
-                b.format()
-            };
+            let auto = load_problems(path, &LoadOptions::default()).unwrap_or_else(|e| panic!("{b}: {e}"));
+            let want = if b.format() == Format::Amc { Format::Aime } else { b.format() };
             assert_eq!(auto.format, want, "{b}");
             let mut renamed = auto.problems;
-            renamed
-                .iter_mut()
-                .for_each(|p| p.source = Some(b.name().to_string()));
+            renamed.iter_mut().for_each(|p| p.source = Some(b.name().to_string()));
             assert_eq!(renamed, problems, "{b}");
         }
     }

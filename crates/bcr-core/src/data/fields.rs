@@ -13,11 +13,7 @@ pub(crate) struct Site<'a> {
 impl Site<'_> {
     /// A [`Error::Record`] for `field` of this record.
     pub fn err(&self, field: &str, message: impl Into<String>) -> Error {
-        Error::Record {
-            at: self.at.clone(),
-            field: format!("{}{}", self.prefix, field),
-            message: message.into(),
-        }
+        Error::Record { at: self.at.clone(), field: format!("{}{}", self.prefix, field), message: message.into() }
     }
 
     /// The value of a required field.
@@ -32,19 +28,13 @@ impl Site<'_> {
     pub fn string(&self, obj: &Map<String, Value>, field: &str) -> Result<String, Error> {
         match self.get(obj, field)? {
             Value::String(s) => Ok(s.clone()),
-            other => Err(self.err(
-                field,
-                format!("expected a string, found {}", describe(other)),
-            )),
+            other => Err(self.err(field, format!("expected a string, found {}", describe(other)))),
         }
     }
 
     /// The first present field of `fields` as a string (e.g. `problem`, then `question`).
     pub fn string_of(&self, obj: &Map<String, Value>, fields: &[&str]) -> Result<String, Error> {
-        let field = fields
-            .iter()
-            .find(|f| obj.contains_key(**f))
-            .unwrap_or(&fields[0]);
+        let field = fields.iter().find(|f| obj.contains_key(**f)).unwrap_or(&fields[0]);
         self.string(obj, field)
     }
 
@@ -52,37 +42,23 @@ impl Site<'_> {
     pub fn answer(&self, obj: &Map<String, Value>, field: &str) -> Result<String, Error> {
         match self.get(obj, field)? {
             Value::String(s) => Ok(s.trim().to_string()),
-            Value::Number(n) => {
-                number_text(n).ok_or_else(|| self.err(field, "number is not finite"))
-            }
-            other => Err(self.err(
-                field,
-                format!("expected a string or a number, found {}", describe(other)),
-            )),
+            Value::Number(n) => number_text(n).ok_or_else(|| self.err(field, "number is not finite")),
+            other => Err(self.err(field, format!("expected a string or a number, found {}", describe(other)))),
         }
     }
 
     /// An identifier: the first present field of `fields` (string or integer),
     /// else `<source>-<line>`.
-    pub fn id(
-        &self,
-        obj: &Map<String, Value>,
-        fields: &[&str],
-        source: &str,
-    ) -> Result<String, Error> {
+    pub fn id(&self, obj: &Map<String, Value>, fields: &[&str], source: &str) -> Result<String, Error> {
         let Some(field) = fields.iter().find(|f| obj.contains_key(**f)) else {
             return Ok(format!("{source}-{}", self.at.line));
         };
         match &obj[*field] {
             Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
             Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-            other => Err(self.err(
-                field,
-                format!(
-                    "expected a non-empty string or an integer, found {}",
-                    describe(other)
-                ),
-            )),
+            other => {
+                Err(self.err(field, format!("expected a non-empty string or an integer, found {}", describe(other))))
+            }
         }
     }
 
@@ -101,26 +77,16 @@ impl Site<'_> {
                 Some(x) if x.is_finite() => Ok(x),
                 _ => Err(self.err(field, format!("number {n} is not finite"))),
             },
-            other => Err(self.err(
-                field,
-                format!("expected a number, found {}", describe(other)),
-            )),
+            other => Err(self.err(field, format!("expected a number, found {}", describe(other)))),
         }
     }
 
     /// An optional string (`null` and absence both give `None`).
-    pub fn opt_string(
-        &self,
-        obj: &Map<String, Value>,
-        field: &str,
-    ) -> Result<Option<String>, Error> {
+    pub fn opt_string(&self, obj: &Map<String, Value>, field: &str) -> Result<Option<String>, Error> {
         match obj.get(field) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(self.err(
-                field,
-                format!("expected a string or null, found {}", describe(other)),
-            )),
+            Some(other) => Err(self.err(field, format!("expected a string or null, found {}", describe(other)))),
         }
     }
 }
@@ -162,10 +128,7 @@ pub(crate) fn keys(obj: &Map<String, Value>) -> String {
     if obj.is_empty() {
         return "none".to_string();
     }
-    obj.keys()
-        .map(String::as_str)
-        .collect::<Vec<_>>()
-        .join(", ")
+    obj.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -185,9 +148,7 @@ mod tests {
             (json!(u64::MAX), "18446744073709551615"),
         ];
         for (v, want) in cases {
-            let Value::Number(n) = &v else {
-                unreachable!("test table holds numbers")
-            };
+            let Value::Number(n) = &v else { unreachable!("test table holds numbers") };
             assert_eq!(number_text(n).as_deref(), Some(want), "{v}");
         }
     }
@@ -195,10 +156,7 @@ mod tests {
     #[test]
     fn describe_truncates_long_strings() {
         let long = "x".repeat(100);
-        assert_eq!(
-            describe(&json!(long)),
-            format!("string {:?}...", "x".repeat(40))
-        );
+        assert_eq!(describe(&json!(long)), format!("string {:?}...", "x".repeat(40)));
         assert_eq!(describe(&json!([1, 2])), "an array of 2 items");
         assert_eq!(describe(&json!(null)), "null");
     }

@@ -132,31 +132,18 @@ impl FromStr for Format {
     type Err = Error;
     fn from_str(s: &str) -> Result<Format> {
         let wanted = s.trim().to_ascii_lowercase();
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name() == wanted)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                Error::Invalid(format!(
-                    "unknown format `{s}`; expected one of {}",
-                    names.join(", ")
-                ))
-            })
+        Format::ALL.into_iter().find(|f| f.name() == wanted).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            Error::Invalid(format!("unknown format `{s}`; expected one of {}", names.join(", ")))
+        })
     }
 }
 
 /// Maps one record of `format` (never `Auto`) to a [`Problem`].
-pub(crate) fn to_problem(
-    format: Format,
-    obj: &Map<String, Value>,
-    site: &Site,
-    source: &str,
-) -> Result<Problem> {
+pub(crate) fn to_problem(format: Format, obj: &Map<String, Value>, site: &Site, source: &str) -> Result<Problem> {
     let src = Some(source.to_string());
     let p = match format {
-        Format::Auto => {
-            return Err(site.err("-", "internal: format must be resolved before mapping"))
-        }
+        Format::Auto => return Err(site.err("-", "internal: format must be resolved before mapping")),
         Format::Problems => Problem {
             id: site.id_required(obj)?,
             question: site.string(obj, "question")?,
@@ -182,10 +169,7 @@ pub(crate) fn to_problem(
             id: site.id(obj, &["idx", "id"], source)?,
             question: site.string(obj, "question")?,
             answer: gsm8k_gold(&site.string(obj, "answer")?).ok_or_else(|| {
-                site.err(
-                    "answer",
-                    "no gold answer after a `####` marker (is this GSM8K? use --format)",
-                )
+                site.err("answer", "no gold answer after a `####` marker (is this GSM8K? use --format)")
             })?,
             difficulty: None,
             source: src,
@@ -195,12 +179,7 @@ pub(crate) fn to_problem(
             question: site.string(obj, "problem")?,
             answer: super::boxed::last_boxed(&site.string(obj, "solution")?)
                 .map(|s| s.trim().to_string())
-                .ok_or_else(|| {
-                    site.err(
-                        "solution",
-                        "no complete `\\boxed{...}` to take the gold answer from",
-                    )
-                })?,
+                .ok_or_else(|| site.err("solution", "no complete `\\boxed{...}` to take the gold answer from"))?,
             difficulty: None,
             source: src,
         },
@@ -259,16 +238,8 @@ fn level(obj: &Map<String, Value>, site: &Site) -> Result<f64> {
             .parse::<f64>()
             .ok()
             .filter(|x| x.is_finite())
-            .ok_or_else(|| {
-                site.err(
-                    "level",
-                    format!("expected a number or \"Level K\", found {s:?}"),
-                )
-            }),
-        other => Err(site.err(
-            "level",
-            format!("expected a number, found {}", describe(other)),
-        )),
+            .ok_or_else(|| site.err("level", format!("expected a number or \"Level K\", found {s:?}"))),
+        other => Err(site.err("level", format!("expected a number, found {}", describe(other)))),
     }
 }
 
@@ -286,41 +257,19 @@ mod tests {
     #[test]
     fn detects_each_native_schema() {
         let cases: &[(&[&str], Option<Format>)] = &[
-            (
-                &["question", "final_answer", "difficulty", "topic"],
-                Some(Format::DeepMath),
-            ),
-            (
-                &["id", "question", "final_answer", "unit"],
-                Some(Format::OlympiadBench),
-            ),
-            (
-                &["problem", "answer", "level", "unique_id"],
-                Some(Format::Math500),
-            ),
-            (
-                &["problem", "solution", "type", "idx"],
-                Some(Format::Minerva),
-            ),
-            (
-                &["id", "problem", "question", "solution", "answer"],
-                Some(Format::Aime),
-            ),
+            (&["question", "final_answer", "difficulty", "topic"], Some(Format::DeepMath)),
+            (&["id", "question", "final_answer", "unit"], Some(Format::OlympiadBench)),
+            (&["problem", "answer", "level", "unique_id"], Some(Format::Math500)),
+            (&["problem", "solution", "type", "idx"], Some(Format::Minerva)),
+            (&["id", "problem", "question", "solution", "answer"], Some(Format::Aime)),
             (&["problem", "answer", "id"], Some(Format::Aime)),
-            (
-                &["id", "question", "answer", "difficulty"],
-                Some(Format::Problems),
-            ),
+            (&["id", "question", "answer", "difficulty"], Some(Format::Problems)),
             (&["question", "answer", "idx"], Some(Format::Gsm8k)),
             (&["prompt", "response"], None),
             (&[], None),
         ];
         for (fields, want) in cases {
-            assert_eq!(
-                Format::detect(|f| fields.contains(&f)),
-                *want,
-                "fields {fields:?}"
-            );
+            assert_eq!(Format::detect(|f| fields.contains(&f)), *want, "fields {fields:?}");
         }
     }
 
@@ -329,10 +278,7 @@ mod tests {
         for f in Format::ALL {
             assert_eq!(f.name().parse::<Format>().ok(), Some(f));
         }
-        assert_eq!(
-            " OlympiadBench ".parse::<Format>().ok(),
-            Some(Format::OlympiadBench)
-        );
+        assert_eq!(" OlympiadBench ".parse::<Format>().ok(), Some(Format::OlympiadBench));
         let err = "csv".parse::<Format>().map(|_| ()).unwrap_err().to_string();
         assert!(err.contains("`csv`") && err.contains("deepmath"), "{err}");
     }

@@ -27,55 +27,33 @@ pub(crate) struct Records {
 impl Records {
     /// Opens `path` for streaming.
     pub fn open(path: &Path) -> Result<Records> {
-        let file = File::open(path).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Ok(Records::new(Box::new(BufReader::new(file)), path))
     }
 
     /// Streams from any reader; `path` names it in errors.
     pub fn new(reader: Box<dyn BufRead>, path: &Path) -> Records {
-        Records {
-            reader,
-            path: path.to_path_buf(),
-            line: 0,
-            buf: Vec::new(),
-            done: false,
-        }
+        Records { reader, path: path.to_path_buf(), line: 0, buf: Vec::new(), done: false }
     }
 
     fn at(&self) -> Location {
-        Location {
-            file: self.path.clone(),
-            line: self.line,
-        }
+        Location { file: self.path.clone(), line: self.line }
     }
 
     fn parse(&self) -> Result<Option<Map<String, Value>>> {
-        let site = Site {
-            at: &self.at(),
-            prefix: "",
-        };
+        let site = Site { at: &self.at(), prefix: "" };
         let mut bytes = self.buf.as_slice();
         if self.line == 1 {
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
-        let text = std::str::from_utf8(bytes).map_err(|e| {
-            site.err(
-                "-",
-                format!("invalid UTF-8 at byte {} of the line", e.valid_up_to()),
-            )
-        })?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| site.err("-", format!("invalid UTF-8 at byte {} of the line", e.valid_up_to())))?;
         if text.trim().is_empty() {
             return Ok(None);
         }
         match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(obj)) => Ok(Some(obj)),
-            Ok(other) => Err(site.err(
-                "-",
-                format!("expected a JSON object, found {}", describe(&other)),
-            )),
+            Ok(other) => Err(site.err("-", format!("expected a JSON object, found {}", describe(&other)))),
             Err(e) => Err(site.err("-", format!("malformed JSON: {e}"))),
         }
     }
@@ -99,10 +77,7 @@ impl Iterator for Records {
                 }
                 Err(source) => {
                     self.done = true;
-                    return Some(Err(Error::Io {
-                        path: self.path.clone(),
-                        source,
-                    }));
+                    return Some(Err(Error::Io { path: self.path.clone(), source }));
                 }
             }
         }
@@ -117,10 +92,7 @@ where
     I::Item: Serialize,
 {
     let path = path.as_ref();
-    let file = File::create(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::create(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     write_jsonl_to(BufWriter::new(file), items, path)
 }
 
@@ -131,10 +103,7 @@ where
     I: IntoIterator,
     I::Item: Serialize,
 {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
     let mut count = 0;
     for item in items {
         serde_json::to_writer(&mut writer, &item).map_err(|e| io(e.into()))?;
@@ -156,10 +125,7 @@ pub struct PackReader {
 impl PackReader {
     /// Opens a pack file.
     pub fn open(path: impl AsRef<Path>) -> Result<PackReader> {
-        Ok(PackReader {
-            records: Records::open(path.as_ref())?,
-            seen: false,
-        })
+        Ok(PackReader { records: Records::open(path.as_ref())?, seen: false })
     }
 }
 
@@ -170,10 +136,7 @@ impl Iterator for PackReader {
         match self.records.next() {
             Some(Ok((line, obj))) => {
                 self.seen = true;
-                let at = Location {
-                    file: self.records.path.clone(),
-                    line,
-                };
+                let at = Location { file: self.records.path.clone(), line };
                 Some(to_pack(&obj, &at))
             }
             Some(Err(e)) => {
@@ -183,10 +146,7 @@ impl Iterator for PackReader {
             None if !self.seen => {
                 self.seen = true;
                 let path = self.records.path.clone();
-                Some(Err(Error::Input {
-                    path,
-                    message: "empty file: no packs".to_string(),
-                }))
+                Some(Err(Error::Input { path, message: "empty file: no packs".to_string() }))
             }
             None => None,
         }
@@ -206,49 +166,20 @@ fn to_pack(obj: &Map<String, Value>, at: &Location) -> Result<Pack> {
         Value::Number(x) => x.as_u64().and_then(|x| usize::try_from(x).ok()),
         _ => None,
     }
-    .ok_or_else(|| {
-        site.err(
-            "n",
-            format!(
-                "expected a non-negative integer, found {}",
-                describe(&obj["n"])
-            ),
-        )
-    })?;
+    .ok_or_else(|| site.err("n", format!("expected a non-negative integer, found {}", describe(&obj["n"]))))?;
     let Value::Array(items) = site.get(obj, "problems")? else {
-        return Err(site.err(
-            "problems",
-            format!("expected an array, found {}", describe(&obj["problems"])),
-        ));
+        return Err(site.err("problems", format!("expected an array, found {}", describe(&obj["problems"]))));
     };
     let mut problems = Vec::with_capacity(items.len());
     for (k, item) in items.iter().enumerate() {
         let prefix = format!("problems[{k}].");
         let Value::Object(p) = item else {
-            return Err(site.err(
-                &format!("problems[{k}]"),
-                format!("expected an object, found {}", describe(item)),
-            ));
+            return Err(site.err(&format!("problems[{k}]"), format!("expected an object, found {}", describe(item))));
         };
-        problems.push(to_problem(
-            Format::Problems,
-            p,
-            &Site {
-                at,
-                prefix: &prefix,
-            },
-            "",
-        )?);
+        problems.push(to_problem(Format::Problems, p, &Site { at, prefix: &prefix }, "")?);
     }
     if n != problems.len() {
-        return Err(site.err(
-            "n",
-            format!("is {n} but `problems` holds {}", problems.len()),
-        ));
+        return Err(site.err("n", format!("is {n} but `problems` holds {}", problems.len())));
     }
-    Ok(Pack {
-        pack_id,
-        n,
-        problems,
-    })
+    Ok(Pack { pack_id, n, problems })
 }

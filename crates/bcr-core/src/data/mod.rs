@@ -70,9 +70,7 @@ pub struct Loaded {
 pub fn load_problems(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Loaded> {
     let path = path.as_ref();
     let mut out = Collector::new(path, opts);
-    let is_parquet = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
     if is_parquet || parquet::has_magic(path)? {
         out.rows = true;
         parquet::load(path, &mut out)?;
@@ -80,9 +78,7 @@ pub fn load_problems(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Loade
         for record in jsonl::Records::open(path)? {
             match record {
                 Ok((line, obj)) => out.add(line, Ok(obj))?,
-                Err(Error::Record { at, field, message }) => {
-                    out.add(at.line, Err((field, message)))?
-                }
+                Err(Error::Record { at, field, message }) => out.add(at.line, Err((field, message)))?,
                 Err(e) => return Err(e),
             }
         }
@@ -106,9 +102,7 @@ pub(crate) struct Collector<'a> {
 
 impl<'a> Collector<'a> {
     fn new(path: &'a Path, opts: &LoadOptions) -> Collector<'a> {
-        let source = path
-            .file_stem()
-            .map_or_else(|| "input".to_string(), |s| s.to_string_lossy().into_owned());
+        let source = path.file_stem().map_or_else(|| "input".to_string(), |s| s.to_string_lossy().into_owned());
         Collector {
             path,
             source,
@@ -123,19 +117,9 @@ impl<'a> Collector<'a> {
 
     /// Takes one record (or the `(field, message)` of a record that could not
     /// be parsed) found at `line`.
-    fn add(
-        &mut self,
-        line: usize,
-        record: std::result::Result<Map<String, Value>, (String, String)>,
-    ) -> Result<()> {
-        let at = Location {
-            file: self.path.to_path_buf(),
-            line,
-        };
-        let site = Site {
-            at: &at,
-            prefix: "",
-        };
+    fn add(&mut self, line: usize, record: std::result::Result<Map<String, Value>, (String, String)>) -> Result<()> {
+        let at = Location { file: self.path.to_path_buf(), line };
+        let site = Site { at: &at, prefix: "" };
         let problem = match record {
             Ok(obj) => {
                 if self.format == Format::Auto {
@@ -146,10 +130,7 @@ impl<'a> Collector<'a> {
             Err((field, message)) => Err(site.err(&field, message)),
         };
         let problem = problem.and_then(|p| match self.ids.contains(&p.id) {
-            true => Err(site.err(
-                "id",
-                format!("id {:?} was already used by an earlier record", p.id),
-            )),
+            true => Err(site.err("id", format!("id {:?} was already used by an earlier record", p.id))),
             false => Ok(p),
         });
         match problem {
@@ -195,20 +176,10 @@ impl<'a> Collector<'a> {
         if self.problems.is_empty() {
             let message = match self.skipped.len() {
                 0 => "empty file: no records".to_string(),
-                k => format!(
-                    "no valid records ({k} skipped; the first: {})",
-                    self.skipped[0]
-                ),
+                k => format!("no valid records ({k} skipped; the first: {})", self.skipped[0]),
             };
-            return Err(Error::Input {
-                path: self.path.to_path_buf(),
-                message,
-            });
+            return Err(Error::Input { path: self.path.to_path_buf(), message });
         }
-        Ok(Loaded {
-            problems: self.problems,
-            skipped: self.skipped,
-            format: self.format,
-        })
+        Ok(Loaded { problems: self.problems, skipped: self.skipped, format: self.format })
     }
 }

@@ -15,37 +15,19 @@ pub(crate) fn olympiad_gold(v: &Value, site: &Site) -> Result<String> {
             .iter()
             .map(|item| match item {
                 Value::String(s) => Ok(s.clone()),
-                Value::Number(n) => {
-                    number_text(n).ok_or_else(|| site.err("final_answer", "number is not finite"))
-                }
+                Value::Number(n) => number_text(n).ok_or_else(|| site.err("final_answer", "number is not finite")),
                 other => Err(site.err(
                     "final_answer",
-                    format!(
-                        "expected a list of strings, found an item that is {}",
-                        describe(other)
-                    ),
+                    format!("expected a list of strings, found an item that is {}", describe(other)),
                 )),
             })
             .collect::<Result<_>>()?,
-        Value::String(s) => python_list(s).ok_or_else(|| {
-            site.err(
-                "final_answer",
-                format!("malformed list string {}", describe(v)),
-            )
-        })?,
-        other => Err(site.err(
-            "final_answer",
-            format!(
-                "expected a list or a list string, found {}",
-                describe(other)
-            ),
-        ))?,
+        Value::String(s) => {
+            python_list(s).ok_or_else(|| site.err("final_answer", format!("malformed list string {}", describe(v))))?
+        }
+        other => Err(site.err("final_answer", format!("expected a list or a list string, found {}", describe(other))))?,
     };
-    let cleaned: Vec<String> = items
-        .iter()
-        .map(|s| strip_dollars(s))
-        .filter(|s| !s.is_empty())
-        .collect();
+    let cleaned: Vec<String> = items.iter().map(|s| strip_dollars(s)).filter(|s| !s.is_empty()).collect();
     if cleaned.is_empty() {
         return Err(site.err("final_answer", "the list of answers is empty"));
     }

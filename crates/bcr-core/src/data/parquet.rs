@@ -14,8 +14,7 @@ use super::Collector;
 use crate::{Error, Result};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type,
-    UInt64Type, UInt8Type,
+    Float32Type, Float64Type, Int16Type, Int32Type, Int64Type, Int8Type, UInt16Type, UInt32Type, UInt64Type, UInt8Type,
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::DataType;
@@ -29,14 +28,8 @@ use std::path::Path;
 pub(crate) fn has_magic(path: &Path) -> Result<bool> {
     use std::io::Read;
     let mut head = [0u8; 4];
-    let mut file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let n = file.read(&mut head).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let mut file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let n = file.read(&mut head).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     Ok(n == 4 && &head == b"PAR1")
 }
 
@@ -46,43 +39,28 @@ pub(crate) fn load(path: &Path, out: &mut Collector) -> Result<()> {
         path: path.to_path_buf(),
         message: format!("unreadable Parquet: {e}"),
     };
-    let file = File::open(path).map_err(|source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(&e))?;
     let schema = builder.schema().clone();
     let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     if out.format == Format::Auto {
         out.format = Format::detect(|f| names.contains(&f)).ok_or_else(|| Error::Input {
             path: path.to_path_buf(),
-            message: format!(
-                "cannot detect the format from the columns ({}); use --format",
-                names.join(", ")
-            ),
+            message: format!("cannot detect the format from the columns ({}); use --format", names.join(", ")),
         })?;
     }
-    let wanted: Vec<usize> = (0..names.len())
-        .filter(|&i| out.format.fields().contains(&names[i]))
-        .collect();
+    let wanted: Vec<usize> = (0..names.len()).filter(|&i| out.format.fields().contains(&names[i])).collect();
     for &i in &wanted {
         let field = schema.field(i);
         if !supported(field.data_type()) {
             return Err(Error::Input {
                 path: path.to_path_buf(),
-                message: format!(
-                    "column `{}` has the unsupported type {}",
-                    field.name(),
-                    field.data_type()
-                ),
+                message: format!("column `{}` has the unsupported type {}", field.name(), field.data_type()),
             });
         }
     }
     let mask = ProjectionMask::roots(builder.parquet_schema(), wanted.iter().copied());
-    let reader = builder
-        .with_projection(mask)
-        .build()
-        .map_err(|e| unreadable(&e))?;
+    let reader = builder.with_projection(mask).build().map_err(|e| unreadable(&e))?;
     let mut row = 0usize;
     for batch in reader {
         let batch = batch.map_err(|e| unreadable(&format!("after row {row}: {e}")))?;
@@ -108,8 +86,8 @@ fn row_object(batch: &RecordBatch, r: usize) -> Map<String, Value> {
 fn supported(dt: &DataType) -> bool {
     use DataType::*;
     match dt {
-        Null | Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64
-        | Float32 | Float64 | Utf8 | LargeUtf8 | Utf8View => true,
+        Null | Boolean | Int8 | Int16 | Int32 | Int64 | UInt8 | UInt16 | UInt32 | UInt64 | Float32 | Float64 | Utf8
+        | LargeUtf8 | Utf8View => true,
         List(item) | LargeList(item) => supported(item.data_type()),
         _ => false,
     }
@@ -133,12 +111,8 @@ fn cell(col: &dyn Array, r: usize) -> Value {
         DataType::UInt64 => Value::from(col.as_primitive::<UInt64Type>().value(r)),
         // A NaN or infinite float has no JSON form: it becomes null, which the
         // mapping then reports as a wrong type for that field.
-        DataType::Float32 => num(serde_json::Number::from_f64(f64::from(
-            col.as_primitive::<Float32Type>().value(r),
-        ))),
-        DataType::Float64 => num(serde_json::Number::from_f64(
-            col.as_primitive::<Float64Type>().value(r),
-        )),
+        DataType::Float32 => num(serde_json::Number::from_f64(f64::from(col.as_primitive::<Float32Type>().value(r)))),
+        DataType::Float64 => num(serde_json::Number::from_f64(col.as_primitive::<Float64Type>().value(r))),
         DataType::Utf8 => Value::from(col.as_string::<i32>().value(r)),
         DataType::LargeUtf8 => Value::from(col.as_string::<i64>().value(r)),
         DataType::Utf8View => Value::from(col.as_string_view().value(r)),

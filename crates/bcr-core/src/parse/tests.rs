@@ -8,112 +8,44 @@ fn parse(text: &str, n: usize) -> Parsed {
 }
 
 fn some(items: &[&str]) -> Vec<Option<String>> {
-    items
-        .iter()
-        .map(|s| (!s.is_empty()).then(|| s.to_string()))
-        .collect()
+    items.iter().map(|s| (!s.is_empty()).then(|| s.to_string())).collect()
 }
 
 #[test]
 fn table_of_awkward_responses() {
     // (response, n, answers ("" = none), diagnostics)
     let cases: Vec<(&str, usize, Vec<&str>, Vec<Diagnostic>)> = vec![
-        (
-            "Answer 1: \\boxed{3}\nAnswer 2: \\boxed{5}",
-            2,
-            vec!["3", "5"],
-            vec![],
-        ),
-        (
-            "**Answer 1:** $\\boxed{3}$ and **Answer 2**: $\\boxed{x^2}$",
-            2,
-            vec!["3", "x^2"],
-            vec![],
-        ),
-        (
-            "Answer 1 : \\boxed {\\frac{1}{2}}  answer 2:\\fbox{ 7 }",
-            2,
-            vec!["\\frac{1}{2}", "7"],
-            vec![],
-        ),
-        (
-            "Answer 1: \\(\\boxed{\\{1,2\\}}\\)",
-            1,
-            vec!["\\{1,2\\}"],
-            vec![],
-        ),
-        (
-            "Answer 1: \\boxed{a{b{c}}d} Answer 2: \\boxed{\\}}",
-            2,
-            vec!["a{b{c}}d", "\\}"],
-            vec![],
-        ),
-        (
-            "Answer 2: \\boxed{5} Answer 1: \\boxed{3}",
-            2,
-            vec!["3", "5"],
-            vec![OutOfOrder { k: 1, after: 2 }],
-        ),
+        ("Answer 1: \\boxed{3}\nAnswer 2: \\boxed{5}", 2, vec!["3", "5"], vec![]),
+        ("**Answer 1:** $\\boxed{3}$ and **Answer 2**: $\\boxed{x^2}$", 2, vec!["3", "x^2"], vec![]),
+        ("Answer 1 : \\boxed {\\frac{1}{2}}  answer 2:\\fbox{ 7 }", 2, vec!["\\frac{1}{2}", "7"], vec![]),
+        ("Answer 1: \\(\\boxed{\\{1,2\\}}\\)", 1, vec!["\\{1,2\\}"], vec![]),
+        ("Answer 1: \\boxed{a{b{c}}d} Answer 2: \\boxed{\\}}", 2, vec!["a{b{c}}d", "\\}"], vec![]),
+        ("Answer 2: \\boxed{5} Answer 1: \\boxed{3}", 2, vec!["3", "5"], vec![OutOfOrder { k: 1, after: 2 }]),
         (
             "Answer 1: \\boxed{3} wait, no. Answer 1: \\boxed{4}",
             2,
             vec!["4", ""],
             vec![Duplicate { k: 1, count: 2 }, Missing { k: 2 }],
         ),
-        (
-            "Answer 1: \\boxed{3}\nAnswer 2: \\boxed{\\frac{1}{",
-            2,
-            vec!["3", ""],
-            vec![Truncated { k: Some(2) }],
-        ),
+        ("Answer 1: \\boxed{3}\nAnswer 2: \\boxed{\\frac{1}{", 2, vec!["3", ""], vec![Truncated { k: Some(2) }]),
         (
             "Answer 3: \\boxed{9} Answer 1: \\boxed{1}",
             2,
             vec!["1", ""],
             vec![LabelOutOfRange { k: 3 }, Missing { k: 2 }],
         ),
-        (
-            "Answer 0: \\boxed{9}",
-            1,
-            vec![""],
-            vec![LabelOutOfRange { k: 0 }, Missing { k: 1 }],
-        ),
+        ("Answer 0: \\boxed{9}", 1, vec![""], vec![LabelOutOfRange { k: 0 }, Missing { k: 1 }]),
         (
             "The answers are \\boxed{3} and \\boxed{5}.",
             2,
             vec!["", ""],
-            vec![
-                Unlabelled { index: 1 },
-                Unlabelled { index: 2 },
-                Missing { k: 1 },
-                Missing { k: 2 },
-            ],
+            vec![Unlabelled { index: 1 }, Unlabelled { index: 2 }, Missing { k: 1 }, Missing { k: 2 }],
         ),
         // N = 1: the standard format, the last box wins.
-        (
-            "So \\boxed{2}, no: \\boxed{3}.",
-            1,
-            vec!["3"],
-            vec![Unlabelled { index: 1 }],
-        ),
-        (
-            "<think>Answer 1: \\boxed{1}</think>\nAnswer 1: \\boxed{2}",
-            1,
-            vec!["2"],
-            vec![],
-        ),
-        (
-            "<think>Answer 1: \\boxed{1}</think>\nI ran out.",
-            1,
-            vec![""],
-            vec![Missing { k: 1 }],
-        ),
-        (
-            "a</think>b</think>Answer 1: \\boxed{7}",
-            1,
-            vec!["7"],
-            vec![],
-        ),
+        ("So \\boxed{2}, no: \\boxed{3}.", 1, vec!["3"], vec![Unlabelled { index: 1 }]),
+        ("<think>Answer 1: \\boxed{1}</think>\nAnswer 1: \\boxed{2}", 1, vec!["2"], vec![]),
+        ("<think>Answer 1: \\boxed{1}</think>\nI ran out.", 1, vec![""], vec![Missing { k: 1 }]),
+        ("a</think>b</think>Answer 1: \\boxed{7}", 1, vec!["7"], vec![]),
         // Labels must start a word and be directly before the box.
         (
             "FinalAnswer 1: \\boxed{3}",
@@ -128,25 +60,10 @@ fn table_of_awkward_responses() {
             vec![Unlabelled { index: 1 }, Missing { k: 1 }, Missing { k: 2 }],
         ),
         // Not boxes: another command, an escaped backslash, no brace.
-        (
-            "\\boxedx{1} \\\\boxed{2} \\boxed 3",
-            1,
-            vec![""],
-            vec![Missing { k: 1 }],
-        ),
-        (
-            "",
-            3,
-            vec!["", "", ""],
-            vec![Missing { k: 1 }, Missing { k: 2 }, Missing { k: 3 }],
-        ),
+        ("\\boxedx{1} \\\\boxed{2} \\boxed 3", 1, vec![""], vec![Missing { k: 1 }]),
+        ("", 3, vec!["", "", ""], vec![Missing { k: 1 }, Missing { k: 2 }, Missing { k: 3 }]),
         ("Answer 1: \\boxed{}", 1, vec![""], vec![]),
-        (
-            "ANSWER #1: \\boxed{ü} — Answer 2:\n\n\\boxed{∞}",
-            2,
-            vec!["ü", "∞"],
-            vec![],
-        ),
+        ("ANSWER #1: \\boxed{ü} — Answer 2:\n\n\\boxed{∞}", 2, vec!["ü", "∞"], vec![]),
     ];
     for (text, n, want, diags) in cases {
         let got = parse(text, n);
@@ -162,51 +79,28 @@ fn table_of_awkward_responses() {
 #[test]
 fn after_think_can_be_switched_off() {
     let text = "<think>Answer 1: \\boxed{1}</think>";
-    let opts = ParseOptions {
-        after_think: false,
-        ..ParseOptions::default()
-    };
+    let opts = ParseOptions { after_think: false, ..ParseOptions::default() };
     assert_eq!(parse_answers(text, 1, &opts).answers, some(&["1"]));
     assert_eq!(parse(text, 1).answers, some(&[""]));
 }
 
 #[test]
 fn positional_fallback_only_when_counts_match() {
-    let opts = ParseOptions {
-        positional_fallback: true,
-        ..ParseOptions::default()
-    };
-    let p = parse_answers(
-        "\\boxed{3} then Answer 2: \\boxed{5} and \\boxed{8}",
-        3,
-        &opts,
-    );
+    let opts = ParseOptions { positional_fallback: true, ..ParseOptions::default() };
+    let p = parse_answers("\\boxed{3} then Answer 2: \\boxed{5} and \\boxed{8}", 3, &opts);
     assert_eq!(p.answers, some(&["3", "5", "8"]));
     assert_eq!(p.well_formed, vec![false, true, false]);
-    assert_eq!(
-        p.diagnostics,
-        vec![Positional { k: 1 }, Positional { k: 3 }]
-    );
+    assert_eq!(p.diagnostics, vec![Positional { k: 1 }, Positional { k: 3 }]);
     assert!((p.format_score() - 1.0 / 3.0).abs() < 1e-12);
     // Two unlabelled boxes for one missing answer: ambiguous, not used.
     let p = parse_answers("\\boxed{3} \\boxed{4} Answer 2: \\boxed{5}", 2, &opts);
     assert_eq!(p.answers, some(&["", "5"]));
-    assert_eq!(
-        p.diagnostics,
-        vec![
-            Unlabelled { index: 1 },
-            Unlabelled { index: 2 },
-            Missing { k: 1 }
-        ]
-    );
+    assert_eq!(p.diagnostics, vec![Unlabelled { index: 1 }, Unlabelled { index: 2 }, Missing { k: 1 }]);
 }
 
 #[test]
 fn custom_label_and_format_score() {
-    let opts = ParseOptions {
-        label: "Final answer".into(),
-        ..ParseOptions::default()
-    };
+    let opts = ParseOptions { label: "Final answer".into(), ..ParseOptions::default() };
     let p = parse_answers("Final answer 1: \\boxed{1}\nAnswer 2: \\boxed{2}", 2, &opts);
     assert_eq!(p.answers, some(&["1", ""]));
     assert_eq!(p.format_score(), 0.5);
@@ -215,10 +109,7 @@ fn custom_label_and_format_score() {
 
 #[test]
 fn diagnostics_render_as_text_and_json() {
-    assert_eq!(
-        Truncated { k: Some(2) }.to_string(),
-        "answer 2 cut off (box never closed)"
-    );
+    assert_eq!(Truncated { k: Some(2) }.to_string(), "answer 2 cut off (box never closed)");
     assert_eq!(
         serde_json::to_string(&Duplicate { k: 1, count: 2 }).unwrap(),
         r#"{"kind":"duplicate","k":1,"count":2}"#
@@ -242,8 +133,7 @@ fn content() -> impl Strategy<Value = String> {
 
 /// Surrounding prose: anything without a backslash, brace or the label.
 fn prose() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9 .,;!?\n()*$=+:-]{0,40}"
-        .prop_filter("no label", |s| !s.to_lowercase().contains("answer"))
+    "[A-Za-z0-9 .,;!?\n()*$=+:-]{0,40}".prop_filter("no label", |s| !s.to_lowercase().contains("answer"))
 }
 
 fn render(k: usize, answer: &str, style: usize) -> String {

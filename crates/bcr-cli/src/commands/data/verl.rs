@@ -18,9 +18,7 @@
 //! `extra_info.n` against them.
 
 use anyhow::Context;
-use arrow_array::{
-    ArrayRef, Float64Array, Int64Array, ListArray, RecordBatch, StringArray, StructArray,
-};
+use arrow_array::{ArrayRef, Float64Array, Int64Array, ListArray, RecordBatch, StringArray, StructArray};
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -63,10 +61,7 @@ pub struct Row {
 }
 
 fn message_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("role", DataType::Utf8, false),
-        Field::new("content", DataType::Utf8, false),
-    ])
+    Fields::from(vec![Field::new("role", DataType::Utf8, false), Field::new("content", DataType::Utf8, false)])
 }
 
 fn list_of(item: DataType, nullable_items: bool) -> DataType {
@@ -74,10 +69,7 @@ fn list_of(item: DataType, nullable_items: bool) -> DataType {
 }
 
 fn reward_model_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("style", DataType::Utf8, false),
-        Field::new("ground_truth", DataType::Utf8, false),
-    ])
+    Fields::from(vec![Field::new("style", DataType::Utf8, false), Field::new("ground_truth", DataType::Utf8, false)])
 }
 
 fn extra_info_fields() -> Fields {
@@ -96,32 +88,21 @@ fn extra_info_fields() -> Fields {
 pub fn schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("data_source", DataType::Utf8, false),
-        Field::new(
-            "prompt",
-            list_of(DataType::Struct(message_fields()), false),
-            false,
-        ),
+        Field::new("prompt", list_of(DataType::Struct(message_fields()), false), false),
         Field::new("ability", DataType::Utf8, false),
-        Field::new(
-            "reward_model",
-            DataType::Struct(reward_model_fields()),
-            false,
-        ),
+        Field::new("reward_model", DataType::Struct(reward_model_fields()), false),
         Field::new("extra_info", DataType::Struct(extra_info_fields()), false),
     ]))
 }
 
 fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
-    Arc::new(StringArray::from_iter_values(values))
+    // Collected first: `from_iter_values` needs an exact size hint, which
+    // `flat_map` does not give.
+    Arc::new(StringArray::from(values.collect::<Vec<&str>>()))
 }
 
 /// A list column from per-row lengths and the flattened values.
-fn list(
-    item: DataType,
-    nullable_items: bool,
-    lengths: Vec<usize>,
-    values: ArrayRef,
-) -> anyhow::Result<ArrayRef> {
+fn list(item: DataType, nullable_items: bool, lengths: Vec<usize>, values: ArrayRef) -> anyhow::Result<ArrayRef> {
     let field = Arc::new(Field::new("item", item, nullable_items));
     let array = ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, None)?;
     Ok(Arc::new(array))
@@ -133,12 +114,7 @@ fn prompt_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
     let contents = strings(messages.map(|m| m.content.as_str()));
     let values = StructArray::try_new(message_fields(), vec![roles, contents], None)?;
     let lengths = rows.iter().map(|r| r.prompt.len()).collect();
-    list(
-        DataType::Struct(message_fields()),
-        false,
-        lengths,
-        Arc::new(values),
-    )
+    list(DataType::Struct(message_fields()), false, lengths, Arc::new(values))
 }
 
 fn reward_model_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
@@ -149,44 +125,24 @@ fn reward_model_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
         .context("encoding ground_truth as JSON")?;
     let style = strings(rows.iter().map(|_| "rule"));
     let truth = strings(golds.iter().map(String::as_str));
-    Ok(Arc::new(StructArray::try_new(
-        reward_model_fields(),
-        vec![style, truth],
-        None,
-    )?))
+    Ok(Arc::new(StructArray::try_new(reward_model_fields(), vec![style, truth], None)?))
 }
 
 fn extra_info_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
-    let ids = strings(
-        rows.iter()
-            .flat_map(|r| r.problem_ids.iter().map(String::as_str)),
-    );
+    let ids = strings(rows.iter().flat_map(|r| r.problem_ids.iter().map(String::as_str)));
     let id_lengths = rows.iter().map(|r| r.problem_ids.len()).collect();
-    let diffs: Float64Array = rows
-        .iter()
-        .flat_map(|r| r.difficulties.iter().copied())
-        .collect();
+    let diffs: Float64Array = rows.iter().flat_map(|r| r.difficulties.iter().copied()).collect();
     let diff_lengths = rows.iter().map(|r| r.difficulties.len()).collect();
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.index))),
         strings(rows.iter().map(|r| r.split.as_str())),
         strings(rows.iter().map(|r| r.pack_id.as_str())),
-        Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|r| r.golds.len() as i64),
-        )),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.golds.len() as i64))),
         list(DataType::Utf8, false, id_lengths, ids)?,
         list(DataType::Float64, true, diff_lengths, Arc::new(diffs))?,
-        Arc::new(
-            rows.iter()
-                .map(|r| r.mean_difficulty)
-                .collect::<Float64Array>(),
-        ),
+        Arc::new(rows.iter().map(|r| r.mean_difficulty).collect::<Float64Array>()),
     ];
-    Ok(Arc::new(StructArray::try_new(
-        extra_info_fields(),
-        columns,
-        None,
-    )?))
+    Ok(Arc::new(StructArray::try_new(extra_info_fields(), columns, None)?))
 }
 
 /// The rows as one Arrow record batch in [`schema`].
@@ -207,18 +163,12 @@ pub fn write(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
     let batch = record_batch(rows)?;
     let tmp = path.with_extension("parquet.tmp");
     let file = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .build();
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut writer = ArrowWriter::try_new(file, schema(), Some(props))?;
     writer.write(&batch)?;
-    let file = writer
-        .into_inner()
-        .with_context(|| format!("{}: writing Parquet", tmp.display()))?;
-    file.sync_all()
-        .with_context(|| format!("{}: sync", tmp.display()))?;
-    std::fs::rename(&tmp, path)
-        .with_context(|| format!("{}: cannot rename to {}", tmp.display(), path.display()))
+    let file = writer.into_inner().with_context(|| format!("{}: writing Parquet", tmp.display()))?;
+    file.sync_all().with_context(|| format!("{}: sync", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename to {}", tmp.display(), path.display()))
 }
 
 #[cfg(test)]
@@ -230,19 +180,12 @@ mod tests {
     fn row(index: i64, golds: &[&str], difficulties: &[Option<f64>]) -> Row {
         Row {
             data_source: "bcr".into(),
-            prompt: vec![Message {
-                role: "user".into(),
-                content: format!("pack {index} — ∫ x dx"),
-            }],
+            prompt: vec![Message { role: "user".into(), content: format!("pack {index} — ∫ x dx") }],
             golds: golds.iter().map(|g| g.to_string()).collect(),
             index,
             split: "train".into(),
             pack_id: format!("p{index}"),
-            problem_ids: golds
-                .iter()
-                .enumerate()
-                .map(|(i, _)| format!("q{index}-{i}"))
-                .collect(),
+            problem_ids: golds.iter().enumerate().map(|(i, _)| format!("q{index}-{i}")).collect(),
             difficulties: difficulties.to_vec(),
             mean_difficulty: difficulties.iter().flatten().next().copied(),
         }
@@ -266,15 +209,8 @@ mod tests {
     #[test]
     fn rows_round_trip_through_parquet_in_the_verl_schema() {
         let cases: Vec<Vec<Row>> = vec![
-            vec![row(
-                0,
-                &["3", "\\frac{1}{2}", "[0, 1)"],
-                &[Some(5.0), None, Some(6.5)],
-            )],
-            vec![
-                row(0, &["\"quoted\" \\\\ back"], &[]),
-                row(1, &["a", "b"], &[None, None]),
-            ],
+            vec![row(0, &["3", "\\frac{1}{2}", "[0, 1)"], &[Some(5.0), None, Some(6.5)])],
+            vec![row(0, &["\"quoted\" \\\\ back"], &[]), row(1, &["a", "b"], &[None, None])],
         ];
         for rows in cases {
             let batch = round_trip(&rows);
@@ -289,24 +225,12 @@ mod tests {
     fn ground_truth_is_a_json_array_of_the_golds() {
         let rows = vec![row(7, &["x^2", "\\{1,2\\}"], &[Some(1.0), Some(2.0)])];
         let batch = record_batch(&rows).unwrap();
-        let rm = batch
-            .column(3)
-            .as_any()
-            .downcast_ref::<StructArray>()
-            .unwrap();
+        let rm = batch.column(3).as_any().downcast_ref::<StructArray>().unwrap();
         let truth = rm.column(1).as_any().downcast_ref::<StringArray>().unwrap();
         let golds: Vec<String> = serde_json::from_str(truth.value(0)).unwrap();
         assert_eq!(golds, ["x^2", "\\{1,2\\}"]);
-        let info = batch
-            .column(4)
-            .as_any()
-            .downcast_ref::<StructArray>()
-            .unwrap();
-        let n = info
-            .column(3)
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .unwrap();
+        let info = batch.column(4).as_any().downcast_ref::<StructArray>().unwrap();
+        let n = info.column(3).as_any().downcast_ref::<Int64Array>().unwrap();
         assert_eq!(n.value(0), 2);
         assert!(info.column(6).is_valid(0));
     }
