@@ -11,7 +11,15 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     malloc::tune();
-    let cli = commands::Cli::parse();
+    let cli = match commands::Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` are not errors; every usage error is a
+        // user error and exits with status 1, like any other bad input.
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -5,10 +5,17 @@
 //! reproduction of the findings of Yang et al., arXiv 2604.02322.
 #![deny(missing_docs)]
 
+pub mod corpus;
+mod error;
+pub mod overrides;
+pub mod sft;
 pub mod solution;
 pub mod split;
 pub mod tasks;
+pub mod tiny;
+pub mod tokenizer;
 
+pub use error::{Error, Result};
 pub use solution::{write_response, write_steps, Verbosity};
 pub use split::{split_of, tasks as task_stream, to_problem, Split, TEST_SHARE};
 pub use tasks::{generate, Family, Task, MAX_DIFFICULTY, MIN_DIFFICULTY};

@@ -18,28 +18,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("bf16") => DType::BF16,
         Some(other) => return Err(format!("dtype {other:?}: f32 or bf16").into()),
     };
-    let mut model = Model::load(
-        &args[0],
-        &LoadOptions {
-            device: Device::Cpu,
-            dtype,
-        },
-    )?;
+    let mut model = Model::load(&args[0], &LoadOptions { device: Device::Cpu, dtype })?;
     model.tokenizer.set_eos_ids(Vec::new());
     let text = std::fs::read_to_string(&args[1])?;
     let mut prompts = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()).take(batch) {
         let v: serde_json::Value = serde_json::from_str(line)?;
-        let p = v["prompt"]
-            .as_str()
-            .ok_or("a line without a string `prompt`")?;
+        let p = v["prompt"].as_str().ok_or("a line without a string `prompt`")?;
         prompts.push(model.tokenizer.encode(p, true)?);
     }
-    let cfg = SamplingConfig {
-        max_new_tokens: new,
-        temperature: 0.0,
-        ..Default::default()
-    };
+    let cfg = SamplingConfig { max_new_tokens: new, temperature: 0.0, ..Default::default() };
     let seeds = vec![0; prompts.len()];
     // Warm-up (allocator, thread pool), then the timed run.
     generate_with_stats(
@@ -47,10 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &model.tokenizer,
         &prompts,
         &seeds,
-        &SamplingConfig {
-            max_new_tokens: 2,
-            ..cfg.clone()
-        },
+        &SamplingConfig { max_new_tokens: 2, ..cfg.clone() },
     )?;
     let (_, s) = generate_with_stats(&model.lm, &model.tokenizer, &prompts, &seeds, &cfg)?;
     let decoded = s.generated_tokens - prompts.len(); // the first token comes from the prompt pass

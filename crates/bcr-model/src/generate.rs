@@ -61,15 +61,8 @@ pub struct GenerateStats {
 
 /// Generates a continuation of every prompt; row `i` samples with seed
 /// [`row_seed`]`(cfg.seed, i)`.
-pub fn generate(
-    lm: &CausalLm,
-    tok: &Tokenizer,
-    prompts: &[Vec<u32>],
-    cfg: &SamplingConfig,
-) -> Result<Vec<Generation>> {
-    let seeds: Vec<u64> = (0..prompts.len() as u64)
-        .map(|i| row_seed(cfg.seed, i))
-        .collect();
+pub fn generate(lm: &CausalLm, tok: &Tokenizer, prompts: &[Vec<u32>], cfg: &SamplingConfig) -> Result<Vec<Generation>> {
+    let seeds: Vec<u64> = (0..prompts.len() as u64).map(|i| row_seed(cfg.seed, i)).collect();
     Ok(generate_with_stats(lm, tok, prompts, &seeds, cfg)?.0)
 }
 
@@ -94,10 +87,7 @@ pub fn generate_with_stats(
 ) -> Result<(Vec<Generation>, GenerateStats)> {
     cfg.validate()?;
     check_prompts(lm, prompts, seeds)?;
-    let mut stats = GenerateStats {
-        prompt_tokens: prompts.iter().map(Vec::len).sum(),
-        ..Default::default()
-    };
+    let mut stats = GenerateStats { prompt_tokens: prompts.iter().map(Vec::len).sum(), ..Default::default() };
     if prompts.is_empty() {
         return Ok((Vec::new(), stats));
     }
@@ -126,9 +116,7 @@ pub fn generate_with_stats(
             let row = &mut rows[r];
             row.finish = finish_of(tok, row, cfg, max_pos)?;
         }
-        let keep: Vec<usize> = (0..active.len())
-            .filter(|&i| rows[active[i]].finish.is_none())
-            .collect();
+        let keep: Vec<usize> = (0..active.len()).filter(|&i| rows[active[i]].finish.is_none()).collect();
         if keep.is_empty() {
             break;
         }
@@ -140,20 +128,13 @@ pub fn generate_with_stats(
     }
     stats.decode_secs = start.elapsed().as_secs_f64();
     stats.generated_tokens = rows.iter().map(|r| r.tokens.len()).sum();
-    let out = rows
-        .into_iter()
-        .map(|r| finalize(tok, r))
-        .collect::<Result<Vec<_>>>()?;
+    let out = rows.into_iter().map(|r| finalize(tok, r)).collect::<Result<Vec<_>>>()?;
     Ok((out, stats))
 }
 
 fn check_prompts(lm: &CausalLm, prompts: &[Vec<u32>], seeds: &[u64]) -> Result<()> {
     if seeds.len() != prompts.len() {
-        return Err(Error::Input(format!(
-            "{} seeds for {} prompts",
-            seeds.len(),
-            prompts.len()
-        )));
+        return Err(Error::Input(format!("{} seeds for {} prompts", seeds.len(), prompts.len())));
     }
     let (vocab, max_pos) = (lm.config().vocab_size, lm.config().max_position_embeddings);
     for (i, p) in prompts.iter().enumerate() {
@@ -167,9 +148,7 @@ fn check_prompts(lm: &CausalLm, prompts: &[Vec<u32>], seeds: &[u64]) -> Result<(
             )));
         }
         if let Some(&bad) = p.iter().find(|&&t| t as usize >= vocab) {
-            return Err(Error::Input(format!(
-                "prompt {i} has token id {bad}, outside the vocabulary of {vocab}"
-            )));
+            return Err(Error::Input(format!("prompt {i} has token id {bad}, outside the vocabulary of {vocab}")));
         }
     }
     Ok(())
@@ -182,46 +161,26 @@ fn prefill(lm: &CausalLm, prompts: &[Vec<u32>], cache: &mut KvCache) -> Result<V
     for (row, p) in ids.chunks_mut(width).zip(prompts) {
         row[width - p.len()..].copy_from_slice(p);
     }
-    let spans: Vec<RowSpan> = prompts
-        .iter()
-        .map(|p| RowSpan::left_padded(p.len(), width))
-        .collect();
+    let spans: Vec<RowSpan> = prompts.iter().map(|p| RowSpan::left_padded(p.len(), width)).collect();
     let ids = Tensor::from_vec(ids, (prompts.len(), width), lm.device())?;
     let hidden = lm.hidden_rows(&ids, &spans, Some(cache))?;
     // Only the last column is needed: project it alone (a full (b, L, V)
     // logits tensor would dwarf the model for long prompts).
     let last = hidden.narrow(1, width - 1, 1)?;
-    Ok(lm
-        .logits(&last)?
-        .squeeze(1)?
-        .to_dtype(candle_core::DType::F32)?
-        .to_vec2()?)
+    Ok(lm.logits(&last)?.squeeze(1)?.to_dtype(candle_core::DType::F32)?.to_vec2()?)
 }
 
 /// One decode step for the `active` rows (each fed its last token).
-fn step(
-    lm: &CausalLm,
-    rows: &[Row],
-    active: &[usize],
-    cache: &mut KvCache,
-) -> Result<Vec<Vec<f32>>> {
+fn step(lm: &CausalLm, rows: &[Row], active: &[usize], cache: &mut KvCache) -> Result<Vec<Vec<f32>>> {
     let mut ids = Vec::with_capacity(active.len());
     let mut spans = Vec::with_capacity(active.len());
     for &r in active {
         let row = &rows[r];
-        ids.push(
-            *row.tokens
-                .last()
-                .ok_or_else(|| Error::Input("decode step before sampling".into()))?,
-        );
+        ids.push(*row.tokens.last().ok_or_else(|| Error::Input("decode step before sampling".into()))?);
         spans.push(RowSpan::dense(row.prompt_len + row.tokens.len() - 1, 1));
     }
     let ids = Tensor::from_vec(ids, (active.len(), 1), lm.device())?;
-    Ok(lm
-        .forward_rows(&ids, &spans, Some(cache))?
-        .squeeze(1)?
-        .to_dtype(candle_core::DType::F32)?
-        .to_vec2()?)
+    Ok(lm.forward_rows(&ids, &spans, Some(cache))?.squeeze(1)?.to_dtype(candle_core::DType::F32)?.to_vec2()?)
 }
 
 /// Samples the next token of every active row, in parallel (each row has
@@ -236,33 +195,18 @@ fn sample_rows(rows: &mut [Row], active: &[usize], logits: &[Vec<f32>]) -> Resul
         }
     }
     if picked.len() != logits.len() {
-        return Err(Error::Input(format!(
-            "{} logit rows for {} active sequences",
-            logits.len(),
-            picked.len()
-        )));
+        return Err(Error::Input(format!("{} logit rows for {} active sequences", logits.len(), picked.len())));
     }
-    picked
-        .into_par_iter()
-        .zip(logits.par_iter())
-        .try_for_each(|(row, l)| {
-            let (t, lp) = row.sampler.sample(l)?;
-            row.tokens.push(t);
-            row.logprobs.push(lp);
-            Ok(())
-        })
+    picked.into_par_iter().zip(logits.par_iter()).try_for_each(|(row, l)| {
+        let (t, lp) = row.sampler.sample(l)?;
+        row.tokens.push(t);
+        row.logprobs.push(lp);
+        Ok(())
+    })
 }
 
-fn finish_of(
-    tok: &Tokenizer,
-    row: &mut Row,
-    cfg: &SamplingConfig,
-    max_pos: usize,
-) -> Result<Option<FinishReason>> {
-    let last = *row
-        .tokens
-        .last()
-        .ok_or_else(|| Error::Input("no token sampled".into()))?;
+fn finish_of(tok: &Tokenizer, row: &mut Row, cfg: &SamplingConfig, max_pos: usize) -> Result<Option<FinishReason>> {
+    let last = *row.tokens.last().ok_or_else(|| Error::Input("no token sampled".into()))?;
     if tok.eos_token_ids().contains(&last) {
         return Ok(Some(FinishReason::Stop));
     }
@@ -281,26 +225,14 @@ fn finish_of(
 }
 
 fn finalize(tok: &Tokenizer, row: Row) -> Result<Generation> {
-    let ends_with_eos = row
-        .tokens
-        .last()
-        .is_some_and(|t| tok.eos_token_ids().contains(t));
-    let body = if ends_with_eos {
-        &row.tokens[..row.tokens.len() - 1]
-    } else {
-        &row.tokens[..]
-    };
+    let ends_with_eos = row.tokens.last().is_some_and(|t| tok.eos_token_ids().contains(t));
+    let body = if ends_with_eos { &row.tokens[..row.tokens.len() - 1] } else { &row.tokens[..] };
     let mut text = tok.decode(body, false)?;
     if let Some(cut) = row.cut {
         text.truncate(cut);
     }
     let finish = row.finish.unwrap_or(FinishReason::Length);
-    Ok(Generation {
-        tokens: row.tokens,
-        text,
-        logprobs: row.logprobs,
-        finish,
-    })
+    Ok(Generation { tokens: row.tokens, text, logprobs: row.logprobs, finish })
 }
 
 #[cfg(test)]

@@ -4,10 +4,7 @@
 
 use std::path::Path;
 
-use crate::{
-    load_gguf, load_hf_dir, resolve_hub, CausalLm, Error, GgufFile, HfLoadOptions, Result,
-    Tokenizer,
-};
+use crate::{load_gguf, load_hf_dir, resolve_hub, CausalLm, Error, GgufFile, HfLoadOptions, Result, Tokenizer};
 
 /// Where and in which precision to load a model (the same as [`HfLoadOptions`]).
 pub type LoadOptions = HfLoadOptions;
@@ -31,9 +28,7 @@ impl ModelSource {
         if path.is_dir() {
             return Ok(ModelSource::Dir(path.to_path_buf()));
         }
-        let is_gguf = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
+        let is_gguf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gguf"));
         if path.is_file() {
             if is_gguf {
                 return Ok(ModelSource::Gguf(path.to_path_buf()));
@@ -44,21 +39,11 @@ impl ModelSource {
         }
         let parts: Vec<&str> = spec.split('/').collect();
         let hub_like = parts.len() == 2
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            });
+            && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)));
         if hub_like && !is_gguf {
             return Ok(ModelSource::Hub(spec.to_string()));
         }
-        Err(Error::io(
-            path,
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no such model file or directory",
-            ),
-        ))
+        Err(Error::io(path, std::io::Error::new(std::io::ErrorKind::NotFound, "no such model file or directory")))
     }
 }
 
@@ -105,14 +90,8 @@ mod tests {
         std::fs::write(&gguf, b"x").unwrap();
         std::fs::write(&other, b"x").unwrap();
         let s = |p: &Path| p.to_str().unwrap().to_string();
-        assert_eq!(
-            ModelSource::parse(&s(dir.path())).unwrap(),
-            ModelSource::Dir(dir.path().to_path_buf())
-        );
-        assert_eq!(
-            ModelSource::parse(&s(&gguf)).unwrap(),
-            ModelSource::Gguf(gguf.clone())
-        );
+        assert_eq!(ModelSource::parse(&s(dir.path())).unwrap(), ModelSource::Dir(dir.path().to_path_buf()));
+        assert_eq!(ModelSource::parse(&s(&gguf)).unwrap(), ModelSource::Gguf(gguf.clone()));
         assert_eq!(
             ModelSource::parse("HuggingFaceTB/SmolLM2-135M-Instruct").unwrap(),
             ModelSource::Hub("HuggingFaceTB/SmolLM2-135M-Instruct".into())
@@ -129,13 +108,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("bad.gguf");
         std::fs::write(&path, b"GGUF\x03\x00").unwrap();
-        let err = Model::load(path.to_str().unwrap(), &LoadOptions::default())
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            err.contains("bad.gguf") && err.contains("truncated"),
-            "{err}"
-        );
+        let err = Model::load(path.to_str().unwrap(), &LoadOptions::default()).err().unwrap().to_string();
+        assert!(err.contains("bad.gguf") && err.contains("truncated"), "{err}");
     }
 }

@@ -54,18 +54,12 @@ impl Default for SamplingConfig {
 impl SamplingConfig {
     /// Checks every field's range; the message names the field and value.
     pub fn validate(&self) -> Result<()> {
-        let bad = |field: &str, v: String, want: &str| {
-            Err(Error::Input(format!("{field} = {v}: must be {want}")))
-        };
+        let bad = |field: &str, v: String, want: &str| Err(Error::Input(format!("{field} = {v}: must be {want}")));
         if self.max_new_tokens == 0 {
             return bad("max_new_tokens", "0".into(), "at least 1");
         }
         if !(self.temperature.is_finite() && self.temperature >= 0.0) {
-            return bad(
-                "temperature",
-                self.temperature.to_string(),
-                "finite and >= 0",
-            );
+            return bad("temperature", self.temperature.to_string(), "finite and >= 0");
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
             return bad("top_p", self.top_p.to_string(), "in (0, 1]");
@@ -115,16 +109,9 @@ impl Sampler {
     /// returns it with its log-prob under the raw distribution.
     pub fn sample(&mut self, logits: &[f32]) -> Result<(u32, f32)> {
         if logits.is_empty() || logits.iter().any(|v| v.is_nan()) {
-            return Err(Error::Input(format!(
-                "cannot sample from {} logits (empty or NaN)",
-                logits.len()
-            )));
+            return Err(Error::Input(format!("cannot sample from {} logits (empty or NaN)", logits.len())));
         }
-        let token = if self.temperature == 0.0 {
-            argmax(logits)
-        } else {
-            self.draw(logits)
-        };
+        let token = if self.temperature == 0.0 { argmax(logits) } else { self.draw(logits) };
         Ok((token as u32, log_softmax_at(logits, token)))
     }
 
@@ -136,11 +123,7 @@ impl Sampler {
         let mut cand: Vec<(usize, f64)> = if need_order {
             ordered_candidates(logits, self.top_k, self.top_p, &weight)
         } else {
-            logits
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| (i, weight(v)))
-                .collect()
+            logits.iter().enumerate().map(|(i, &v)| (i, weight(v))).collect()
         };
         if self.min_p > 0.0 {
             // The most likely token has weight 1 (its logit is the max).
@@ -162,12 +145,7 @@ impl Sampler {
 /// Candidates (id, unnormalised weight) in decreasing probability (ties:
 /// lower id first), cut to `top_k` and then to the top-`top_p` mass. Only
 /// a prefix is sorted: the cut is found in the top `n` for growing `n`.
-fn ordered_candidates(
-    logits: &[f32],
-    top_k: usize,
-    top_p: f64,
-    weight: &dyn Fn(f32) -> f64,
-) -> Vec<(usize, f64)> {
+fn ordered_candidates(logits: &[f32], top_k: usize, top_p: f64, weight: &dyn Fn(f32) -> f64) -> Vec<(usize, f64)> {
     let cmp = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
     let mut all: Vec<(usize, f32)> = logits.iter().copied().enumerate().collect();
     if top_k > 0 && top_k < all.len() {
@@ -176,11 +154,7 @@ fn ordered_candidates(
     }
     let k = all.len();
     // top-p mass is relative to what top-k kept, as in transformers.
-    let total: f64 = if top_p < 1.0 {
-        all.iter().map(|&(_, v)| weight(v)).sum()
-    } else {
-        0.0
-    };
+    let total: f64 = if top_p < 1.0 { all.iter().map(|&(_, v)| weight(v)).sum() } else { 0.0 };
     let mut n = k.min(64);
     loop {
         if n < all.len() {

@@ -50,11 +50,7 @@ impl Tokenizer {
         let inner = tokenizers::Tokenizer::from_file(&path)
             .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
         let tc_path = dir.join("tokenizer_config.json");
-        let config = if tc_path.is_file() {
-            Some(TokenizerConfig::from_model_dir(dir)?)
-        } else {
-            None
-        };
+        let config = if tc_path.is_file() { Some(TokenizerConfig::from_model_dir(dir)?) } else { None };
         let chat = match config.as_ref() {
             Some(c) if c.chat_template.is_some() => Some(c.chat_template()?),
             _ => None,
@@ -78,56 +74,31 @@ impl Tokenizer {
             }
         }
         dedup(&mut eos_ids);
-        Ok(Tokenizer {
-            inner,
-            eos_ids,
-            bos_prefix: None,
-            chat,
-            defaults,
-        })
+        Ok(Tokenizer { inner, eos_ids, bos_prefix: None, chat, defaults })
     }
 
     /// Builds the tokenizer from a GGUF file's metadata.
     pub fn from_gguf(file: &GgufFile) -> Result<Self> {
         let h = file.header();
-        let err = |m: String| Error::Gguf {
-            path: file.path().to_path_buf(),
-            message: m,
-        };
+        let err = |m: String| Error::Gguf { path: file.path().to_path_buf(), message: m };
         let inner = gguf_bpe::build(h).map_err(err)?;
         let id = |k: &str| h.get(k).and_then(GgufValue::as_u64).map(|v| v as u32);
         let eos_ids: Vec<u32> = id("tokenizer.ggml.eos_token_id").into_iter().collect();
-        let add_bos = h
-            .get("tokenizer.ggml.add_bos_token")
-            .and_then(GgufValue::as_bool)
-            .unwrap_or(false);
-        let bos_prefix = if add_bos {
-            id("tokenizer.ggml.bos_token_id")
-        } else {
-            None
-        };
+        let add_bos = h.get("tokenizer.ggml.add_bos_token").and_then(GgufValue::as_bool).unwrap_or(false);
+        let bos_prefix = if add_bos { id("tokenizer.ggml.bos_token_id") } else { None };
         let config = TokenizerConfig::from_gguf(file.path())?;
         let chat = match config.chat_template {
             Some(_) => Some(config.chat_template()?),
             None => None,
         };
-        Ok(Tokenizer {
-            inner,
-            eos_ids,
-            bos_prefix,
-            chat,
-            defaults: GenerationDefaults::default(),
-        })
+        Ok(Tokenizer { inner, eos_ids, bos_prefix, chat, defaults: GenerationDefaults::default() })
     }
 
     /// Token ids of `text`. With `add_special_tokens` the model's BOS (and
     /// whatever its post-processor adds) is included; chat-templated text
     /// already carries its special tokens, so encode it with `false`.
     pub fn encode(&self, text: &str, add_special_tokens: bool) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, add_special_tokens)
-            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let enc = self.inner.encode(text, add_special_tokens).map_err(|e| Error::Tokenizer(e.to_string()))?;
         let mut ids = Vec::with_capacity(enc.len() + 1);
         if let (true, Some(bos)) = (add_special_tokens, self.bos_prefix) {
             ids.push(bos);
@@ -138,9 +109,7 @@ impl Tokenizer {
 
     /// The text of `ids`, special tokens included unless `skip_special_tokens`.
     pub fn decode(&self, ids: &[u32], skip_special_tokens: bool) -> Result<String> {
-        self.inner
-            .decode(ids, skip_special_tokens)
-            .map_err(|e| Error::Tokenizer(e.to_string()))
+        self.inner.decode(ids, skip_special_tokens).map_err(|e| Error::Tokenizer(e.to_string()))
     }
 
     /// Ids that end a generation (from every source the model gives).
@@ -169,14 +138,11 @@ impl Tokenizer {
     }
 
     /// Renders `messages` with the model's chat template.
-    pub fn apply_chat_template(
-        &self,
-        messages: &[ChatMessage],
-        add_generation_prompt: bool,
-    ) -> Result<String> {
-        let t = self.chat.as_ref().ok_or_else(|| {
-            Error::Tokenizer("the model has no chat template; use raw prompts instead".to_string())
-        })?;
+    pub fn apply_chat_template(&self, messages: &[ChatMessage], add_generation_prompt: bool) -> Result<String> {
+        let t = self
+            .chat
+            .as_ref()
+            .ok_or_else(|| Error::Tokenizer("the model has no chat template; use raw prompts instead".to_string()))?;
         Ok(t.render(messages, add_generation_prompt)?)
     }
 
@@ -216,14 +182,12 @@ fn dedup(ids: &mut Vec<u32>) {
 /// `eos_token_id`: absent, an id, or a list of ids.
 fn token_id_list(v: &Value, path: &Path) -> Result<Vec<u32>> {
     let one = |x: &Value| {
-        x.as_u64()
-            .and_then(|n| u32::try_from(n).ok())
-            .ok_or_else(|| Error::Json {
-                path: path.to_path_buf(),
-                line: 0,
-                column: 0,
-                message: format!("field `eos_token_id`: expected a token id, found {x}"),
-            })
+        x.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| Error::Json {
+            path: path.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("field `eos_token_id`: expected a token id, found {x}"),
+        })
     };
     match v {
         Value::Null => Ok(Vec::new()),

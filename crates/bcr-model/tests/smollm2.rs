@@ -22,19 +22,11 @@ fn fixture() -> serde_json::Value {
 }
 
 fn model() -> Option<Model> {
-    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-    else {
-        eprintln!(
-            "skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test"
-        );
+    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.exists()) else {
+        eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
         return None;
     };
-    let opts = LoadOptions {
-        device: Device::Cpu,
-        dtype: DType::F32,
-    };
+    let opts = LoadOptions { device: Device::Cpu, dtype: DType::F32 };
     Some(Model::load(path.to_str().unwrap(), &opts).unwrap())
 }
 
@@ -52,18 +44,9 @@ fn smollm2_matches_transformers() {
     assert_eq!(prompt, ids(&fx["prompt_ids"]));
 
     // Next-token logits after the prompt: the reference's top 20.
-    let input = Tensor::new(prompt.as_slice(), &Device::Cpu)
-        .unwrap()
-        .unsqueeze(0)
-        .unwrap();
+    let input = Tensor::new(prompt.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
     let logits = m.lm.forward(&input, &[0], None).unwrap();
-    let last: Vec<f32> = logits
-        .get(0)
-        .unwrap()
-        .get(prompt.len() - 1)
-        .unwrap()
-        .to_vec1()
-        .unwrap();
+    let last: Vec<f32> = logits.get(0).unwrap().get(prompt.len() - 1).unwrap().to_vec1().unwrap();
     let want: Vec<f32> = serde_json::from_value(fx["top_logits"].clone()).unwrap();
     let mut worst = 0f32;
     for (&id, &w) in ids(&fx["top_ids"]).iter().zip(&want) {
@@ -72,23 +55,12 @@ fn smollm2_matches_transformers() {
     eprintln!("max |logit diff| over the reference top 20: {worst:e}");
     assert!(worst <= LOGIT_TOL, "max logit difference {worst}");
 
-    let cfg = SamplingConfig {
-        max_new_tokens: 40,
-        temperature: 0.0,
-        ..Default::default()
-    };
-    let g = generate(&m.lm, &m.tokenizer, &[prompt], &cfg)
-        .unwrap()
-        .remove(0);
+    let cfg = SamplingConfig { max_new_tokens: 40, temperature: 0.0, ..Default::default() };
+    let g = generate(&m.lm, &m.tokenizer, &[prompt], &cfg).unwrap().remove(0);
     assert_eq!(g.tokens, ids(&fx["greedy_ids"]));
     assert_eq!(g.text, fx["greedy_text"].as_str().unwrap());
     let want: Vec<f32> = serde_json::from_value(fx["greedy_logprobs"].clone()).unwrap();
-    let worst = g
-        .logprobs
-        .iter()
-        .zip(&want)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0f32, f32::max);
+    let worst = g.logprobs.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
     eprintln!("max |logprob diff| over 40 greedy tokens: {worst:e}");
     assert!(worst <= LOGPROB_TOL, "max logprob difference {worst}");
 }

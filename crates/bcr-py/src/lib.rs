@@ -33,9 +33,6 @@ mod reward;
 
 use pyo3::prelude::*;
 
-/// grade(gold, pred, /)
-/// --
-///
 /// Whether `pred` is mathematically equivalent to `gold` (bcr's verifier).
 /// `pred` may be a bare answer or a whole response, whose last `\boxed{}` is
 /// taken.
@@ -45,9 +42,6 @@ fn grade(gold: &str, pred: &str) -> bool {
     bcr_core::grade(gold, pred)
 }
 
-/// grade_batch(golds, preds, /)
-/// --
-///
 /// `[grade(g, p) for g, p in zip(golds, preds)]`, on all cores with the GIL
 /// released. Raises ValueError when the lists differ in length.
 #[pyfunction]

@@ -26,27 +26,20 @@ fn value_error(e: bcr_core::Error) -> PyErr {
 
 /// Parse options from keywords, checked (the label as the prompt template
 /// checks it; `n` at least 1).
-fn parse_options(
-    n: usize,
-    label: Option<&str>,
-    after_think: bool,
-    positional_fallback: bool,
-) -> PyResult<ParseOptions> {
+fn parse_options(n: usize, label: &str, after_think: bool, positional_fallback: bool) -> PyResult<ParseOptions> {
     if n == 0 {
         return Err(PyValueError::new_err("n (problems per response) must be at least 1, got 0"));
     }
-    let mut parse = ParseOptions { after_think, positional_fallback, ..ParseOptions::default() };
-    if let Some(label) = label {
-        parse.label = label.to_string();
-    }
+    let parse = ParseOptions { label: label.to_string(), after_think, positional_fallback };
     let config = RewardConfig { parse, ..RewardConfig::default() };
     config.validate().map_err(value_error)?;
     Ok(config.parse)
 }
 
 /// Reward options from keywords, checked.
-fn options(kw: RewardKw<'_>, n: usize) -> PyResult<Options> {
-    let parse = parse_options(n.max(1), kw.label, kw.after_think, kw.positional_fallback)?;
+fn options(kw: RewardKw<'_>) -> PyResult<Options> {
+    // n = 1 only to pass the check: `score` takes N from the golds.
+    let parse = parse_options(1, kw.label, kw.after_think, kw.positional_fallback)?;
     let mut config = RewardConfig { parse, length_penalty: kw.length_penalty, ..RewardConfig::default() };
     if let Some(w) = kw.format_weight {
         config.format_weight = w;
@@ -64,7 +57,7 @@ struct RewardKw<'a> {
     format_weight: Option<f64>,
     length_penalty: Option<f64>,
     budget: Option<usize>,
-    label: Option<&'a str>,
+    label: &'a str,
     after_think: bool,
     positional_fallback: bool,
 }
@@ -95,21 +88,18 @@ fn score_dict<'py>(py: Python<'py>, score: &Score) -> PyResult<Bound<'py, PyDict
     Ok(d)
 }
 
-/// parse(response, n, *, label="Answer", after_think=True, positional_fallback=False)
-/// --
-///
 /// The N labelled answers of one response (`label k: \boxed{...}`, braces
 /// nesting), in problem order, `None` where missing. With `after_think`, only
 /// the text after the last `</think>` is read; with `positional_fallback`,
 /// unlabelled boxes fill missing answers by position. Raises ValueError for
 /// n < 1 or an invalid label.
 #[pyfunction]
-#[pyo3(signature = (response, n, *, label=None, after_think=true, positional_fallback=false))]
+#[pyo3(signature = (response, n, *, label="Answer", after_think=true, positional_fallback=false))]
 fn parse(
     py: Python<'_>,
     response: &str,
     n: usize,
-    label: Option<&str>,
+    label: &str,
     after_think: bool,
     positional_fallback: bool,
 ) -> PyResult<Vec<Option<String>>> {
@@ -117,17 +107,14 @@ fn parse(
     Ok(py.allow_threads(|| parse_answers(response, n, &opts).answers))
 }
 
-/// parse_batch(responses, n, *, label="Answer", after_think=True, positional_fallback=False)
-/// --
-///
 /// `[parse(r, n, ...) for r in responses]`, on all cores with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (responses, n, *, label=None, after_think=true, positional_fallback=false))]
+#[pyo3(signature = (responses, n, *, label="Answer", after_think=true, positional_fallback=false))]
 fn parse_batch(
     py: Python<'_>,
     responses: Vec<String>,
     n: usize,
-    label: Option<&str>,
+    label: &str,
     after_think: bool,
     positional_fallback: bool,
 ) -> PyResult<Vec<Vec<Option<String>>>> {
@@ -135,11 +122,6 @@ fn parse_batch(
     Ok(py.allow_threads(|| responses.par_iter().map(|r| parse_answers(r, n, &opts).answers).collect()))
 }
 
-/// score(response, golds, *, format_weight=None, length_penalty=None,
-///       response_tokens=None, budget=None, label="Answer", after_think=True,
-///       positional_fallback=False)
-/// --
-///
 /// The BCR reward of one response to a pack whose gold answers are `golds`
 /// (N = len(golds)): `accuracy + format_weight * format - length_penalty *
 /// response_tokens / budget` (the last term only when `length_penalty` is
@@ -151,7 +133,7 @@ fn parse_batch(
 /// invalid options or an empty `golds`.
 #[pyfunction]
 #[pyo3(signature = (response, golds, *, format_weight=None, length_penalty=None, response_tokens=None,
-                    budget=None, label=None, after_think=true, positional_fallback=false))]
+                    budget=None, label="Answer", after_think=true, positional_fallback=false))]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn score<'py>(
     py: Python<'py>,
@@ -161,29 +143,24 @@ fn score<'py>(
     length_penalty: Option<f64>,
     response_tokens: Option<usize>,
     budget: Option<usize>,
-    label: Option<&str>,
+    label: &str,
     after_think: bool,
     positional_fallback: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let kw = RewardKw { format_weight, length_penalty, budget, label, after_think, positional_fallback };
-    let opts = options(kw, golds.len())?;
+    let opts = options(kw)?;
     // verl scores responses from a thread pool: let the others run meanwhile.
     let s = py.allow_threads(|| score_one(response, &golds, response_tokens, &opts)).map_err(PyValueError::new_err)?;
     score_dict(py, &s)
 }
 
-/// score_batch(responses, golds, *, format_weight=None, length_penalty=None,
-///             response_tokens=None, budget=None, label="Answer", after_think=True,
-///             positional_fallback=False)
-/// --
-///
 /// `[score(r, g, ...) for r, g in zip(responses, golds)]` (with
 /// `response_tokens[i]` for response i), on all cores with the GIL released.
 /// Raises ValueError when the lists differ in length or an item is invalid
 /// (the message names its index).
 #[pyfunction]
 #[pyo3(signature = (responses, golds, *, format_weight=None, length_penalty=None, response_tokens=None,
-                    budget=None, label=None, after_think=true, positional_fallback=false))]
+                    budget=None, label="Answer", after_think=true, positional_fallback=false))]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn score_batch<'py>(
     py: Python<'py>,
@@ -193,7 +170,7 @@ fn score_batch<'py>(
     length_penalty: Option<f64>,
     response_tokens: Option<Vec<usize>>,
     budget: Option<usize>,
-    label: Option<&str>,
+    label: &str,
     after_think: bool,
     positional_fallback: bool,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
@@ -202,7 +179,7 @@ fn score_batch<'py>(
         same_length("responses", responses.len(), "response_tokens", tokens.len())?;
     }
     let kw = RewardKw { format_weight, length_penalty, budget, label, after_think, positional_fallback };
-    let opts = options(kw, 1)?;
+    let opts = options(kw)?;
     let results: Vec<Result<Score, String>> = py.allow_threads(|| {
         responses
             .par_iter()

@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use bcr_core::ChatMessage;
-use bcr_model::{
-    generate_with_stats, row_seed, DType, Device, GenerateStats, LoadOptions, Model, SamplingConfig,
-};
+use bcr_model::{generate_with_stats, row_seed, DType, Device, GenerateStats, LoadOptions, Model, SamplingConfig};
 use serde_json::{json, Value};
 
 const AFTER_HELP: &str = "\
@@ -37,12 +35,7 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     model: String,
     /// One prompt. Example: --prompt 'What is 7*8?'
-    #[arg(
-        long,
-        value_name = "TEXT",
-        conflicts_with = "input",
-        required_unless_present = "input"
-    )]
+    #[arg(long, value_name = "TEXT", conflicts_with = "input", required_unless_present = "input")]
     prompt: Option<String>,
     /// JSONL file of {"prompt", "id"?} objects. Example: --input prompts.jsonl
     #[arg(long, value_name = "FILE")]
@@ -100,11 +93,7 @@ struct Prompt {
 /// Runs `bcr generate`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     if args.samples == 0 || args.batch_size == 0 {
-        bail!(
-            "--samples and --batch-size must be at least 1 (got {} and {})",
-            args.samples,
-            args.batch_size
-        );
+        bail!("--samples and --batch-size must be at least 1 (got {} and {})", args.samples, args.batch_size);
     }
     let dtype = match args.dtype.as_str() {
         "f32" => DType::F32,
@@ -113,21 +102,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         other => bail!("--dtype {other:?}: expected f32, bf16 or f16"),
     };
     let prompts = match (&args.prompt, &args.input) {
-        (Some(p), _) => vec![Prompt {
-            id: None,
-            text: p.clone(),
-        }],
+        (Some(p), _) => vec![Prompt { id: None, text: p.clone() }],
         (None, Some(path)) => read_prompts(path)?,
         (None, None) => bail!("give --prompt TEXT or --input FILE"),
     };
-    let mut model = Model::load(
-        &args.model,
-        &LoadOptions {
-            device: Device::Cpu,
-            dtype,
-        },
-    )
-    .with_context(|| format!("loading model {}", args.model))?;
+    let mut model = Model::load(&args.model, &LoadOptions { device: Device::Cpu, dtype })
+        .with_context(|| format!("loading model {}", args.model))?;
     if args.ignore_eos {
         model.tokenizer.set_eos_ids(Vec::new());
     }
@@ -140,21 +120,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out: Box<dyn Write> = match args.output.as_deref() {
         None => Box::new(std::io::stdout().lock()),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => Box::new(BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
-        )),
+        Some(p) => {
+            Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
+        }
     };
-    let jobs: Vec<(usize, usize)> = (0..prompts.len())
-        .flat_map(|i| (0..args.samples).map(move |k| (i, k)))
-        .collect();
+    let jobs: Vec<(usize, usize)> = (0..prompts.len()).flat_map(|i| (0..args.samples).map(move |k| (i, k))).collect();
     let bar = progress(jobs.len());
     let mut total = GenerateStats::default();
     for (b, batch) in jobs.chunks(args.batch_size).enumerate() {
         let ids: Vec<Vec<u32>> = batch.iter().map(|&(i, _)| encoded[i].clone()).collect();
-        let seeds: Vec<u64> = batch
-            .iter()
-            .map(|&(i, k)| row_seed(args.seed, (i * args.samples + k) as u64))
-            .collect();
+        let seeds: Vec<u64> = batch.iter().map(|&(i, k)| row_seed(args.seed, (i * args.samples + k) as u64)).collect();
         let (gens, stats) = generate_with_stats(&model.lm, &model.tokenizer, &ids, &seeds, &cfg)?;
         for (&(i, k), g) in batch.iter().zip(&gens) {
             let mut obj = json!({"index": i, "sample": k, "text": g.text, "tokens": g.tokens,
@@ -213,15 +188,11 @@ fn read_prompts(path: &Path) -> anyhow::Result<Vec<Prompt>> {
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value =
-            serde_json::from_str(&line).with_context(|| format!("{at}: not a JSON object"))?;
+        let v: Value = serde_json::from_str(&line).with_context(|| format!("{at}: not a JSON object"))?;
         let Some(text) = v.get("prompt").and_then(Value::as_str) else {
             bail!("{at}: field `prompt`: missing or not a string");
         };
-        out.push(Prompt {
-            id: v.get("id").cloned(),
-            text: text.to_string(),
-        });
+        out.push(Prompt { id: v.get("id").cloned(), text: text.to_string() });
     }
     if out.is_empty() {
         bail!("{}: no prompts", path.display());
@@ -254,9 +225,7 @@ fn progress(n: usize) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let bar = indicatif::ProgressBar::new(n as u64);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} completions {elapsed}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} completions {elapsed}") {
         bar.set_style(style);
     }
     Some(bar)
@@ -270,14 +239,8 @@ mod tests {
     fn prompt_files_name_the_bad_line_and_field() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
-            (
-                "{\"prompt\": \"a\", \"id\": 3}\n\n{\"prompt\": \"b\"}\n",
-                None,
-            ),
-            (
-                "{\"prompt\": \"a\"}\n{\"question\": \"b\"}\n",
-                Some(":2: field `prompt`"),
-            ),
+            ("{\"prompt\": \"a\", \"id\": 3}\n\n{\"prompt\": \"b\"}\n", None),
+            ("{\"prompt\": \"a\"}\n{\"question\": \"b\"}\n", Some(":2: field `prompt`")),
             ("{\"prompt\": 5}\n", Some(":1: field `prompt`")),
             ("not json\n", Some(":1: not a JSON object")),
             ("\n", Some("no prompts")),

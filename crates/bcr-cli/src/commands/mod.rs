@@ -10,6 +10,7 @@ mod grade;
 mod pack;
 mod prompt;
 mod score;
+mod sft;
 mod train;
 
 /// Batched Contextual Reinforcement: train reasoning LLMs to solve N problems
@@ -40,6 +41,8 @@ enum Command {
     Prompt(prompt::Args),
     /// Parse and grade responses to packs: per-problem correctness and reward.
     Score(score::Args),
+    /// Warm-start the tiny gym model: train its tokenizer and SFT it on verbose reference solutions.
+    Sft(sft::Args),
     /// Train a model with BCR: GRPO on packs of N problems under one shared token budget.
     Train(train::Args),
 }
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pack(args) => pack::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Score(args) => score::run(args),
+        Command::Sft(args) => sft::run(args),
         Command::Train(args) => train::run(args),
     }
 }

@@ -26,22 +26,10 @@ fn tiny_model() -> CausalLm {
         let n: usize = shape.iter().product();
         let norm = name.ends_with("norm.weight");
         // Large enough weights that the next-token distribution is peaked.
-        let data: Vec<f64> = (0..n)
-            .map(|_| {
-                if norm {
-                    1.0
-                } else {
-                    rng.random::<f64>() * 1.6 - 0.8
-                }
-            })
-            .collect();
+        let data: Vec<f64> = (0..n).map(|_| if norm { 1.0 } else { rng.random::<f64>() * 1.6 - 0.8 }).collect();
         tensors.insert(name, Tensor::from_vec(data, shape, &Device::Cpu).unwrap());
     }
-    CausalLm::new(
-        &cfg,
-        VarBuilder::from_tensors(tensors, DType::F64, &Device::Cpu),
-    )
-    .unwrap()
+    CausalLm::new(&cfg, VarBuilder::from_tensors(tensors, DType::F64, &Device::Cpu)).unwrap()
 }
 
 fn prompts() -> Vec<Vec<u32>> {
@@ -53,11 +41,7 @@ fn prompts() -> Vec<Vec<u32>> {
 }
 
 fn greedy(max_new_tokens: usize) -> SamplingConfig {
-    SamplingConfig {
-        max_new_tokens,
-        temperature: 0.0,
-        ..Default::default()
-    }
+    SamplingConfig { max_new_tokens, temperature: 0.0, ..Default::default() }
 }
 
 /// The greedy chain recomputed with a full forward (no cache) per token.
@@ -65,20 +49,10 @@ fn argmax_chain(lm: &CausalLm, prompt: &[u32], n: usize, eos: &[u32]) -> Vec<u32
     let mut seq = prompt.to_vec();
     let mut out = Vec::new();
     while out.len() < n {
-        let ids = Tensor::new(seq.as_slice(), &Device::Cpu)
-            .unwrap()
-            .unsqueeze(0)
-            .unwrap();
+        let ids = Tensor::new(seq.as_slice(), &Device::Cpu).unwrap().unsqueeze(0).unwrap();
         let logits = lm.forward(&ids, &[0], None).unwrap();
-        let last: Vec<f32> = logits
-            .get(0)
-            .unwrap()
-            .get(seq.len() - 1)
-            .unwrap()
-            .to_dtype(DType::F32)
-            .unwrap()
-            .to_vec1()
-            .unwrap();
+        let last: Vec<f32> =
+            logits.get(0).unwrap().get(seq.len() - 1).unwrap().to_dtype(DType::F32).unwrap().to_vec1().unwrap();
         let t = argmax(&last) as u32;
         out.push(t);
         seq.push(t);
@@ -101,33 +75,21 @@ fn greedy_generation_equals_the_argmax_chain_of_full_forwards() {
         assert!(g.logprobs.iter().all(|&l| l <= 0.0 && l.is_finite()));
     }
     // The tokens are not all the same: the test would catch a stuck chain.
-    assert!(got
-        .iter()
-        .any(|g| g.tokens.iter().any(|&t| t != g.tokens[0])));
+    assert!(got.iter().any(|g| g.tokens.iter().any(|&t| t != g.tokens[0])));
 }
 
 #[test]
 fn a_batch_equals_each_prompt_alone_with_the_same_seeds() {
     let lm = tiny_model();
     let tok = Tokenizer::bytes_for_tests(vec![]);
-    let cfg = SamplingConfig {
-        max_new_tokens: 10,
-        temperature: 0.9,
-        top_p: 0.95,
-        top_k: 50,
-        seed: 3,
-        ..Default::default()
-    };
+    let cfg =
+        SamplingConfig { max_new_tokens: 10, temperature: 0.9, top_p: 0.95, top_k: 50, seed: 3, ..Default::default() };
     let seeds = [11u64, 12, 13];
     let (batch, stats) = generate_with_stats(&lm, &tok, &prompts(), &seeds, &cfg).unwrap();
     assert_eq!(stats.generated_tokens, 30);
-    assert_eq!(
-        stats.prompt_tokens,
-        prompts().iter().map(Vec::len).sum::<usize>()
-    );
+    assert_eq!(stats.prompt_tokens, prompts().iter().map(Vec::len).sum::<usize>());
     for (i, p) in prompts().iter().enumerate() {
-        let (alone, _) =
-            generate_with_stats(&lm, &tok, std::slice::from_ref(p), &seeds[i..=i], &cfg).unwrap();
+        let (alone, _) = generate_with_stats(&lm, &tok, std::slice::from_ref(p), &seeds[i..=i], &cfg).unwrap();
         assert_eq!(alone[0].tokens, batch[i].tokens, "prompt {i}");
         for (a, b) in alone[0].logprobs.iter().zip(&batch[i].logprobs) {
             assert!((a - b).abs() < 1e-5, "prompt {i}: {a} vs {b}");
@@ -144,31 +106,17 @@ fn a_batch_equals_each_prompt_alone_with_the_same_seeds() {
 fn seeds_reproduce_and_differ() {
     let lm = tiny_model();
     let tok = Tokenizer::bytes_for_tests(vec![]);
-    let cfg = |seed| SamplingConfig {
-        max_new_tokens: 16,
-        temperature: 1.5,
-        seed,
-        ..Default::default()
-    };
+    let cfg = |seed| SamplingConfig { max_new_tokens: 16, temperature: 1.5, seed, ..Default::default() };
     let a = generate(&lm, &tok, &prompts(), &cfg(1)).unwrap();
     assert_eq!(a, generate(&lm, &tok, &prompts(), &cfg(1)).unwrap());
     let b = generate(&lm, &tok, &prompts(), &cfg(2)).unwrap();
-    assert_ne!(
-        a.iter().map(|g| &g.tokens).collect::<Vec<_>>(),
-        b.iter().map(|g| &g.tokens).collect::<Vec<_>>()
-    );
+    assert_ne!(a.iter().map(|g| &g.tokens).collect::<Vec<_>>(), b.iter().map(|g| &g.tokens).collect::<Vec<_>>());
 }
 
 #[test]
 fn eos_finishes_a_row_early_and_leaves_the_others_unchanged() {
     let lm = tiny_model();
-    let plain = generate(
-        &lm,
-        &Tokenizer::bytes_for_tests(vec![]),
-        &prompts(),
-        &greedy(12),
-    )
-    .unwrap();
+    let plain = generate(&lm, &Tokenizer::bytes_for_tests(vec![]), &prompts(), &greedy(12)).unwrap();
     // Make row 1's third greedy token the end-of-sequence id.
     let eos = plain[1].tokens[2];
     let tok = Tokenizer::bytes_for_tests(vec![eos]);
@@ -177,19 +125,8 @@ fn eos_finishes_a_row_early_and_leaves_the_others_unchanged() {
         let want = argmax_chain(&lm, p, 12, &[eos]);
         assert_eq!(g.tokens, want);
         let stopped = want.last() == Some(&eos);
-        assert_eq!(
-            g.finish,
-            if stopped {
-                FinishReason::Stop
-            } else {
-                FinishReason::Length
-            }
-        );
-        let body = if stopped {
-            &want[..want.len() - 1]
-        } else {
-            &want[..]
-        };
+        assert_eq!(g.finish, if stopped { FinishReason::Stop } else { FinishReason::Length });
+        let body = if stopped { &want[..want.len() - 1] } else { &want[..] };
         assert_eq!(g.text, tok.decode(body, false).unwrap());
     }
     assert_eq!(got[1].tokens.len(), 3);
@@ -199,18 +136,11 @@ fn eos_finishes_a_row_early_and_leaves_the_others_unchanged() {
 fn a_stop_string_cuts_the_text_and_ends_the_row() {
     let lm = tiny_model();
     let tok = Tokenizer::bytes_for_tests(vec![]);
-    let full = generate(&lm, &tok, &prompts()[..1], &greedy(16))
-        .unwrap()
-        .remove(0);
+    let full = generate(&lm, &tok, &prompts()[..1], &greedy(16)).unwrap().remove(0);
     let chars: Vec<char> = full.text.chars().collect();
     let stop: String = chars[4..6].iter().collect();
-    let cfg = SamplingConfig {
-        stop: vec!["never appears \u{1}".into(), stop.clone()],
-        ..greedy(16)
-    };
-    let got = generate(&lm, &tok, &prompts()[..1], &cfg)
-        .unwrap()
-        .remove(0);
+    let cfg = SamplingConfig { stop: vec!["never appears \u{1}".into(), stop.clone()], ..greedy(16) };
+    let got = generate(&lm, &tok, &prompts()[..1], &cfg).unwrap().remove(0);
     assert_eq!(got.finish, FinishReason::Stop);
     let at = full.text.find(&stop).unwrap();
     assert_eq!(got.text, full.text[..at]);
@@ -246,9 +176,7 @@ fn bad_prompts_are_rejected() {
         let err = generate(&lm, &tok, &p, &greedy(4)).unwrap_err().to_string();
         assert!(err.contains(want), "{err}");
     }
-    let err = generate_with_stats(&lm, &tok, &prompts(), &[1], &greedy(4))
-        .unwrap_err()
-        .to_string();
+    let err = generate_with_stats(&lm, &tok, &prompts(), &[1], &greedy(4)).unwrap_err().to_string();
     assert!(err.contains("1 seeds for 3 prompts"), "{err}");
     assert!(generate(&lm, &tok, &[], &greedy(4)).unwrap().is_empty());
 }

@@ -63,16 +63,9 @@ pub fn permuted_heads(arch: &str, gguf: &str, heads: usize, kv_heads: usize) -> 
 
 /// Undoes llama.cpp's Q/K row permutation in place; `data` is row-major
 /// with `rows` rows of `cols` values (a 1-D bias has `cols == 1`).
-pub fn unpermute_rows(
-    data: &mut [f32],
-    rows: usize,
-    cols: usize,
-    heads: usize,
-) -> Result<(), String> {
+pub fn unpermute_rows(data: &mut [f32], rows: usize, cols: usize, heads: usize) -> Result<(), String> {
     if heads == 0 || rows % heads != 0 || (rows / heads) % 2 != 0 || data.len() != rows * cols {
-        return Err(format!(
-            "cannot un-permute {rows} x {cols} rows into {heads} heads of even size"
-        ));
+        return Err(format!("cannot un-permute {rows} x {cols} rows into {heads} heads of even size"));
     }
     let head_dim = rows / heads;
     let half = head_dim / 2;
@@ -96,9 +89,7 @@ pub fn architecture(h: &GgufHeader) -> Result<String, String> {
         .and_then(GgufValue::as_str)
         .ok_or("metadata general.architecture is missing or not a string")?;
     if !ARCHES.contains(&arch) {
-        return Err(format!(
-            "general.architecture {arch:?} is not supported (supported: {ARCHES:?})"
-        ));
+        return Err(format!("general.architecture {arch:?} is not supported (supported: {ARCHES:?})"));
     }
     Ok(arch.to_string())
 }
@@ -109,14 +100,7 @@ pub fn hf_config(h: &GgufHeader) -> Result<Value, String> {
     let key = |k: &str| format!("{arch}.{k}");
     let get = |k: &str| h.get(&key(k));
     let uint = |k: &str| -> Result<Option<u64>, String> {
-        get(k)
-            .map(|v| {
-                v.as_u64().ok_or(format!(
-                    "metadata {} = {v:?} is not an unsigned integer",
-                    key(k)
-                ))
-            })
-            .transpose()
+        get(k).map(|v| v.as_u64().ok_or(format!("metadata {} = {v:?} is not an unsigned integer", key(k)))).transpose()
     };
     let need = |k: &str| uint(k)?.ok_or(format!("metadata {} is missing", key(k)));
     let float = |k: &str| get(k).and_then(GgufValue::as_f64);
@@ -132,51 +116,31 @@ pub fn hf_config(h: &GgufHeader) -> Result<Value, String> {
         }
     }
     if h.tensor("rope_freqs.weight").is_some() {
-        return Err("tensor rope_freqs.weight (Llama 3.1 frequency scaling) is not supported from GGUF; use the HF checkpoint".into());
+        return Err(
+            "tensor rope_freqs.weight (Llama 3.1 frequency scaling) is not supported from GGUF; use the HF checkpoint"
+                .into(),
+        );
     }
     let vocab = match uint("vocab_size")? {
         Some(v) => v,
-        None => {
-            tokens_len(h).ok_or("neither vocab_size nor tokenizer.ggml.tokens in the metadata")?
-        }
+        None => tokens_len(h).ok_or("neither vocab_size nor tokenizer.ggml.tokens in the metadata")?,
     };
     let mut c = Map::new();
     c.insert("model_type".into(), json!(arch));
     c.insert("hidden_size".into(), json!(hidden));
-    c.insert(
-        "intermediate_size".into(),
-        json!(need("feed_forward_length")?),
-    );
+    c.insert("intermediate_size".into(), json!(need("feed_forward_length")?));
     c.insert("num_hidden_layers".into(), json!(need("block_count")?));
     c.insert("num_attention_heads".into(), json!(heads));
-    c.insert(
-        "num_key_value_heads".into(),
-        json!(uint("attention.head_count_kv")?.unwrap_or(heads)),
-    );
+    c.insert("num_key_value_heads".into(), json!(uint("attention.head_count_kv")?.unwrap_or(heads)));
     c.insert("head_dim".into(), json!(head_dim));
-    c.insert(
-        "rms_norm_eps".into(),
-        json!(float("attention.layer_norm_rms_epsilon").unwrap_or(1e-6)),
-    );
-    c.insert(
-        "rope_theta".into(),
-        json!(float("rope.freq_base").unwrap_or(10_000.0)),
-    );
-    c.insert(
-        "max_position_embeddings".into(),
-        json!(uint("context_length")?.unwrap_or(4096)),
-    );
+    c.insert("rms_norm_eps".into(), json!(float("attention.layer_norm_rms_epsilon").unwrap_or(1e-6)));
+    c.insert("rope_theta".into(), json!(float("rope.freq_base").unwrap_or(10_000.0)));
+    c.insert("max_position_embeddings".into(), json!(uint("context_length")?.unwrap_or(4096)));
     c.insert("vocab_size".into(), json!(vocab));
-    c.insert(
-        "tie_word_embeddings".into(),
-        json!(h.tensor("output.weight").is_none()),
-    );
+    c.insert("tie_word_embeddings".into(), json!(h.tensor("output.weight").is_none()));
     let bias = arch == "llama" && h.tensor("blk.0.attn_q.bias").is_some();
     c.insert("attention_bias".into(), json!(bias));
-    for (hf, gg) in [
-        ("bos_token_id", "tokenizer.ggml.bos_token_id"),
-        ("eos_token_id", "tokenizer.ggml.eos_token_id"),
-    ] {
+    for (hf, gg) in [("bos_token_id", "tokenizer.ggml.bos_token_id"), ("eos_token_id", "tokenizer.ggml.eos_token_id")] {
         if let Some(id) = h.get(gg).and_then(GgufValue::as_u64) {
             c.insert(hf.into(), json!(id));
         }
@@ -188,37 +152,29 @@ pub fn hf_config(h: &GgufHeader) -> Result<Value, String> {
 }
 
 fn tokens_len(h: &GgufHeader) -> Option<u64> {
-    h.get("tokenizer.ggml.tokens")
-        .and_then(GgufValue::as_array)
-        .map(|a| a.len() as u64)
+    h.get("tokenizer.ggml.tokens").and_then(GgufValue::as_array).map(|a| a.len() as u64)
 }
 
 /// `rope.scaling.type` (none, linear, yarn) as an HF `rope_scaling` object.
 fn rope_scaling(h: &GgufHeader, arch: &str) -> Result<Option<Value>, String> {
     let get = |k: &str| h.get(&format!("{arch}.rope.scaling.{k}"));
     let factor = get("factor").and_then(GgufValue::as_f64);
-    let kind = get("type")
-        .and_then(GgufValue::as_str)
-        .unwrap_or(match factor {
-            Some(_) => "linear",
-            None => "none",
-        });
+    let kind = get("type").and_then(GgufValue::as_str).unwrap_or(match factor {
+        Some(_) => "linear",
+        None => "none",
+    });
     let orig = get("original_context_length").and_then(GgufValue::as_u64);
     match kind {
         "none" => Ok(None),
         "linear" | "yarn" => {
-            let factor = factor.ok_or(format!(
-                "{arch}.rope.scaling.factor is required for {kind} scaling"
-            ))?;
+            let factor = factor.ok_or(format!("{arch}.rope.scaling.factor is required for {kind} scaling"))?;
             let mut v = json!({"rope_type": kind, "factor": factor});
             if let Some(o) = orig {
                 v["original_max_position_embeddings"] = json!(o);
             }
             Ok(Some(v))
         }
-        other => Err(format!(
-            "{arch}.rope.scaling.type {other:?} is not supported (none, linear, yarn are)"
-        )),
+        other => Err(format!("{arch}.rope.scaling.type {other:?} is not supported (none, linear, yarn are)")),
     }
 }
 
@@ -232,30 +188,12 @@ mod tests {
             ("token_embd.weight", Some("model.embed_tokens.weight")),
             ("output.weight", Some("lm_head.weight")),
             ("output_norm.weight", Some("model.norm.weight")),
-            (
-                "blk.0.attn_q.weight",
-                Some("model.layers.0.self_attn.q_proj.weight"),
-            ),
-            (
-                "blk.12.attn_k.bias",
-                Some("model.layers.12.self_attn.k_proj.bias"),
-            ),
-            (
-                "blk.3.attn_output.weight",
-                Some("model.layers.3.self_attn.o_proj.weight"),
-            ),
-            (
-                "blk.3.attn_q_norm.weight",
-                Some("model.layers.3.self_attn.q_norm.weight"),
-            ),
-            (
-                "blk.7.ffn_down.weight",
-                Some("model.layers.7.mlp.down_proj.weight"),
-            ),
-            (
-                "blk.7.ffn_norm.weight",
-                Some("model.layers.7.post_attention_layernorm.weight"),
-            ),
+            ("blk.0.attn_q.weight", Some("model.layers.0.self_attn.q_proj.weight")),
+            ("blk.12.attn_k.bias", Some("model.layers.12.self_attn.k_proj.bias")),
+            ("blk.3.attn_output.weight", Some("model.layers.3.self_attn.o_proj.weight")),
+            ("blk.3.attn_q_norm.weight", Some("model.layers.3.self_attn.q_norm.weight")),
+            ("blk.7.ffn_down.weight", Some("model.layers.7.mlp.down_proj.weight")),
+            ("blk.7.ffn_norm.weight", Some("model.layers.7.post_attention_layernorm.weight")),
             ("blk.x.ffn_up.weight", None),
             ("blk.1.ffn_gate_exps.weight", None),
             ("rope_freqs.weight", None),
@@ -291,10 +229,7 @@ mod tests {
 
     #[test]
     fn only_llama_q_and_k_are_permuted() {
-        assert_eq!(
-            permuted_heads("llama", "blk.0.attn_q.weight", 9, 3),
-            Some(9)
-        );
+        assert_eq!(permuted_heads("llama", "blk.0.attn_q.weight", 9, 3), Some(9));
         assert_eq!(permuted_heads("llama", "blk.0.attn_k.bias", 9, 3), Some(3));
         assert_eq!(permuted_heads("llama", "blk.0.attn_v.weight", 9, 3), None);
         assert_eq!(permuted_heads("qwen2", "blk.0.attn_q.weight", 9, 3), None);

@@ -88,9 +88,7 @@ impl GgmlType {
     pub fn byte_size(self, n: u64) -> std::result::Result<usize, String> {
         let (len, bytes) = self.block();
         if n % len as u64 != 0 {
-            return Err(format!(
-                "{n} values are not a whole number of {self:?} blocks of {len}"
-            ));
+            return Err(format!("{n} values are not a whole number of {self:?} blocks of {len}"));
         }
         usize::try_from(n / len as u64 * bytes as u64).map_err(|e| e.to_string())
     }
@@ -99,23 +97,18 @@ impl GgmlType {
     pub fn dequantize(self, data: &[u8]) -> std::result::Result<Vec<f32>, String> {
         let (len, bytes) = self.block();
         if data.len() % bytes != 0 {
-            return Err(format!(
-                "{} bytes are not a whole number of {self:?} blocks of {bytes}",
-                data.len()
-            ));
+            return Err(format!("{} bytes are not a whole number of {self:?} blocks of {bytes}", data.len()));
         }
         let n_blocks = data.len() / bytes;
         let mut out = vec![0f32; n_blocks * len];
         let f = self.block_fn();
         // Chunks of many blocks keep rayon's overhead small on big tensors.
         let per_task = (4096 / len).max(1);
-        out.par_chunks_mut(len * per_task)
-            .zip(data.par_chunks(bytes * per_task))
-            .for_each(|(out, data)| {
-                for (y, x) in out.chunks_exact_mut(len).zip(data.chunks_exact(bytes)) {
-                    f(x, y);
-                }
-            });
+        out.par_chunks_mut(len * per_task).zip(data.par_chunks(bytes * per_task)).for_each(|(out, data)| {
+            for (y, x) in out.chunks_exact_mut(len).zip(data.chunks_exact(bytes)) {
+                f(x, y);
+            }
+        });
         Ok(out)
     }
 
@@ -153,17 +146,11 @@ mod tests {
         let vals = [0.0f32, -1.5, 65504.0, 1e-3];
         let f32s: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(GgmlType::F32.dequantize(&f32s).unwrap(), vals);
-        let f16s: Vec<u8> = vals
-            .iter()
-            .flat_map(|&v| f16::from_f32(v).to_le_bytes())
-            .collect();
+        let f16s: Vec<u8> = vals.iter().flat_map(|&v| f16::from_f32(v).to_le_bytes()).collect();
         let back = GgmlType::F16.dequantize(&f16s).unwrap();
         assert_eq!(back[..3], vals[..3]);
         assert!((back[3] - 1e-3).abs() < 1e-6);
-        let bf16s: Vec<u8> = vals
-            .iter()
-            .flat_map(|&v| bf16::from_f32(v).to_le_bytes())
-            .collect();
+        let bf16s: Vec<u8> = vals.iter().flat_map(|&v| bf16::from_f32(v).to_le_bytes()).collect();
         assert_eq!(GgmlType::Bf16.dequantize(&bf16s).unwrap()[..2], vals[..2]);
     }
 
@@ -171,14 +158,8 @@ mod tests {
     fn sizes_and_partial_blocks() {
         assert_eq!(GgmlType::Q4_1.byte_size(576 * 192), Ok(576 * 192 / 32 * 20));
         assert_eq!(GgmlType::Q6K.byte_size(512), Ok(420));
-        assert!(GgmlType::Q4K
-            .byte_size(100)
-            .unwrap_err()
-            .contains("100 values"));
-        assert!(GgmlType::Q8_0
-            .dequantize(&[0; 35])
-            .unwrap_err()
-            .contains("35 bytes"));
+        assert!(GgmlType::Q4K.byte_size(100).unwrap_err().contains("100 values"));
+        assert!(GgmlType::Q8_0.dequantize(&[0; 35]).unwrap_err().contains("35 bytes"));
         assert_eq!(GgmlType::from_u32(30), Some(GgmlType::Bf16));
         assert_eq!(GgmlType::from_u32(4), None);
     }

@@ -13,10 +13,7 @@ fn scale_min_k4(j: usize, s: &[u8]) -> (f32, f32) {
     let (sc, m) = if j < 4 {
         (s[j] & 63, s[j + 4] & 63)
     } else {
-        (
-            (s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4),
-            (s[j + 4] >> 4) | ((s[j] >> 6) << 4),
-        )
+        ((s[j + 4] & 0x0f) | ((s[j - 4] >> 6) << 4), (s[j + 4] >> 4) | ((s[j] >> 6) << 4))
     };
     (sc as f32, m as f32)
 }
@@ -130,16 +127,12 @@ pub(super) fn q6_k(x: &[u8], y: &mut [f32]) {
     let (ql, qh, sc) = (&x[0..128], &x[128..192], &x[192..208]);
     let d = f16_at(x, 208);
     for half in 0..2 {
-        let (ql, qh) = (
-            &ql[half * 64..half * 64 + 64],
-            &qh[half * 32..half * 32 + 32],
-        );
+        let (ql, qh) = (&ql[half * 64..half * 64 + 64], &qh[half * 32..half * 32 + 32]);
         let sc = &sc[half * 8..half * 8 + 8];
         let y = &mut y[half * 128..half * 128 + 128];
         for l in 0..32 {
             let is = l / 16;
-            let code =
-                |low: u8, shift: u8| ((low | (((qh[l] >> shift) & 3) << 4)) as i32 - 32) as f32;
+            let code = |low: u8, shift: u8| ((low | (((qh[l] >> shift) & 3) << 4)) as i32 - 32) as f32;
             y[l] = d * sc[is] as i8 as f32 * code(ql[l] & 0x0f, 0);
             y[l + 32] = d * sc[is + 2] as i8 as f32 * code(ql[l + 32] & 0x0f, 2);
             y[l + 64] = d * sc[is + 4] as i8 as f32 * code(ql[l] >> 4, 4);
@@ -167,10 +160,7 @@ mod tests {
         s[9] = 0x3a; // scale nibble 0xa, min nibble 0x3
         s[1] = 0b1100_0000; // scale high bits 3
         s[5] = 0b0100_0000; // min high bits 1
-        assert_eq!(
-            scale_min_k4(5, &s),
-            ((0xa | (3 << 4)) as f32, (0x3 | (1 << 4)) as f32)
-        );
+        assert_eq!(scale_min_k4(5, &s), ((0xa | (3 << 4)) as f32, (0x3 | (1 << 4)) as f32));
         s[0] = 0b1010_1010;
         s[4] = 0b0001_0001;
         assert_eq!(scale_min_k4(0, &s), (0b10_1010 as f32, 0b01_0001 as f32));
@@ -179,9 +169,7 @@ mod tests {
     #[test]
     fn q3_k_scales_match_ggml_bit_twiddling() {
         // ggml's aux-word shuffle, recomputed here as the independent oracle.
-        let s: [u8; 12] = [
-            0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x1b, 0x2c, 0x3d, 0x4e,
-        ];
+        let s: [u8; 12] = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x1b, 0x2c, 0x3d, 0x4e];
         let mut aux = [0u32; 4];
         for i in 0..3 {
             aux[i] = u32::from_le_bytes([s[4 * i], s[4 * i + 1], s[4 * i + 2], s[4 * i + 3]]);
@@ -191,11 +179,7 @@ mod tests {
         aux[3] = ((aux[1] >> 4) & k2) | (((tmp >> 6) & k1) << 4);
         aux[0] = (aux[0] & k2) | ((tmp & k1) << 4);
         aux[1] = (aux[1] & k2) | (((tmp >> 2) & k1) << 4);
-        let want: Vec<i32> = aux
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .map(|b| b as i8 as i32 - 32)
-            .collect();
+        let want: Vec<i32> = aux.iter().flat_map(|w| w.to_le_bytes()).map(|b| b as i8 as i32 - 32).collect();
         assert_eq!(q3_k_scales(&s).to_vec(), want);
     }
 }

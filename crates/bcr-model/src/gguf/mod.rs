@@ -37,10 +37,7 @@ impl GgufFile {
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let header = GgufHeader::read(BufReader::new(file)).map_err(|m| gguf_err(path, m))?;
-        Ok(GgufFile {
-            path: path.to_path_buf(),
-            header,
-        })
+        Ok(GgufFile { path: path.to_path_buf(), header })
     }
 
     /// The parsed header.
@@ -62,19 +59,11 @@ impl GgufFile {
     /// Dequantizes one tensor (by GGUF name) to row-major f32 values, with its
     /// row-major shape. Q/K rows of Llama files are returned in HF order.
     pub fn dequantize(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
-        let info = self
-            .header
-            .tensor(name)
-            .ok_or_else(|| gguf_err(&self.path, format!("no tensor named {name}")))?;
+        let info = self.header.tensor(name).ok_or_else(|| gguf_err(&self.path, format!("no tensor named {name}")))?;
         let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        let bytes = self
-            .header
-            .read_tensor_bytes(&mut file, info)
-            .map_err(|m| gguf_err(&self.path, m))?;
-        let mut data = info
-            .dtype
-            .dequantize(&bytes)
-            .map_err(|m| gguf_err(&self.path, format!("tensor {name}: {m}")))?;
+        let bytes = self.header.read_tensor_bytes(&mut file, info).map_err(|m| gguf_err(&self.path, m))?;
+        let mut data =
+            info.dtype.dequantize(&bytes).map_err(|m| gguf_err(&self.path, format!("tensor {name}: {m}")))?;
         let shape = info.shape();
         let arch = arch::architecture(&self.header).map_err(|m| gguf_err(&self.path, m))?;
         let heads = self.head_counts()?;
@@ -89,17 +78,9 @@ impl GgufFile {
 
     fn head_counts(&self) -> Result<(usize, usize)> {
         let arch = arch::architecture(&self.header).map_err(|m| gguf_err(&self.path, m))?;
-        let get = |k: &str| {
-            self.header
-                .get(&format!("{arch}.{k}"))
-                .and_then(GgufValue::as_u64)
-        };
-        let heads = get("attention.head_count").ok_or_else(|| {
-            gguf_err(
-                &self.path,
-                format!("metadata {arch}.attention.head_count is missing"),
-            )
-        })?;
+        let get = |k: &str| self.header.get(&format!("{arch}.{k}")).and_then(GgufValue::as_u64);
+        let heads = get("attention.head_count")
+            .ok_or_else(|| gguf_err(&self.path, format!("metadata {arch}.attention.head_count is missing")))?;
         let kv = get("attention.head_count_kv").unwrap_or(heads);
         Ok((heads as usize, kv as usize))
     }
@@ -115,9 +96,7 @@ impl GgufFile {
                 continue;
             };
             let (data, shape) = self.dequantize(&info.name)?;
-            let t = Tensor::from_vec(data, shape, &Device::Cpu)?
-                .to_dtype(dtype)?
-                .to_device(device)?;
+            let t = Tensor::from_vec(data, shape, &Device::Cpu)?.to_dtype(dtype)?.to_device(device)?;
             out.insert(hf, t);
         }
         if !unknown.is_empty() {
@@ -137,10 +116,7 @@ pub fn load_gguf(path: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Caus
     let file = GgufFile::open(path)?;
     let cfg = file.config()?;
     let tensors = file.hf_tensors(opts.dtype, &opts.device)?;
-    let shapes = tensors
-        .iter()
-        .map(|(n, t)| (n.clone(), t.dims().to_vec()))
-        .collect();
+    let shapes = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
     check_tensors(&cfg, &shapes, &path.display().to_string())?;
     let vb = candle_nn::VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
     let lm = CausalLm::new(&cfg, vb)?;
@@ -148,10 +124,7 @@ pub fn load_gguf(path: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Caus
 }
 
 fn gguf_err(path: &Path, message: String) -> Error {
-    Error::Gguf {
-        path: path.to_path_buf(),
-        message,
-    }
+    Error::Gguf { path: path.to_path_buf(), message }
 }
 
 #[cfg(test)]

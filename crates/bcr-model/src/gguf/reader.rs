@@ -156,12 +156,9 @@ struct Cursor<R> {
 impl<R: Read> Cursor<R> {
     fn bytes<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
         let mut buf = [0u8; N];
-        self.inner.read_exact(&mut buf).map_err(|e| {
-            gguf_err(format!(
-                "truncated at byte {} reading {what}: {e}",
-                self.pos
-            ))
-        })?;
+        self.inner
+            .read_exact(&mut buf)
+            .map_err(|e| gguf_err(format!("truncated at byte {} reading {what}: {e}", self.pos)))?;
         self.pos += N as u64;
         Ok(buf)
     }
@@ -178,9 +175,7 @@ impl<R: Read> Cursor<R> {
         let at = self.pos;
         let n = self.u64(what)?;
         if n > MAX_LEN {
-            return Err(gguf_err(format!(
-                "{what} at byte {at} has length {n}, over {MAX_LEN}"
-            )));
+            return Err(gguf_err(format!("{what} at byte {at} has length {n}, over {MAX_LEN}")));
         }
         Ok(n as usize)
     }
@@ -189,12 +184,9 @@ impl<R: Read> Cursor<R> {
         let n = self.len(what)?;
         let at = self.pos;
         let mut buf = vec![0u8; n];
-        self.inner
-            .read_exact(&mut buf)
-            .map_err(|e| gguf_err(format!("truncated at byte {at} reading {what}: {e}")))?;
+        self.inner.read_exact(&mut buf).map_err(|e| gguf_err(format!("truncated at byte {at} reading {what}: {e}")))?;
         self.pos += n as u64;
-        String::from_utf8(buf)
-            .map_err(|e| gguf_err(format!("{what} at byte {at} is not UTF-8: {e}")))
+        String::from_utf8(buf).map_err(|e| gguf_err(format!("{what} at byte {at} is not UTF-8: {e}")))
     }
 
     fn value(&mut self, ty: u32, key: &str, depth: usize) -> Result<GgufValue> {
@@ -209,11 +201,7 @@ impl<R: Read> Cursor<R> {
             7 => match self.bytes::<1>(key)?[0] {
                 0 => GgufValue::Bool(false),
                 1 => GgufValue::Bool(true),
-                b => {
-                    return Err(gguf_err(format!(
-                        "metadata {key}: bool byte {b} is not 0 or 1"
-                    )))
-                }
+                b => return Err(gguf_err(format!("metadata {key}: bool byte {b} is not 0 or 1"))),
             },
             8 => GgufValue::String(self.string(key)?),
             9 if depth == 0 => {
@@ -225,11 +213,7 @@ impl<R: Read> Cursor<R> {
                 }
                 GgufValue::Array(items)
             }
-            9 => {
-                return Err(gguf_err(format!(
-                    "metadata {key}: nested arrays are not supported"
-                )))
-            }
+            9 => return Err(gguf_err(format!("metadata {key}: nested arrays are not supported"))),
             10 => GgufValue::U64(self.u64(key)?),
             11 => GgufValue::I64(i64::from_le_bytes(self.bytes(key)?)),
             12 => GgufValue::F64(f64::from_le_bytes(self.bytes(key)?)),
@@ -245,19 +229,14 @@ fn gguf_err(message: String) -> String {
 impl GgufHeader {
     /// Parses the header from the start of a GGUF stream.
     pub fn read<R: Read>(reader: R) -> Result<Self> {
-        let mut c = Cursor {
-            inner: reader,
-            pos: 0,
-        };
+        let mut c = Cursor { inner: reader, pos: 0 };
         let magic = c.bytes::<4>("magic")?;
         if &magic != MAGIC {
             return Err(gguf_err(format!("bad magic {magic:?}, expected \"GGUF\"")));
         }
         let version = c.u32("version")?;
         if !(2..=3).contains(&version) {
-            return Err(gguf_err(format!(
-                "unsupported GGUF version {version} (2 and 3 are)"
-            )));
+            return Err(gguf_err(format!("unsupported GGUF version {version} (2 and 3 are)")));
         }
         let n_tensors = c.len("tensor count")?;
         let n_kv = c.len("metadata count")?;
@@ -276,20 +255,11 @@ impl GgufHeader {
             None => DEFAULT_ALIGNMENT,
             Some(v) => match v.as_u64() {
                 Some(a) if a > 0 && a.is_power_of_two() => a,
-                _ => {
-                    return Err(gguf_err(format!(
-                        "general.alignment {v:?} is not a power of two"
-                    )))
-                }
+                _ => return Err(gguf_err(format!("general.alignment {v:?} is not a power of two"))),
             },
         };
         let data_start = c.pos.div_ceil(alignment) * alignment;
-        let header = GgufHeader {
-            version,
-            metadata,
-            tensors,
-            data_start,
-        };
+        let header = GgufHeader { version, metadata, tensors, data_start };
         header.check_offsets(alignment)?;
         Ok(header)
     }
@@ -317,28 +287,21 @@ impl GgufHeader {
     }
 
     /// Reads the raw bytes of one tensor from `reader` (the same file).
-    pub fn read_tensor_bytes<R: Read + Seek>(
-        &self,
-        reader: &mut R,
-        info: &TensorInfo,
-    ) -> Result<Vec<u8>> {
-        let n = info.dtype.byte_size(info.elem_count()).map_err(|m| {
-            gguf_err(format!(
-                "tensor {} with dims {:?}: {m}",
-                info.name, info.dims
-            ))
-        })?;
+    pub fn read_tensor_bytes<R: Read + Seek>(&self, reader: &mut R, info: &TensorInfo) -> Result<Vec<u8>> {
+        let n = info
+            .dtype
+            .byte_size(info.elem_count())
+            .map_err(|m| gguf_err(format!("tensor {} with dims {:?}: {m}", info.name, info.dims)))?;
         let mut buf = vec![0u8; n];
-        reader
-            .seek(SeekFrom::Start(self.data_start + info.offset))
-            .and_then(|_| reader.read_exact(&mut buf))
-            .map_err(|e| {
+        reader.seek(SeekFrom::Start(self.data_start + info.offset)).and_then(|_| reader.read_exact(&mut buf)).map_err(
+            |e| {
                 gguf_err(format!(
                     "tensor {}: cannot read {n} bytes at offset {}: {e}",
                     info.name,
                     self.data_start + info.offset
                 ))
-            })?;
+            },
+        )?;
         Ok(buf)
     }
 }
@@ -347,31 +310,19 @@ fn read_tensor_info<R: Read>(c: &mut Cursor<R>) -> Result<TensorInfo> {
     let name = c.string("tensor name")?;
     let n_dims = c.u32(&name)?;
     if n_dims > 4 {
-        return Err(gguf_err(format!(
-            "tensor {name} has {n_dims} dimensions, at most 4 allowed"
-        )));
+        return Err(gguf_err(format!("tensor {name} has {n_dims} dimensions, at most 4 allowed")));
     }
     let mut dims = Vec::with_capacity(n_dims as usize);
     for _ in 0..n_dims {
         dims.push(c.u64(&name)?);
     }
-    if dims
-        .iter()
-        .try_fold(1u64, |acc, &d| acc.checked_mul(d))
-        .is_none()
-    {
+    if dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d)).is_none() {
         return Err(gguf_err(format!("tensor {name} dims {dims:?} overflow")));
     }
     let ty = c.u32(&name)?;
-    let dtype = GgmlType::from_u32(ty)
-        .ok_or_else(|| gguf_err(format!("tensor {name} has unknown ggml type {ty}")))?;
+    let dtype = GgmlType::from_u32(ty).ok_or_else(|| gguf_err(format!("tensor {name} has unknown ggml type {ty}")))?;
     let offset = c.u64(&name)?;
-    Ok(TensorInfo {
-        name,
-        dims,
-        dtype,
-        offset,
-    })
+    Ok(TensorInfo { name, dims, dtype, offset })
 }
 
 #[cfg(test)]
@@ -379,10 +330,7 @@ pub(super) mod tests {
     use super::*;
 
     /// Writes a GGUF v3 file in memory (the test-side writer).
-    pub(crate) fn build(
-        kvs: &[(&str, u32, Vec<u8>)],
-        tensors: &[(&str, &[u64], u32, Vec<u8>)],
-    ) -> Vec<u8> {
+    pub(crate) fn build(kvs: &[(&str, u32, Vec<u8>)], tensors: &[(&str, &[u64], u32, Vec<u8>)]) -> Vec<u8> {
         let s = |out: &mut Vec<u8>, t: &str| {
             out.extend((t.len() as u64).to_le_bytes());
             out.extend(t.as_bytes());
@@ -440,10 +388,7 @@ pub(super) mod tests {
             ("i64", 11, (-3i64).to_le_bytes().to_vec()),
             ("f64", 12, 0.25f64.to_le_bytes().to_vec()),
         ];
-        let data: Vec<u8> = [1.0f32, -2.0, 3.5]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect();
+        let data: Vec<u8> = [1.0f32, -2.0, 3.5].iter().flat_map(|v| v.to_le_bytes()).collect();
         let bytes = build(&kvs, &[("w", &[3], 0, data.clone())]);
         let h = GgufHeader::read(&bytes[..]).unwrap();
         assert_eq!(h.version, 3);
@@ -456,21 +401,13 @@ pub(super) mod tests {
         assert_eq!(h.get("bool").and_then(GgufValue::as_bool), Some(true));
         assert_eq!(h.get("str").and_then(GgufValue::as_str), Some("llama"));
         let arr = h.get("arr").and_then(GgufValue::as_array).unwrap();
-        assert_eq!(
-            arr,
-            &[
-                GgufValue::String("a".into()),
-                GgufValue::String("bé".into())
-            ]
-        );
+        assert_eq!(arr, &[GgufValue::String("a".into()), GgufValue::String("bé".into())]);
         assert_eq!(h.get("u64").and_then(GgufValue::as_u64), Some(u64::MAX));
         assert_eq!(h.get("i64").and_then(GgufValue::as_u64), None);
         assert_eq!(h.get("f64").and_then(GgufValue::as_f64), Some(0.25));
         let info = h.tensor("w").unwrap().clone();
         assert_eq!(info.shape(), vec![3]);
-        let got = h
-            .read_tensor_bytes(&mut std::io::Cursor::new(&bytes), &info)
-            .unwrap();
+        let got = h.read_tensor_bytes(&mut std::io::Cursor::new(&bytes), &info).unwrap();
         assert_eq!(got, data);
     }
 
@@ -490,11 +427,7 @@ pub(super) mod tests {
             ("version", bad_version, "unsupported GGUF version 9"),
             ("type", bad_type, "unknown value type 99"),
             // Cut inside the u32 value of the one key.
-            (
-                "truncated",
-                good[..24 + 8 + 1 + 4 + 2].to_vec(),
-                "truncated at byte 37",
-            ),
+            ("truncated", good[..24 + 8 + 1 + 4 + 2].to_vec(), "truncated at byte 37"),
             ("huge", huge_string, "over"),
             ("empty", vec![], "truncated at byte 0"),
         ];
@@ -512,9 +445,7 @@ pub(super) mod tests {
         let bytes = build(&[], &[("w", &[64], 0, vec![0; 16])]);
         let h = GgufHeader::read(&bytes[..]).unwrap();
         let info = h.tensors[0].clone();
-        let err = h
-            .read_tensor_bytes(&mut std::io::Cursor::new(&bytes), &info)
-            .unwrap_err();
+        let err = h.read_tensor_bytes(&mut std::io::Cursor::new(&bytes), &info).unwrap_err();
         assert!(err.to_string().contains("cannot read 256 bytes"), "{err}");
     }
 }

@@ -8,18 +8,13 @@ use std::path::PathBuf;
 use super::*;
 
 fn fixture(rel: &str) -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
 }
 
 #[test]
@@ -45,10 +40,7 @@ fn random_blocks_match_the_python_reference() {
         for (i, (g, w)) in got.iter().zip(&want).enumerate() {
             // Both sides compute in f32 from the same f16 scales; allow the
             // last-bit differences of a different operation order.
-            assert!(
-                (g - w).abs() <= 1e-6 * w.abs().max(1.0),
-                "{name}[{i}]: {g} vs {w}"
-            );
+            assert!((g - w).abs() <= 1e-6 * w.abs().max(1.0), "{name}[{i}]: {g} vs {w}");
         }
     }
 }
@@ -63,13 +55,8 @@ fn q8_k_hand_built_block() {
 }
 
 fn smollm2() -> Option<GgufFile> {
-    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF")
-        .map(PathBuf::from)
-        .filter(|p| p.exists())
-    else {
-        eprintln!(
-            "skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test"
-        );
+    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.exists()) else {
+        eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
         return None;
     };
     Some(GgufFile::open(&path).unwrap())
@@ -91,16 +78,8 @@ fn smollm2_tensors_match_the_python_reference() {
         let sum: f64 = got.iter().map(|&v| v as f64).sum();
         let abs: f64 = got.iter().map(|&v| v.abs() as f64).sum();
         let (ws, wa) = (w["sum"].as_f64().unwrap(), w["abs_sum"].as_f64().unwrap());
-        assert!(
-            (sum - ws).abs() <= 1e-6 * wa.max(1.0),
-            "{} sum {sum} vs {ws}",
-            info.name
-        );
-        assert!(
-            (abs - wa).abs() <= 1e-6 * wa.max(1.0),
-            "{} abs sum {abs} vs {wa}",
-            info.name
-        );
+        assert!((sum - ws).abs() <= 1e-6 * wa.max(1.0), "{} sum {sum} vs {ws}", info.name);
+        assert!((abs - wa).abs() <= 1e-6 * wa.max(1.0), "{} abs sum {abs} vs {wa}", info.name);
         let head: Vec<f32> = serde_json::from_value(w["head"].clone()).unwrap();
         assert_eq!(got[..head.len()], head[..], "{}", info.name);
     }
@@ -110,31 +89,11 @@ fn smollm2_tensors_match_the_python_reference() {
 fn smollm2_config_from_metadata() {
     let Some(file) = smollm2() else { return };
     let cfg = file.config().unwrap();
-    assert_eq!(
-        (
-            cfg.hidden_size,
-            cfg.intermediate_size,
-            cfg.num_hidden_layers
-        ),
-        (576, 1536, 30)
-    );
-    assert_eq!(
-        (
-            cfg.num_attention_heads,
-            cfg.num_key_value_heads,
-            cfg.head_dim
-        ),
-        (9, 3, 64)
-    );
-    assert_eq!(
-        (cfg.vocab_size, cfg.rope_theta, cfg.max_position_embeddings),
-        (49152, 100000.0, 8192)
-    );
+    assert_eq!((cfg.hidden_size, cfg.intermediate_size, cfg.num_hidden_layers), (576, 1536, 30));
+    assert_eq!((cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim), (9, 3, 64));
+    assert_eq!((cfg.vocab_size, cfg.rope_theta, cfg.max_position_embeddings), (49152, 100000.0, 8192));
     assert!(cfg.tie_word_embeddings);
-    assert_eq!(
-        (cfg.bos_token_id, cfg.eos_token_ids.clone()),
-        (Some(1), vec![2])
-    );
+    assert_eq!((cfg.bos_token_id, cfg.eos_token_ids.clone()), (Some(1), vec![2]));
 }
 
 #[test]
@@ -148,13 +107,6 @@ fn unsupported_architecture_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.gguf");
     std::fs::write(&path, bytes).unwrap();
-    let err = GgufFile::open(&path)
-        .unwrap()
-        .config()
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("m.gguf") && err.contains("\"gpt2\" is not supported"),
-        "{err}"
-    );
+    let err = GgufFile::open(&path).unwrap().config().unwrap_err().to_string();
+    assert!(err.contains("m.gguf") && err.contains("\"gpt2\" is not supported"), "{err}");
 }

@@ -1,13 +1,7 @@
 use super::*;
 
 fn cfg(temperature: f64, top_p: f64, top_k: usize, min_p: f64) -> SamplingConfig {
-    SamplingConfig {
-        temperature,
-        top_p,
-        top_k,
-        min_p,
-        ..SamplingConfig::default()
-    }
+    SamplingConfig { temperature, top_p, top_k, min_p, ..SamplingConfig::default() }
 }
 
 fn counts(c: &SamplingConfig, logits: &[f32], draws: usize, seed: u64) -> Vec<usize> {
@@ -22,9 +16,7 @@ fn counts(c: &SamplingConfig, logits: &[f32], draws: usize, seed: u64) -> Vec<us
 #[test]
 fn greedy_takes_the_first_maximum_and_reports_the_raw_logprob() {
     let logits = [1.0f32, 3.0, 3.0, -2.0];
-    let (tok, lp) = Sampler::new(&cfg(0.0, 1.0, 0, 0.0), 7)
-        .sample(&logits)
-        .unwrap();
+    let (tok, lp) = Sampler::new(&cfg(0.0, 1.0, 0, 0.0), 7).sample(&logits).unwrap();
     assert_eq!(tok, 1);
     let z: f64 = logits.iter().map(|&v| (v as f64).exp()).sum();
     assert!((lp as f64 - (3.0 - z.ln())).abs() < 1e-6);
@@ -39,10 +31,7 @@ fn frequencies_follow_the_tempered_softmax() {
         let z: f64 = w.iter().sum();
         for (i, &c) in n.iter().enumerate() {
             let (got, want) = (c as f64 / 40_000.0, w[i] / z);
-            assert!(
-                (got - want).abs() < 0.01,
-                "T={t} token {i}: {got} vs {want}"
-            );
+            assert!((got - want).abs() < 0.01, "T={t} token {i}: {got} vs {want}");
         }
     }
 }
@@ -50,44 +39,17 @@ fn frequencies_follow_the_tempered_softmax() {
 #[test]
 fn filters_remove_exactly_the_tokens_they_should() {
     // p is proportional to [8, 4, 2, 1, 1] at T = 1.
-    let logits: Vec<f32> = [8.0f32, 4.0, 2.0, 1.0, 1.0]
-        .iter()
-        .map(|v| v.ln())
-        .collect();
+    let logits: Vec<f32> = [8.0f32, 4.0, 2.0, 1.0, 1.0].iter().map(|v| v.ln()).collect();
     let cases: Vec<(&str, SamplingConfig, Vec<bool>)> = vec![
-        (
-            "top_k 2",
-            cfg(1.0, 1.0, 2, 0.0),
-            vec![true, true, false, false, false],
-        ),
-        (
-            "top_k 1",
-            cfg(1.0, 1.0, 1, 0.0),
-            vec![true, false, false, false, false],
-        ),
+        ("top_k 2", cfg(1.0, 1.0, 2, 0.0), vec![true, true, false, false, false]),
+        ("top_k 1", cfg(1.0, 1.0, 1, 0.0), vec![true, false, false, false, false]),
         // 8/16 = 0.5 < 0.7 <= 12/16: the top two.
-        (
-            "top_p 0.7",
-            cfg(1.0, 0.7, 0, 0.0),
-            vec![true, true, false, false, false],
-        ),
-        (
-            "top_p 0.01",
-            cfg(1.0, 0.01, 0, 0.0),
-            vec![true, false, false, false, false],
-        ),
+        ("top_p 0.7", cfg(1.0, 0.7, 0, 0.0), vec![true, true, false, false, false]),
+        ("top_p 0.01", cfg(1.0, 0.01, 0, 0.0), vec![true, false, false, false, false]),
         // min_p 0.2: keep p >= 0.2 * 8/16, i.e. weights >= 1.6.
-        (
-            "min_p 0.2",
-            cfg(1.0, 1.0, 0, 0.2),
-            vec![true, true, true, false, false],
-        ),
+        ("min_p 0.2", cfg(1.0, 1.0, 0, 0.2), vec![true, true, true, false, false]),
         // top_k 3 renormalises to [8, 4, 2]/14; top_p 0.6 keeps 8/14 = 0.57 < 0.6 -> two.
-        (
-            "top_k 3 + top_p 0.6",
-            cfg(1.0, 0.6, 3, 0.0),
-            vec![true, true, false, false, false],
-        ),
+        ("top_k 3 + top_p 0.6", cfg(1.0, 0.6, 3, 0.0), vec![true, true, false, false, false]),
     ];
     for (name, c, allowed) in cases {
         let n = counts(&c, &logits, 3_000, 11);
@@ -126,9 +88,7 @@ fn a_seed_fixes_the_stream_and_seeds_differ() {
     let c = cfg(1.0, 0.95, 40, 0.0);
     let run = |seed| {
         let mut s = Sampler::new(&c, seed);
-        (0..64)
-            .map(|_| s.sample(&logits).unwrap().0)
-            .collect::<Vec<_>>()
+        (0..64).map(|_| s.sample(&logits).unwrap().0).collect::<Vec<_>>()
     };
     assert_eq!(run(5), run(5));
     assert_ne!(run(5), run(6));
@@ -140,25 +100,13 @@ fn a_seed_fixes_the_stream_and_seeds_differ() {
 #[test]
 fn bad_inputs_are_rejected_with_the_field() {
     let cases = [
-        (
-            SamplingConfig {
-                max_new_tokens: 0,
-                ..Default::default()
-            },
-            "max_new_tokens",
-        ),
+        (SamplingConfig { max_new_tokens: 0, ..Default::default() }, "max_new_tokens"),
         (cfg(-1.0, 1.0, 0, 0.0), "temperature = -1"),
         (cfg(f64::NAN, 1.0, 0, 0.0), "temperature = NaN"),
         (cfg(1.0, 0.0, 0, 0.0), "top_p = 0"),
         (cfg(1.0, 1.5, 0, 0.0), "top_p = 1.5"),
         (cfg(1.0, 1.0, 0, 1.0), "min_p = 1"),
-        (
-            SamplingConfig {
-                stop: vec![String::new()],
-                ..Default::default()
-            },
-            "stop",
-        ),
+        (SamplingConfig { stop: vec![String::new()], ..Default::default() }, "stop"),
     ];
     for (c, want) in cases {
         let err = c.validate().unwrap_err().to_string();

@@ -24,7 +24,8 @@ use tokenizers::{AddedToken, PreTokenizerWrapper, SplitDelimiterBehavior};
 
 use crate::gguf::{GgufHeader, GgufValue};
 
-const QWEN2_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_SPLIT: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 const LLAMA3_SPLIT: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
 const CONTROL: u64 = 3;
@@ -49,30 +50,16 @@ fn byte_chars() -> [char; 256] {
 }
 
 fn strings<'a>(h: &'a GgufHeader, key: &str) -> Result<Vec<&'a str>, String> {
-    let arr = h
-        .get(key)
-        .and_then(GgufValue::as_array)
-        .ok_or(format!("metadata {key} is missing or not an array"))?;
-    arr.iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.as_str()
-                .ok_or(format!("metadata {key}[{i}] is not a string"))
-        })
-        .collect()
+    let arr = h.get(key).and_then(GgufValue::as_array).ok_or(format!("metadata {key} is missing or not an array"))?;
+    arr.iter().enumerate().map(|(i, v)| v.as_str().ok_or(format!("metadata {key}[{i}] is not a string"))).collect()
 }
 
 /// The pre-tokenizer for `tokenizer.ggml.pre`.
 fn pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper, String> {
-    let byte_level =
-        |use_regex| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, use_regex));
+    let byte_level = |use_regex| PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, use_regex));
     let split = |re: &str| -> Result<PreTokenizerWrapper, String> {
-        let s = Split::new(
-            SplitPattern::Regex(re.to_string()),
-            SplitDelimiterBehavior::Isolated,
-            false,
-        )
-        .map_err(|e| format!("pre-tokenizer regex: {e}"))?;
+        let s = Split::new(SplitPattern::Regex(re.to_string()), SplitDelimiterBehavior::Isolated, false)
+            .map_err(|e| format!("pre-tokenizer regex: {e}"))?;
         Ok(PreTokenizerWrapper::Split(s))
     };
     Ok(match pre {
@@ -95,29 +82,17 @@ fn pre_tokenizer(pre: &str) -> Result<PreTokenizerWrapper, String> {
 
 /// Builds the tokenizer; errors are messages naming the metadata key.
 pub(super) fn build(h: &GgufHeader) -> Result<tokenizers::Tokenizer, String> {
-    let model = h
-        .get("tokenizer.ggml.model")
-        .and_then(GgufValue::as_str)
-        .unwrap_or("(absent)");
+    let model = h.get("tokenizer.ggml.model").and_then(GgufValue::as_str).unwrap_or("(absent)");
     if model != "gpt2" {
-        return Err(format!(
-            "tokenizer.ggml.model {model:?} is not supported (only gpt2 byte-level BPE is)"
-        ));
+        return Err(format!("tokenizer.ggml.model {model:?} is not supported (only gpt2 byte-level BPE is)"));
     }
     let tokens = strings(h, "tokenizer.ggml.tokens")?;
-    let types: Vec<u64> = match h
-        .get("tokenizer.ggml.token_type")
-        .and_then(GgufValue::as_array)
-    {
+    let types: Vec<u64> = match h.get("tokenizer.ggml.token_type").and_then(GgufValue::as_array) {
         Some(a) => a.iter().map(|v| v.as_u64().unwrap_or(1)).collect(),
         None => vec![1; tokens.len()],
     };
     if types.len() != tokens.len() {
-        return Err(format!(
-            "tokenizer.ggml.token_type has {} entries for {} tokens",
-            types.len(),
-            tokens.len()
-        ));
+        return Err(format!("tokenizer.ggml.token_type has {} entries for {} tokens", types.len(), tokens.len()));
     }
     let table = byte_chars();
     let alphabet: std::collections::HashSet<char> = table.iter().copied().collect();
@@ -128,31 +103,19 @@ pub(super) fn build(h: &GgufHeader) -> Result<tokenizers::Tokenizer, String> {
             t.bytes().map(|b| table[b as usize]).collect()
         }
     };
-    let vocab: Vocab = tokens
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (spelled(t), i as u32))
-        .collect();
+    let vocab: Vocab = tokens.iter().enumerate().map(|(i, t)| (spelled(t), i as u32)).collect();
     let merges = strings(h, "tokenizer.ggml.merges")?
         .iter()
         .enumerate()
         .map(|(i, m)| {
             m.split_once(' ')
                 .map(|(a, b)| (a.to_string(), b.to_string()))
-                .ok_or(format!(
-                    "tokenizer.ggml.merges[{i}] {m:?} is not two tokens separated by a space"
-                ))
+                .ok_or(format!("tokenizer.ggml.merges[{i}] {m:?} is not two tokens separated by a space"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bpe = BPE::builder()
-        .vocab_and_merges(vocab, merges)
-        .build()
-        .map_err(|e| format!("BPE: {e}"))?;
+    let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| format!("BPE: {e}"))?;
     let mut tok = tokenizers::Tokenizer::new(bpe);
-    let pre = h
-        .get("tokenizer.ggml.pre")
-        .and_then(GgufValue::as_str)
-        .unwrap_or("default");
+    let pre = h.get("tokenizer.ggml.pre").and_then(GgufValue::as_str).unwrap_or("default");
     tok.with_pre_tokenizer(Some(pre_tokenizer(pre)?));
     tok.with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevel::default())));
     let added = |kind: u64, special: bool| -> Vec<AddedToken> {
@@ -178,15 +141,8 @@ pub(super) fn build(h: &GgufHeader) -> Result<tokenizers::Tokenizer, String> {
 /// One token per byte and no merges (for tests).
 #[cfg(test)]
 pub(super) fn bytes_only() -> tokenizers::Tokenizer {
-    let vocab: Vocab = byte_chars()
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.to_string(), i as u32))
-        .collect();
-    let bpe = BPE::builder()
-        .vocab_and_merges(vocab, Vec::new())
-        .build()
-        .expect("a valid byte vocabulary");
+    let vocab: Vocab = byte_chars().iter().enumerate().map(|(i, c)| (c.to_string(), i as u32)).collect();
+    let bpe = BPE::builder().vocab_and_merges(vocab, Vec::new()).build().expect("a valid byte vocabulary");
     let mut tok = tokenizers::Tokenizer::new(bpe);
     tok.with_pre_tokenizer(Some(pre_tokenizer("gpt2").expect("gpt2 pre-tokenizer")));
     tok.with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevel::default())));
@@ -200,10 +156,7 @@ mod tests {
     #[test]
     fn byte_table_is_gpt2s() {
         let t = byte_chars();
-        assert_eq!(
-            (t[b' ' as usize], t[b'\n' as usize], t[b'a' as usize]),
-            ('Ġ', 'Ċ', 'a')
-        );
+        assert_eq!((t[b' ' as usize], t[b'\n' as usize], t[b'a' as usize]), ('Ġ', 'Ċ', 'a'));
         assert_eq!((t[0], t[127], t[173]), ('\u{100}', '\u{121}', '\u{143}'));
         let distinct: std::collections::HashSet<char> = t.iter().copied().collect();
         assert_eq!(distinct.len(), 256);

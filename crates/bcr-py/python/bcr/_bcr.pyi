@@ -16,10 +16,10 @@ class Score(TypedDict):
 def grade(gold: str, pred: str, /) -> bool: ...
 def grade_batch(golds: Sequence[str], preds: Sequence[str], /) -> List[bool]: ...
 def parse(
-    response: str, n: int, *, label: Optional[str] = None, after_think: bool = True, positional_fallback: bool = False
+    response: str, n: int, *, label: str = "Answer", after_think: bool = True, positional_fallback: bool = False
 ) -> List[Optional[str]]: ...
 def parse_batch(
-    responses: Sequence[str], n: int, *, label: Optional[str] = None, after_think: bool = True, positional_fallback: bool = False
+    responses: Sequence[str], n: int, *, label: str = "Answer", after_think: bool = True, positional_fallback: bool = False
 ) -> List[List[Optional[str]]]: ...
 def score(
     response: str,
@@ -29,7 +29,7 @@ def score(
     length_penalty: Optional[float] = None,
     response_tokens: Optional[int] = None,
     budget: Optional[int] = None,
-    label: Optional[str] = None,
+    label: str = "Answer",
     after_think: bool = True,
     positional_fallback: bool = False,
 ) -> Score: ...
@@ -41,7 +41,7 @@ def score_batch(
     length_penalty: Optional[float] = None,
     response_tokens: Optional[Sequence[int]] = None,
     budget: Optional[int] = None,
-    label: Optional[str] = None,
+    label: str = "Answer",
     after_think: bool = True,
     positional_fallback: bool = False,
 ) -> List[Score]: ...

@@ -1,0 +1,373 @@
+//! Supervised warm start of the tiny model (`bcr sft`): build the corpus
+//! ([`crate::corpus`]), train the tokenizer on it, draw seeded weights,
+//! then minimise next-token cross-entropy on the response tokens only,
+//! `L = -sum(mask * log p(y_t | x, y_<t)) / sum(mask)`, over batches of
+//! `(b, t_c)` completions with AdamW and a cosine schedule. The output is
+//! a Hugging Face directory: `config.json`, `model.safetensors` (written
+//! atomically, also every `save_every` steps), `tokenizer.json`,
+//! `tokenizer_config.json`, `generation_config.json`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use bcr_model::{completion_logprobs, init_varmap, CausalLm, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair};
+use bcr_rl::optim::{clip_global_norm, AdamParams, AdamW};
+use bcr_rl::schedule::lr_at;
+use bcr_rl::ScheduleKind;
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::{VarBuilder, VarMap};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::{build_examples, VerbosityMix};
+use crate::error::{Error, Result};
+use crate::tiny::{write_model_config, TinySpec};
+use crate::tokenizer::{save_tokenizer_dir, train_tokenizer};
+
+/// `[data]`: the SFT corpus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSpec {
+    /// Number of examples (packs).
+    pub examples: usize,
+    /// Pack sizes N, drawn uniformly per example.
+    pub pack_sizes: Vec<usize>,
+    /// Verbosity weights.
+    pub verbosity: VerbosityMix,
+    /// Tokenizer vocabulary size (specials included).
+    pub vocab_size: usize,
+    /// Examples longer than this many tokens (prompt + response) are skipped.
+    pub max_seq_len: usize,
+}
+
+impl Default for DataSpec {
+    fn default() -> Self {
+        DataSpec {
+            examples: 4000,
+            pack_sizes: vec![1, 2, 3],
+            verbosity: VerbosityMix::default(),
+            vocab_size: 512,
+            max_seq_len: 1024,
+        }
+    }
+}
+
+/// `[train]`: optimisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSpec {
+    /// Optimizer steps.
+    pub steps: usize,
+    /// Examples per step.
+    pub batch_size: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Linear warm-up steps.
+    pub warmup_steps: usize,
+    /// Final lr as a fraction of the peak (cosine).
+    pub min_lr_ratio: f64,
+    /// AdamW decoupled weight decay.
+    pub weight_decay: f64,
+    /// Global gradient-norm clip (0 = off).
+    pub grad_clip: f64,
+    /// Std of the initial weights.
+    pub init_std: f64,
+    /// Seed of the corpus, the weights and the batch order.
+    pub seed: u64,
+    /// Write the weights every this many steps (0 = only at the end).
+    pub save_every: usize,
+}
+
+impl Default for TrainSpec {
+    fn default() -> Self {
+        TrainSpec {
+            steps: 600,
+            batch_size: 16,
+            lr: 3e-3,
+            warmup_steps: 30,
+            min_lr_ratio: 0.1,
+            weight_decay: 0.01,
+            grad_clip: 1.0,
+            init_std: 0.02,
+            seed: 0,
+            save_every: 100,
+        }
+    }
+}
+
+/// The whole `configs/demo-sft.toml`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SftConfig {
+    /// Output directory (an HF model directory).
+    pub output: PathBuf,
+    /// Model shape.
+    pub model: TinySpec,
+    /// Corpus.
+    pub data: DataSpec,
+    /// Optimisation.
+    pub train: TrainSpec,
+}
+
+impl SftConfig {
+    /// Parses TOML text; `file` names the source in errors.
+    pub fn from_toml(text: &str, file: &str) -> Result<Self> {
+        let cfg: SftConfig = toml::from_str(text).map_err(|e| toml_error(text, file, &e))?;
+        cfg.validate(file)?;
+        Ok(cfg)
+    }
+
+    /// Reads `path`, applies `--set` overrides, parses and validates.
+    pub fn load(path: &Path, sets: &[String]) -> Result<Self> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let mut doc: toml::Table = text.parse().map_err(|e| toml_error(&text, &file, &e))?;
+        crate::overrides::apply_sets(&mut doc, sets)?;
+        let text = toml::to_string(&doc).map_err(|e| Error::Config {
+            file: file.clone(),
+            field: "--set".into(),
+            message: e.to_string(),
+        })?;
+        Self::from_toml(&text, &file)
+    }
+
+    /// Checks every value; errors name `file` and the field.
+    pub fn validate(&self, file: &str) -> Result<()> {
+        self.model.validate(file)?;
+        self.data.verbosity.validate(file)?;
+        let bad = |field: &str, message: String| Error::Config {
+            file: file.to_string(),
+            field: field.to_string(),
+            message,
+        };
+        if self.output.as_os_str().is_empty() {
+            return Err(bad("output", "must be a directory path, found an empty string".into()));
+        }
+        for (field, v) in [
+            ("data.examples", self.data.examples),
+            ("train.steps", self.train.steps),
+            ("train.batch_size", self.train.batch_size),
+            ("data.max_seq_len", self.data.max_seq_len),
+        ] {
+            if v == 0 {
+                return Err(bad(field, "must be at least 1, found 0".into()));
+            }
+        }
+        if self.data.max_seq_len > self.model.max_position_embeddings {
+            return Err(bad(
+                "data.max_seq_len",
+                format!(
+                    "must be <= model.max_position_embeddings = {}, found {}",
+                    self.model.max_position_embeddings, self.data.max_seq_len
+                ),
+            ));
+        }
+        for (field, v) in [("train.lr", self.train.lr), ("train.init_std", self.train.init_std)] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(bad(field, format!("must be finite and > 0, found {v}")));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.train.min_lr_ratio) {
+            return Err(bad("train.min_lr_ratio", format!("must be in [0, 1], found {}", self.train.min_lr_ratio)));
+        }
+        Ok(())
+    }
+}
+
+/// A TOML error as `file:line` and the message (which names the field).
+fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Error {
+    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    Error::Config {
+        file: match line {
+            Some(l) => format!("{file}:{l}"),
+            None => file.to_string(),
+        },
+        field: "toml".to_string(),
+        message: e.message().to_string(),
+    }
+}
+
+/// One optimizer step's numbers (for progress and the log).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepLog {
+    /// 1-based step.
+    pub step: usize,
+    /// Mean cross-entropy per response token.
+    pub loss: f64,
+    /// Learning rate used.
+    pub lr: f64,
+    /// Gradient norm before clipping.
+    pub grad_norm: f64,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct SftOutcome {
+    /// The HF directory written.
+    pub dir: PathBuf,
+    /// Every step's numbers.
+    pub log: Vec<StepLog>,
+    /// Parameter count.
+    pub params: usize,
+    /// Examples kept (after the length filter).
+    pub examples: usize,
+    /// Vocabulary size of the trained tokenizer.
+    pub vocab_size: usize,
+}
+
+/// Runs SFT as configured, calling `on_step` after every step.
+pub fn run_sft(cfg: &SftConfig, mut on_step: impl FnMut(&StepLog)) -> Result<SftOutcome> {
+    let dir = cfg.output.clone();
+    let examples = build_examples(cfg.data.examples, &cfg.data.pack_sizes, &cfg.data.verbosity, cfg.train.seed)?;
+    let corpus: Vec<String> = examples.iter().map(|e| format!("{}{}", e.prompt, e.response)).collect();
+    let tk = train_tokenizer(&corpus, cfg.data.vocab_size)?;
+    save_tokenizer_dir(&tk, &dir)?;
+    let vocab = tk.get_vocab_size(true);
+    write_model_config(&cfg.model, vocab, &dir)?;
+    let mcfg = ModelConfig::from_file(&dir.join("config.json"))?;
+    let enc = |s: &str| -> Result<Vec<u32>> {
+        Ok(tk.encode(s, false).map_err(|e| Error::Tokenizer(e.to_string()))?.get_ids().to_vec())
+    };
+    let mut pairs = Vec::with_capacity(examples.len());
+    for e in &examples {
+        let pair = SeqPair { prompt: enc(&e.prompt)?, completion: enc(&e.response)? };
+        if pair.prompt.len() + pair.completion.len() <= cfg.data.max_seq_len {
+            pairs.push(pair);
+        }
+    }
+    if pairs.is_empty() {
+        return Err(Error::Config {
+            file: "sft config".into(),
+            field: "data.max_seq_len".into(),
+            message: format!("no example fits in {} tokens", cfg.data.max_seq_len),
+        });
+    }
+    let opts = InitOptions { seed: cfg.train.seed, std: cfg.train.init_std, ..InitOptions::default() };
+    let varmap = init_varmap(&mcfg, &opts)?;
+    let lm = CausalLm::new(&mcfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
+    let params = named_vars(&varmap);
+    let n_params = params.iter().map(|(_, v)| v.elem_count()).sum();
+    let hp = AdamParams { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: cfg.train.weight_decay };
+    let mut opt = AdamW::new(params, hp)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(cfg.train.seed ^ 0xba7c);
+    let mut order: Vec<usize> = (0..pairs.len()).collect();
+    let mut cursor = order.len();
+    let mut log = Vec::with_capacity(cfg.train.steps);
+    for step in 0..cfg.train.steps {
+        let mut batch = Vec::with_capacity(cfg.train.batch_size);
+        while batch.len() < cfg.train.batch_size.min(pairs.len()) {
+            if cursor == order.len() {
+                order.shuffle(&mut rng);
+                cursor = 0;
+            }
+            batch.push(pairs[order[cursor]].clone());
+            cursor += 1;
+        }
+        let lr = lr_at(step, cfg.train.steps, cfg.train.lr, cfg.train.warmup_steps, ScheduleKind::Cosine, cfg.train.min_lr_ratio);
+        let (loss, grad_norm) = sft_step(&lm, &mut opt, &batch, lr, cfg.train.grad_clip)?;
+        let entry = StepLog { step: step + 1, loss, lr, grad_norm };
+        on_step(&entry);
+        log.push(entry);
+        let save_now = cfg.train.save_every > 0 && (step + 1) % cfg.train.save_every == 0;
+        if save_now && step + 1 < cfg.train.steps {
+            save_weights(&varmap, &dir)?;
+        }
+    }
+    save_weights(&varmap, &dir)?;
+    Ok(SftOutcome { dir, log, params: n_params, examples: pairs.len(), vocab_size: vocab })
+}
+
+/// The variables of `varmap`, sorted by name (a deterministic order).
+fn named_vars(varmap: &VarMap) -> Vec<(String, Var)> {
+    let data = varmap.data().lock().unwrap_or_else(|p| p.into_inner());
+    let mut v: Vec<(String, Var)> = data.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// One step of response-only cross-entropy. Returns (loss, grad norm).
+fn sft_step(lm: &CausalLm, opt: &mut AdamW, batch: &[SeqPair], lr: f64, clip: f64) -> Result<(f64, f64)> {
+    let lp = completion_logprobs(lm, batch, &LogprobOptions { micro_batch: batch.len(), grad: Grad::Track })?;
+    let tokens = lp.mask.sum_all()?;
+    let loss = (lp.logprobs.mul(&lp.mask)?.sum_all()?.neg()? / tokens.to_scalar::<f32>()? as f64)?;
+    let store = loss.backward()?;
+    let mut grads = opt
+        .params()
+        .iter()
+        .map(|(_, v)| match store.get(v.as_tensor()) {
+            Some(g) => Ok(g.clone()),
+            None => v.as_tensor().zeros_like(),
+        })
+        .collect::<candle_core::Result<Vec<Tensor>>>()?;
+    let norm = clip_global_norm(&mut grads, clip)?;
+    opt.step(&grads, lr)?;
+    Ok((f64::from(loss.to_scalar::<f32>()?), norm))
+}
+
+/// Writes `model.safetensors` atomically (temp file, then rename).
+pub fn save_weights(varmap: &VarMap, dir: &Path) -> Result<()> {
+    let tensors: HashMap<String, Tensor> =
+        named_vars(varmap).into_iter().map(|(k, v)| (k, v.as_tensor().clone())).collect();
+    let tmp = dir.join("model.safetensors.tmp");
+    candle_core::safetensors::save(&tensors, &tmp)?;
+    let path = dir.join("model.safetensors");
+    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small(dir: &Path) -> SftConfig {
+        SftConfig {
+            output: dir.to_path_buf(),
+            model: TinySpec {
+                hidden_size: 32,
+                num_layers: 1,
+                num_heads: 2,
+                num_kv_heads: 1,
+                head_dim: 16,
+                intermediate_size: 64,
+                max_position_embeddings: 512,
+                rope_theta: 10_000.0,
+            },
+            data: DataSpec { examples: 40, pack_sizes: vec![1], vocab_size: 300, max_seq_len: 512, ..DataSpec::default() },
+            train: TrainSpec { steps: 12, batch_size: 4, lr: 1e-2, warmup_steps: 0, save_every: 5, ..TrainSpec::default() },
+        }
+    }
+
+    #[test]
+    fn loss_decreases_and_the_directory_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = run_sft(&small(dir.path()), |_| {}).unwrap();
+        let first = out.log[0].loss;
+        let last = out.log.last().unwrap().loss;
+        assert!(first.is_finite() && last < first * 0.8, "loss {first} -> {last}");
+        let spec = dir.path().to_string_lossy().to_string();
+        let model = bcr_model::Model::load(&spec, &bcr_model::LoadOptions::default()).unwrap();
+        assert_eq!(model.tokenizer.eos_token_ids(), &[0]);
+        let prompt = model
+            .tokenizer
+            .apply_chat_template(&[bcr_core::ChatMessage::new("user", "Solve 2x + 1 = 5.")], true)
+            .unwrap();
+        assert!(prompt.ends_with("<|assistant|>\n"), "{prompt}");
+        assert!(!dir.path().join("model.safetensors.tmp").exists());
+    }
+
+    #[test]
+    fn config_errors_name_file_and_field() {
+        let cases = [
+            ("output = \"x\"\n[train]\nsteps = 0\n", "train.steps"),
+            ("output = \"x\"\n[train]\nlr = -1.0\n", "train.lr"),
+            ("output = \"x\"\n[model]\nhidden = 3\n", "hidden"),
+            ("output = \"x\"\n[data]\nmax_seq_len = 99999\n", "data.max_seq_len"),
+            ("[train]\nsteps = 3\n", "output"),
+        ];
+        for (text, needle) in cases {
+            let err = SftConfig::from_toml(text, "demo-sft.toml").unwrap_err().to_string();
+            assert!(err.contains("demo-sft.toml") && err.contains(needle), "{text:?}: {err}");
+        }
+    }
+}
