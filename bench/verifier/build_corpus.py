@@ -30,6 +30,8 @@ PMATRIX = re.compile(r"^\\begin\{pmatrix\}(.*)\\end\{pmatrix\}$", re.S)
 POLY = re.compile(r"^[0-9a-z\^\s\+\-]+$")
 CHOICE = re.compile(r"^\\text\{\(([A-E])\)\}$")
 DEGREE = re.compile(r"^(\d+)\^\\circ$")
+THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+$")
+SCI = re.compile(r"\de[-+]?\d")
 TEXT = re.compile(r"^\\text\{([A-Za-z ]+)\}$")
 
 
@@ -108,7 +110,9 @@ def scalar_variants(g, rng):
             eq.append((with_commas(n), "thousands"))
             eq.append((with_commas(n).replace(",", ",\\!"), "thousands-latex"))
         eq.append((f"The answer is $\\boxed{{{n}}}$.", "response"))
-        ne += [(str(n + 1), "off-by-one"), (str(-n if n else 1), "sign"), (str(n * 10), "times-ten")]
+        ne += [(str(n + 1), "off-by-one"), (str(-n if n else 1), "sign")]
+        if n:
+            ne.append((str(n * 10), "times-ten"))
         if 10 <= abs(n) and str(abs(n)) != str(abs(n))[::-1]:
             ne.append((("-" if n < 0 else "") + str(abs(n))[::-1], "digits-reversed"))
         return eq, ne
@@ -133,7 +137,9 @@ def scalar_variants(g, rng):
     m = SQRT.match(g)
     if m:
         k, r = int(m.group(1) or 1), int(m.group(2))
-        eq += [(f"\\sqrt{{{k * k * r}}}", "sqrt-absorbed"), (f"{k}\\sqrt {r}" if k != 1 else f"\\sqrt {r}", "sqrt-brace")]
+        eq.append((f"\\sqrt{{{k * k * r}}}", "sqrt-absorbed"))
+        if r < 10:  # `\sqrt 13` is sqrt(1)*3 in LaTeX: only single digits lose their braces
+            eq.append((f"{k}\\sqrt {r}" if k != 1 else f"\\sqrt {r}", "sqrt-brace"))
         ne += [(f"{k}\\sqrt{{{r + 1}}}", "radicand+1"), (f"{k * r}", "dropped-root")]
         return eq, ne
     m = PI.match(g)
@@ -175,7 +181,7 @@ def structure_variants(g, rng):
         if lo != "-\\infty":
             ne.append((f"{flip[lo_b]}{lo}, {hi}{hi_b}", "interval-closedness"))
         return eq, ne
-    if LIST.match(g):
+    if LIST.match(g) and not THOUSANDS.match(g):
         items = [x.strip() for x in g.split(",")]
         if len(set(items)) == len(items):
             shuffled = items[:]
@@ -202,7 +208,7 @@ def structure_variants(g, rng):
 
 
 def expression_variants(g, rng):
-    if not POLY.match(g) or not re.search(r"[a-z]", g) or re.search(r"[a-z]{2}", g):
+    if not POLY.match(g) or SCI.search(g) or not re.search(r"[a-z]", g) or re.search(r"[a-z]{2}", g):
         return None
     terms = re.findall(r"[+-]?\s*[^+-]+", g.replace(" ", ""))
     eq, ne = [], []

@@ -91,7 +91,13 @@ fn looks_like_prose(s: &str) -> bool {
     }
     let mut in_math = false;
     let mut run = 0;
+    let mut command = false;
     for c in s.chars() {
+        // Letters of a command name (`\\dfrac`) are not prose.
+        if command && c.is_ascii_alphabetic() {
+            continue;
+        }
+        command = c == '\\';
         if c == '$' {
             in_math = !in_math;
             run = 0;
@@ -146,6 +152,7 @@ mod tests {
             ("We get $x=1$, hence the result is $y = 3$.", "y = 3"),
             ("Thus \\(z^2\\) works", "z^2"),
             ("3.5", "3.5"),
+            ("\\dfrac{32}{9}$,$\\dfrac{1}{2}", "\\dfrac{32}{9}$,$\\dfrac{1}{2}"),
             ("$\\frac{4}{9}$", "$\\frac{4}{9}$"),
             ("", ""),
             ("ÿ\\boxed{é}", "é"),

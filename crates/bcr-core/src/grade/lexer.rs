@@ -147,7 +147,7 @@ impl Lexer<'_> {
             self.i += 1;
         }
         digits.push_str(&self.src[int_start..self.i]);
-        if digits.len() <= 3 && !digits.is_empty() {
+        if digits.len() <= 3 && !digits.is_empty() && !after_list_comma(self.s, int_start) {
             self.thousands(&mut digits);
         }
         if self.peek() == Some(b'.') && self.s.get(self.i + 1).is_some_and(u8::is_ascii_digit) {
@@ -425,6 +425,16 @@ fn separator_at(s: &[u8], j: usize) -> Option<(u8, usize)> {
     None
 }
 
+/// Whether the number at `start` follows `<digit>,` (optionally `, ` or
+/// `,\!`): it is then an item of a comma list whose earlier groups already
+/// failed the thousands rule (`27,54,108,135` is four numbers).
+fn after_list_comma(s: &[u8], start: usize) -> bool {
+    let before = &s[..start];
+    let before = before.strip_suffix(b" ").unwrap_or(before);
+    let before = before.strip_suffix(b"\\!").unwrap_or(before);
+    before.strip_suffix(b",").is_some_and(|b| b.last().is_some_and(u8::is_ascii_digit))
+}
+
 fn digit_run_follows(s: &[u8], at: usize) -> bool {
     s.get(at).is_some_and(u8::is_ascii_digit)
 }
@@ -447,6 +457,7 @@ mod tests {
             ("1,2", vec![num("1", 0), Tok::Sym(','), num("2", 0)]),
             ("2500,7500", vec![num("2500", 0), Tok::Sym(','), num("7500", 0)]),
             ("1,2345", vec![num("1", 0), Tok::Sym(','), num("2345", 0)]),
+            ("27,54,108,135", vec![num("27", 0), Tok::Sym(','), num("54", 0), Tok::Sym(','), num("108", 0), Tok::Sym(','), num("135", 0)]),
             (".0000672", vec![num(".0000672", 0)]),
             ("1.5e3", vec![num("1.5", 3)]),
             ("1e-5", vec![num("1", -5)]),
