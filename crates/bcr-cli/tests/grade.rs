@@ -99,11 +99,8 @@ fn keeps_order_and_fields_and_flags_bad_records_without_stopping() {
 #[test]
 fn malformed_json_stops_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let input = write(
-        dir.path(),
-        "bad.jsonl",
-        "{\"gold\": \"1\", \"pred\": \"1\"}\n\n{\"gold\": \"1\", \"pred\": \n[1, 2]\n",
-    );
+    let input =
+        write(dir.path(), "bad.jsonl", "{\"gold\": \"1\", \"pred\": \"1\"}\n\n{\"gold\": \"1\", \"pred\": \n[1, 2]\n");
     let run = bcr(&["grade", "--input", s(&input)], None);
     assert_eq!(run.status.code(), Some(1));
     let err = String::from_utf8_lossy(&run.stderr);

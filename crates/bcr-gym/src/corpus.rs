@@ -1,6 +1,8 @@
 //! The SFT corpus of the warm start: packs of N gym train tasks (N drawn
-//! from a configured set), rendered with the compact [`GYM_PROMPT`]
-//! template and the gym chat template, answered by reference solutions
+//! from a configured set), rendered with the default BCR prompt template
+//! (`bcr_core::PromptTemplate::default()`, the one `bcr train` and `bcr eval`
+//! render, so the warm start sees the prompts RL and evaluation give it)
+//! and the gym chat template, answered by reference solutions
 //! whose verbosity is drawn from a [`VerbosityMix`] that is verbose on
 //! average, so the warm start over-thinks like a reasoning model before
 //! BCR (arXiv 2604.02322, §5).
@@ -15,19 +17,6 @@ use crate::solution::{write_response, Verbosity};
 use crate::split::{tasks as task_stream, to_problem, Split};
 use crate::tasks::Family;
 use crate::tokenizer::{CHAT_TEMPLATE, END};
-
-/// A short BCR prompt for the gym (same variables as
-/// `bcr_core::DEFAULT_PROMPT_TEMPLATE`; fewer tokens for a tiny model).
-pub const GYM_PROMPT: &str = r"{% if n == 1 %}
-{{ problems[0].question | trim }}
-Reason step by step. Put the answer in \boxed{}.
-{%- else %}
-Solve {{ n }} problems. Reason step by step.
-{% for p in problems %}
-Problem {{ loop.index }}: {{ p.question | trim }}
-{% endfor %}
-End each with `{{ label }} k: \boxed{...}`.
-{%- endif %}";
 
 /// Weights of the verbosity levels in the corpus (normalized when drawn).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -112,9 +101,9 @@ pub fn chat_template() -> Result<ChatTemplate> {
     Ok(ChatTemplate::new(CHAT_TEMPLATE, tokens)?)
 }
 
-/// The gym prompt template with `label`.
+/// The prompt template of the gym (the default BCR template) with `label`.
 pub fn prompt_template(label: &str) -> Result<PromptTemplate> {
-    Ok(PromptTemplate::from_source(GYM_PROMPT)?.with_label(label)?)
+    Ok(PromptTemplate::default().with_label(label)?)
 }
 
 /// `count` examples from the train split, pack sizes drawn uniformly from
@@ -162,7 +151,11 @@ mod tests {
         let mut sizes = std::collections::BTreeSet::new();
         for e in &ex {
             sizes.insert(e.n);
-            assert!(e.prompt.starts_with("<|user|>\n") && e.prompt.ends_with("<|end|>\n<|assistant|>\n"), "{}", e.prompt);
+            assert!(
+                e.prompt.starts_with("<|user|>\n") && e.prompt.ends_with("<|end|>\n<|assistant|>\n"),
+                "{}",
+                e.prompt
+            );
             let body = e.response.strip_suffix(END).unwrap();
             let parsed = bcr_core::parse_answers(body, e.n, &bcr_core::ParseOptions::default());
             assert!(parsed.answers.iter().all(Option::is_some), "{body}");

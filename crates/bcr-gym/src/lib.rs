@@ -3,8 +3,15 @@
 //! controllable redundancy ([`solution`]), and seeded train/test streams that
 //! never overlap ([`split`]). These feed the SFT warm start and the `bcr demo`
 //! reproduction of the findings of Yang et al., arXiv 2604.02322.
+//!
+//! The warm start: a byte-level BPE trained on the gym corpus
+//! ([`tokenizer`]), a tiny Qwen3-style model ([`tiny`]), the SFT corpus of
+//! verbose reference solutions ([`corpus`]) and response-only
+//! cross-entropy training into an HF directory ([`sft`], `bcr sft`), then a
+//! greedy held-out check ([`check`]).
 #![deny(missing_docs)]
 
+pub mod check;
 pub mod corpus;
 mod error;
 pub mod overrides;

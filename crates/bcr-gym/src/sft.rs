@@ -45,11 +45,11 @@ pub struct DataSpec {
 impl Default for DataSpec {
     fn default() -> Self {
         DataSpec {
-            examples: 4000,
+            examples: 3000,
             pack_sizes: vec![1, 2, 3],
             verbosity: VerbosityMix::default(),
             vocab_size: 512,
-            max_seq_len: 1024,
+            max_seq_len: 768,
         }
     }
 }
@@ -83,16 +83,16 @@ pub struct TrainSpec {
 impl Default for TrainSpec {
     fn default() -> Self {
         TrainSpec {
-            steps: 600,
-            batch_size: 16,
-            lr: 3e-3,
-            warmup_steps: 30,
+            steps: 120,
+            batch_size: 8,
+            lr: 4e-3,
+            warmup_steps: 20,
             min_lr_ratio: 0.1,
             weight_decay: 0.01,
             grad_clip: 1.0,
             init_std: 0.02,
             seed: 0,
-            save_every: 100,
+            save_every: 25,
         }
     }
 }
@@ -137,11 +137,8 @@ impl SftConfig {
     pub fn validate(&self, file: &str) -> Result<()> {
         self.model.validate(file)?;
         self.data.verbosity.validate(file)?;
-        let bad = |field: &str, message: String| Error::Config {
-            file: file.to_string(),
-            field: field.to_string(),
-            message,
-        };
+        let bad =
+            |field: &str, message: String| Error::Config { file: file.to_string(), field: field.to_string(), message };
         if self.output.as_os_str().is_empty() {
             return Err(bad("output", "must be a directory path, found an empty string".into()));
         }
@@ -154,6 +151,9 @@ impl SftConfig {
             if v == 0 {
                 return Err(bad(field, "must be at least 1, found 0".into()));
             }
+        }
+        if self.data.pack_sizes.is_empty() || self.data.pack_sizes.contains(&0) {
+            return Err(bad("data.pack_sizes", format!("must be non-empty sizes >= 1, found {:?}", self.data.pack_sizes)));
         }
         if self.data.max_seq_len > self.model.max_position_embeddings {
             return Err(bad(
@@ -265,7 +265,14 @@ pub fn run_sft(cfg: &SftConfig, mut on_step: impl FnMut(&StepLog)) -> Result<Sft
             batch.push(pairs[order[cursor]].clone());
             cursor += 1;
         }
-        let lr = lr_at(step, cfg.train.steps, cfg.train.lr, cfg.train.warmup_steps, ScheduleKind::Cosine, cfg.train.min_lr_ratio);
+        let lr = lr_at(
+            step,
+            cfg.train.steps,
+            cfg.train.lr,
+            cfg.train.warmup_steps,
+            ScheduleKind::Cosine,
+            cfg.train.min_lr_ratio,
+        );
         let (loss, grad_norm) = sft_step(&lm, &mut opt, &batch, lr, cfg.train.grad_clip)?;
         let entry = StepLog { step: step + 1, loss, lr, grad_norm };
         on_step(&entry);
@@ -333,8 +340,21 @@ mod tests {
                 max_position_embeddings: 512,
                 rope_theta: 10_000.0,
             },
-            data: DataSpec { examples: 40, pack_sizes: vec![1], vocab_size: 300, max_seq_len: 512, ..DataSpec::default() },
-            train: TrainSpec { steps: 12, batch_size: 4, lr: 1e-2, warmup_steps: 0, save_every: 5, ..TrainSpec::default() },
+            data: DataSpec {
+                examples: 40,
+                pack_sizes: vec![1],
+                vocab_size: 300,
+                max_seq_len: 512,
+                ..DataSpec::default()
+            },
+            train: TrainSpec {
+                steps: 12,
+                batch_size: 4,
+                lr: 1e-2,
+                warmup_steps: 0,
+                save_every: 5,
+                ..TrainSpec::default()
+            },
         }
     }
 
@@ -364,6 +384,7 @@ mod tests {
             ("output = \"x\"\n[model]\nhidden = 3\n", "hidden"),
             ("output = \"x\"\n[data]\nmax_seq_len = 99999\n", "data.max_seq_len"),
             ("[train]\nsteps = 3\n", "output"),
+            ("output = \"x\"\n[data]\npack_sizes = [1, 0]\n", "data.pack_sizes"),
         ];
         for (text, needle) in cases {
             let err = SftConfig::from_toml(text, "demo-sft.toml").unwrap_err().to_string();

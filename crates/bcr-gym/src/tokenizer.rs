@@ -19,8 +19,7 @@ use tokenizers::pre_tokenizers::byte_level::ByteLevel;
 use tokenizers::pre_tokenizers::digits::Digits;
 use tokenizers::pre_tokenizers::sequence::Sequence;
 use tokenizers::{
-    AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper,
-    TokenizerBuilder,
+    AddedToken, DecoderWrapper, NormalizerWrapper, PostProcessorWrapper, PreTokenizerWrapper, TokenizerBuilder,
 };
 
 use crate::error::{Error, Result};
@@ -48,9 +47,7 @@ fn tok_err(e: impl std::fmt::Display) -> Error {
 pub fn train_tokenizer(corpus: &[String], vocab_size: usize) -> Result<tokenizers::Tokenizer> {
     let min = 256 + SPECIAL_TOKENS.len();
     if vocab_size <= min {
-        return Err(Error::Tokenizer(format!(
-            "vocab_size must exceed {min} (bytes + specials), found {vocab_size}"
-        )));
+        return Err(Error::Tokenizer(format!("vocab_size must exceed {min} (bytes + specials), found {vocab_size}")));
     }
     if corpus.is_empty() {
         return Err(Error::Tokenizer("empty training corpus".to_string()));
@@ -59,20 +56,14 @@ pub fn train_tokenizer(corpus: &[String], vocab_size: usize) -> Result<tokenizer
         PreTokenizerWrapper::Digits(Digits::new(true)),
         PreTokenizerWrapper::ByteLevel(ByteLevel::new(false, true, true)),
     ]);
-    let mut tk = TokenizerBuilder::<
-        BPE,
-        NormalizerWrapper,
-        PreTokenizerWrapper,
-        PostProcessorWrapper,
-        DecoderWrapper,
-    >::new()
-    .with_model(BPE::default())
-    .with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(pre)))
-    .with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevel::new(false, true, true))))
-    .build()
-    .map_err(tok_err)?;
-    let specials: Vec<AddedToken> =
-        SPECIAL_TOKENS.iter().map(|s| AddedToken::from(s.to_string(), true)).collect();
+    let mut tk =
+        TokenizerBuilder::<BPE, NormalizerWrapper, PreTokenizerWrapper, PostProcessorWrapper, DecoderWrapper>::new()
+            .with_model(BPE::default())
+            .with_pre_tokenizer(Some(PreTokenizerWrapper::Sequence(pre)))
+            .with_decoder(Some(DecoderWrapper::ByteLevel(ByteLevel::new(false, true, true))))
+            .build()
+            .map_err(tok_err)?;
+    let specials: Vec<AddedToken> = SPECIAL_TOKENS.iter().map(|s| AddedToken::from(s.to_string(), true)).collect();
     let mut trainer = BpeTrainerBuilder::new()
         .vocab_size(vocab_size)
         .min_frequency(2)

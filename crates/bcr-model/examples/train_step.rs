@@ -13,8 +13,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bcr_model::{
-    completion_logprobs, init_varmap, CausalLm, DType, Device, Grad, InitOptions, LogprobOptions,
-    ModelConfig, SeqPair, VarBuilder,
+    completion_logprobs, init_varmap, CausalLm, DType, Device, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair,
+    VarBuilder,
 };
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
@@ -27,21 +27,11 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        config: PathBuf::new(),
-        batch: 8,
-        seq: 512,
-        steps: 3,
-        warmup: 1,
-    };
+    let mut args = Args { config: PathBuf::new(), batch: 8, seq: 512, steps: 3, warmup: 1 };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let num = || {
-            value
-                .parse::<usize>()
-                .map_err(|e| format!("{flag} {value}: {e}"))
-        };
+        let num = || value.parse::<usize>().map_err(|e| format!("{flag} {value}: {e}"));
         match flag.as_str() {
             "--config" => args.config = PathBuf::from(&value),
             "--batch" => args.batch = num()?,
@@ -52,10 +42,7 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     if args.config.as_os_str().is_empty() || args.seq < 2 || args.batch == 0 || args.steps == 0 {
-        return Err(
-            "usage: train_step --config FILE [--batch B] [--seq T>=2] [--steps N>=1] [--warmup W]"
-                .into(),
-        );
+        return Err("usage: train_step --config FILE [--batch B] [--seq T>=2] [--steps N>=1] [--warmup W]".into());
     }
     Ok(args)
 }
@@ -64,43 +51,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let cfg = ModelConfig::from_file(&args.config)?;
     let device = Device::Cpu;
-    let vm = init_varmap(
-        &cfg,
-        &InitOptions {
-            seed: 0,
-            ..InitOptions::default()
-        },
-    )?;
+    let vm = init_varmap(&cfg, &InitOptions { seed: 0, ..InitOptions::default() })?;
     let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &device))?;
-    let mut opt = AdamW::new(
-        vm.all_vars(),
-        ParamsAdamW {
-            lr: 1e-4,
-            ..ParamsAdamW::default()
-        },
-    )?;
+    let mut opt = AdamW::new(vm.all_vars(), ParamsAdamW { lr: 1e-4, ..ParamsAdamW::default() })?;
     // Deterministic tokens; the first is the prompt, the rest are scored.
     let pairs: Vec<SeqPair> = (0..args.batch)
         .map(|b| {
-            let ids: Vec<u32> = (0..args.seq)
-                .map(|i| ((i * 31 + b * 17 + 7) % cfg.vocab_size) as u32)
-                .collect();
-            SeqPair {
-                prompt: ids[..1].to_vec(),
-                completion: ids[1..].to_vec(),
-            }
+            let ids: Vec<u32> = (0..args.seq).map(|i| ((i * 31 + b * 17 + 7) % cfg.vocab_size) as u32).collect();
+            SeqPair { prompt: ids[..1].to_vec(), completion: ids[1..].to_vec() }
         })
         .collect();
-    let opts = LogprobOptions {
-        micro_batch: args.batch,
-        grad: Grad::Track,
-    };
+    let opts = LogprobOptions { micro_batch: args.batch, grad: Grad::Track };
     let (mut fwd, mut bwd, mut step) = (0.0, 0.0, 0.0);
     for i in 0..args.warmup + args.steps {
         let t0 = Instant::now();
         let out = completion_logprobs(&lm, &pairs, &opts)?;
-        let loss =
-            ((out.logprobs.sum_all()? / out.mask.sum_all()?.to_scalar::<f32>()? as f64)? * -1.0)?;
+        let loss = ((out.logprobs.sum_all()? / out.mask.sum_all()?.to_scalar::<f32>()? as f64)? * -1.0)?;
         let _ = loss.to_scalar::<f32>()?;
         let t1 = Instant::now();
         let grads = loss.backward()?;

@@ -174,10 +174,7 @@ impl ModelConfig {
         positive("hidden_size", raw.hidden_size)?;
         positive("num_hidden_layers", raw.num_hidden_layers)?;
         positive("vocab_size", raw.vocab_size)?;
-        let kv_heads = positive(
-            "num_key_value_heads",
-            raw.num_key_value_heads.unwrap_or(heads),
-        )?;
+        let kv_heads = positive("num_key_value_heads", raw.num_key_value_heads.unwrap_or(heads))?;
         if heads % kv_heads != 0 {
             return Err(config_err(
                 "num_key_value_heads",
@@ -190,18 +187,12 @@ impl ModelConfig {
             None => {
                 return Err(config_err(
                     "hidden_size",
-                    format!(
-                        "{} is not divisible by num_attention_heads = {heads}",
-                        raw.hidden_size
-                    ),
+                    format!("{} is not divisible by num_attention_heads = {heads}", raw.hidden_size),
                 ))
             }
         };
         if head_dim % 2 != 0 {
-            return Err(config_err(
-                "head_dim",
-                format!("{head_dim} is odd; RoPE rotates pairs"),
-            ));
+            return Err(config_err("head_dim", format!("{head_dim} is odd; RoPE rotates pairs")));
         }
         let (rope_theta, rope_scaling) = parse_rope(&raw)?;
         let (qkv_bias, o_bias) = match arch {
@@ -224,9 +215,7 @@ impl ModelConfig {
             qkv_bias,
             o_bias,
             vocab_size: raw.vocab_size,
-            bos_token_id: token_ids("bos_token_id", raw.bos_token_id.as_ref())?
-                .first()
-                .copied(),
+            bos_token_id: token_ids("bos_token_id", raw.bos_token_id.as_ref())?.first().copied(),
             eos_token_ids: token_ids("eos_token_id", raw.eos_token_id.as_ref())?,
         })
     }
@@ -245,18 +234,11 @@ impl ModelConfig {
     /// the factor cos and sin are multiplied by (1 except for YaRN).
     pub fn rope_inv_freq(&self) -> (Vec<f64>, f64) {
         let dim = self.head_dim as f64;
-        let base: Vec<f64> = (0..self.head_dim / 2)
-            .map(|i| 1.0 / self.rope_theta.powf(2.0 * i as f64 / dim))
-            .collect();
+        let base: Vec<f64> = (0..self.head_dim / 2).map(|i| 1.0 / self.rope_theta.powf(2.0 * i as f64 / dim)).collect();
         match &self.rope_scaling {
             RopeScaling::Default => (base, 1.0),
             RopeScaling::Linear { factor } => (base.iter().map(|f| f / factor).collect(), 1.0),
-            RopeScaling::Llama3 {
-                factor,
-                low_freq_factor,
-                high_freq_factor,
-                original_max_position_embeddings,
-            } => {
+            RopeScaling::Llama3 { factor, low_freq_factor, high_freq_factor, original_max_position_embeddings } => {
                 let old = *original_max_position_embeddings;
                 let low_wavelen = old / low_freq_factor;
                 let high_wavelen = old / high_freq_factor;
@@ -267,8 +249,7 @@ impl ModelConfig {
                     } else if wavelen > low_wavelen {
                         f / factor
                     } else {
-                        let smooth = (old / wavelen - low_freq_factor)
-                            / (high_freq_factor - low_freq_factor);
+                        let smooth = (old / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
                         (1.0 - smooth) * f / factor + smooth * f
                     }
                 });
@@ -283,8 +264,7 @@ impl ModelConfig {
                 truncate,
             } => {
                 let correction_dim = |rot: f64| {
-                    dim * (original_max_position_embeddings / (rot * 2.0 * std::f64::consts::PI))
-                        .ln()
+                    dim * (original_max_position_embeddings / (rot * 2.0 * std::f64::consts::PI)).ln()
                         / (2.0 * self.rope_theta.ln())
                 };
                 let (mut low, mut high) = (correction_dim(*beta_fast), correction_dim(*beta_slow));
@@ -307,17 +287,11 @@ impl ModelConfig {
 }
 
 fn unsupported(option: impl Into<String>, reason: &str) -> Error {
-    Error::Unsupported {
-        option: option.into(),
-        reason: reason.to_string(),
-    }
+    Error::Unsupported { option: option.into(), reason: reason.to_string() }
 }
 
 fn config_err(field: &str, message: String) -> Error {
-    Error::Config {
-        field: field.to_string(),
-        message,
-    }
+    Error::Config { field: field.to_string(), message }
 }
 
 fn positive(field: &str, v: usize) -> Result<usize> {
@@ -330,10 +304,7 @@ fn positive(field: &str, v: usize) -> Result<usize> {
 fn reject_unsupported(raw: &RawConfig) -> Result<()> {
     if let Some(act) = raw.hidden_act.as_deref() {
         if act != "silu" {
-            return Err(unsupported(
-                format!("hidden_act = {act:?}"),
-                "only the SiLU-gated MLP is implemented",
-            ));
+            return Err(unsupported(format!("hidden_act = {act:?}"), "only the SiLU-gated MLP is implemented"));
         }
     }
     if raw.use_sliding_window {
@@ -344,17 +315,11 @@ fn reject_unsupported(raw: &RawConfig) -> Result<()> {
     }
     if let Some(p) = raw.partial_rotary_factor {
         if p != 1.0 {
-            return Err(unsupported(
-                format!("partial_rotary_factor = {p}"),
-                "RoPE is applied to the whole head",
-            ));
+            return Err(unsupported(format!("partial_rotary_factor = {p}"), "RoPE is applied to the whole head"));
         }
     }
     if raw.mlp_bias {
-        return Err(unsupported(
-            "mlp_bias = true",
-            "the MLP projections are bias-free in every supported checkpoint",
-        ));
+        return Err(unsupported("mlp_bias = true", "the MLP projections are bias-free in every supported checkpoint"));
     }
     if let Some(tp) = raw.pretraining_tp {
         if tp > 1 {
@@ -370,43 +335,23 @@ fn reject_unsupported(raw: &RawConfig) -> Result<()> {
 /// `rope_theta` and the scaling, from `rope_scaling` (transformers 4) or
 /// `rope_parameters` (transformers 5, which also holds `rope_theta`).
 fn parse_rope(raw: &RawConfig) -> Result<(f64, RopeScaling)> {
-    let params = raw
-        .rope_scaling
-        .as_ref()
-        .or(raw.rope_parameters.as_ref())
-        .filter(|v| !v.is_null());
+    let params = raw.rope_scaling.as_ref().or(raw.rope_parameters.as_ref()).filter(|v| !v.is_null());
     let theta = raw
         .rope_theta
-        .or_else(|| {
-            params
-                .and_then(|p| p.get("rope_theta"))
-                .and_then(|v| v.as_f64())
-        })
+        .or_else(|| params.and_then(|p| p.get("rope_theta")).and_then(|v| v.as_f64()))
         .unwrap_or(10_000.0);
     let Some(p) = params else {
         return Ok((theta, RopeScaling::Default));
     };
-    let kind = p
-        .get("rope_type")
-        .or_else(|| p.get("type"))
-        .and_then(|v| v.as_str())
-        .unwrap_or("default");
+    let kind = p.get("rope_type").or_else(|| p.get("type")).and_then(|v| v.as_str()).unwrap_or("default");
     let num = |key: &str| p.get(key).and_then(|v| v.as_f64());
     let need = |key: &str| {
-        num(key).ok_or_else(|| {
-            config_err(
-                &format!("rope_scaling.{key}"),
-                format!("required for rope_type {kind:?}"),
-            )
-        })
+        num(key).ok_or_else(|| config_err(&format!("rope_scaling.{key}"), format!("required for rope_type {kind:?}")))
     };
-    let orig =
-        num("original_max_position_embeddings").unwrap_or(raw.max_position_embeddings as f64);
+    let orig = num("original_max_position_embeddings").unwrap_or(raw.max_position_embeddings as f64);
     let scaling = match kind {
         "default" => RopeScaling::Default,
-        "linear" => RopeScaling::Linear {
-            factor: need("factor")?,
-        },
+        "linear" => RopeScaling::Linear { factor: need("factor")? },
         "llama3" => RopeScaling::Llama3 {
             factor: need("factor")?,
             low_freq_factor: need("low_freq_factor")?,
@@ -422,15 +367,9 @@ fn parse_rope(raw: &RawConfig) -> Result<(f64, RopeScaling)> {
                     0.1 * m * scale.ln() + 1.0
                 }
             };
-            let attention_factor = match (
-                num("attention_factor"),
-                num("mscale"),
-                num("mscale_all_dim"),
-            ) {
+            let attention_factor = match (num("attention_factor"), num("mscale"), num("mscale_all_dim")) {
                 (Some(a), _, _) => a,
-                (None, Some(m), Some(all)) if m != 0.0 && all != 0.0 => {
-                    mscale(factor, m) / mscale(factor, all)
-                }
+                (None, Some(m), Some(all)) if m != 0.0 && all != 0.0 => mscale(factor, m) / mscale(factor, all),
                 _ => mscale(factor, 1.0),
             };
             RopeScaling::Yarn {

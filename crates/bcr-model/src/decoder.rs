@@ -50,29 +50,17 @@ pub struct RowSpan {
 impl RowSpan {
     /// A row of `t` real tokens starting at position `start_pos`.
     pub fn dense(start_pos: usize, t: usize) -> Self {
-        RowSpan {
-            start_pos,
-            left_pad: 0,
-            len: t,
-        }
+        RowSpan { start_pos, left_pad: 0, len: t }
     }
 
     /// A prompt of `len` tokens left-padded to `t` columns, starting at 0.
     pub fn left_padded(len: usize, t: usize) -> Self {
-        RowSpan {
-            start_pos: 0,
-            left_pad: t.saturating_sub(len),
-            len,
-        }
+        RowSpan { start_pos: 0, left_pad: t.saturating_sub(len), len }
     }
 
     /// A sequence of `len` tokens right-padded to `t` columns, starting at 0.
     pub fn right_padded(len: usize) -> Self {
-        RowSpan {
-            start_pos: 0,
-            left_pad: 0,
-            len,
-        }
+        RowSpan { start_pos: 0, left_pad: 0, len }
     }
 
     fn is_real(&self, col: usize) -> bool {
@@ -100,11 +88,7 @@ pub struct KvCache {
 impl KvCache {
     /// An empty cache for a model of `num_layers` layers.
     pub fn new(num_layers: usize) -> Self {
-        KvCache {
-            layers: vec![None; num_layers],
-            valid: Vec::new(),
-            len: 0,
-        }
+        KvCache { layers: vec![None; num_layers], valid: Vec::new(), len: 0 }
     }
 
     /// Slots cached per row (real and padding).
@@ -119,19 +103,13 @@ impl KvCache {
 
     /// Real (non-padding) tokens cached per row.
     pub fn row_lens(&self) -> Vec<usize> {
-        self.valid
-            .iter()
-            .map(|r| r.iter().filter(|&&v| v).count())
-            .collect()
+        self.valid.iter().map(|r| r.iter().filter(|&&v| v).count()).collect()
     }
 
     /// Keep only `rows` (in that order), e.g. to drop finished sequences.
     pub fn select_rows(&mut self, rows: &[usize]) -> Result<()> {
         if let Some(&bad) = rows.iter().find(|&&r| r >= self.valid.len()) {
-            return Err(Error::Input(format!(
-                "select_rows: row {bad} out of {} rows",
-                self.valid.len()
-            )));
+            return Err(Error::Input(format!("select_rows: row {bad} out of {} rows", self.valid.len())));
         }
         let idx: Vec<u32> = rows.iter().map(|&r| r as u32).collect();
         for (k, v) in self.layers.iter_mut().flatten() {
@@ -149,10 +127,7 @@ impl KvCache {
         let t = k.dim(2)?;
         let (k, v) = (k.detach(), v.detach());
         let (old_len, total) = (self.len, self.len + t);
-        let entry = self
-            .layers
-            .get_mut(layer)
-            .ok_or_else(|| Error::Input(format!("cache has no layer {layer}")))?;
+        let entry = self.layers.get_mut(layer).ok_or_else(|| Error::Input(format!("cache has no layer {layer}")))?;
         let grown = match entry.take() {
             Some((bk, bv)) if bk.dim(2)? >= total => (bk, bv),
             old => {
@@ -189,11 +164,7 @@ struct Attention {
 
 fn weight(vb: &VarBuilder, out: usize, inp: usize, bias: bool) -> Result<(Tensor, Option<Tensor>)> {
     let w = vb.get((out, inp), "weight")?;
-    let b = if bias {
-        Some(vb.get(out, "bias")?)
-    } else {
-        None
-    };
+    let b = if bias { Some(vb.get(out, "bias")?) } else { None };
     Ok((w, b))
 }
 
@@ -202,10 +173,7 @@ impl Attention {
         let (d, hd) = (cfg.hidden_size, cfg.head_dim);
         let (h, kv) = (cfg.num_attention_heads, cfg.num_key_value_heads);
         let qk_norm = match cfg.arch {
-            Arch::Qwen3 => Some((
-                vb.pp("q_norm").get(hd, "weight")?,
-                vb.pp("k_norm").get(hd, "weight")?,
-            )),
+            Arch::Qwen3 => Some((vb.pp("q_norm").get(hd, "weight")?, vb.pp("k_norm").get(hd, "weight")?)),
             Arch::Llama | Arch::Qwen2 => None,
         };
         Ok(Attention {
@@ -222,12 +190,7 @@ impl Attention {
     }
 
     /// `x` `(b, t, d)` -> `(b, t, d)`.
-    fn forward(
-        &self,
-        x: &Tensor,
-        ctx: &StepCtx,
-        cache: Option<(&mut KvCache, usize)>,
-    ) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, ctx: &StepCtx, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let hd = self.head_dim;
         let q = linear(x, &self.q.0, self.q.1.as_ref())?.reshape((b, t, self.heads, hd))?;
@@ -280,16 +243,9 @@ impl Layer {
         })
     }
 
-    fn forward(
-        &self,
-        x: &Tensor,
-        ctx: &StepCtx,
-        cache: Option<(&mut KvCache, usize)>,
-    ) -> Result<Tensor> {
+    fn forward(&self, x: &Tensor, ctx: &StepCtx, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
         let eps = ctx.eps;
-        let h = (x + self
-            .attn
-            .forward(&rms_norm(x, &self.input_norm, eps)?, ctx, cache)?)?;
+        let h = (x + self.attn.forward(&rms_norm(x, &self.input_norm, eps)?, ctx, cache)?)?;
         let n = rms_norm(&h, &self.post_norm, eps)?;
         Ok((&h + silu_mlp(&n, &self.mlp.gate, &self.mlp.up, &self.mlp.down)?)?)
     }
@@ -331,35 +287,17 @@ impl CausalLm {
         let (v, d) = (cfg.vocab_size, cfg.hidden_size);
         let mvb = vb.pp("model");
         let embed = mvb.pp("embed_tokens").get((v, d), "weight")?;
-        let layers = (0..cfg.num_hidden_layers)
-            .map(|i| Layer::new(cfg, mvb.pp("layers").pp(i)))
-            .collect::<Result<Vec<_>>>()?;
+        let layers =
+            (0..cfg.num_hidden_layers).map(|i| Layer::new(cfg, mvb.pp("layers").pp(i))).collect::<Result<Vec<_>>>()?;
         let norm = mvb.pp("norm").get(d, "weight")?;
-        let lm_head = if cfg.tie_word_embeddings {
-            embed.clone()
-        } else {
-            vb.pp("lm_head").get((v, d), "weight")?
-        };
+        let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { vb.pp("lm_head").get((v, d), "weight")? };
         let (inv_freq, rope_scale) = cfg.rope_inv_freq();
-        Ok(CausalLm {
-            cfg: cfg.clone(),
-            embed,
-            layers,
-            norm,
-            lm_head,
-            inv_freq,
-            rope_scale,
-        })
+        Ok(CausalLm { cfg: cfg.clone(), embed, layers, norm, lm_head, inv_freq, rope_scale })
     }
 
     /// Every tensor `new` reads, with its shape, in HF names.
     pub fn expected_tensors(cfg: &ModelConfig) -> Vec<(String, Vec<usize>)> {
-        let (v, d, m, hd) = (
-            cfg.vocab_size,
-            cfg.hidden_size,
-            cfg.intermediate_size,
-            cfg.head_dim,
-        );
+        let (v, d, m, hd) = (cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size, cfg.head_dim);
         let (qd, kvd) = (cfg.num_attention_heads * hd, cfg.num_key_value_heads * hd);
         let mut out = vec![("model.embed_tokens.weight".to_string(), vec![v, d])];
         for i in 0..cfg.num_hidden_layers {
@@ -409,44 +347,25 @@ impl CausalLm {
 
     /// Logits `(b, t, V)` for unpadded rows; row `i` starts at RoPE
     /// position `positions[i]` (see the module doc).
-    pub fn forward(
-        &self,
-        input_ids: &Tensor,
-        positions: &[usize],
-        cache: Option<&mut KvCache>,
-    ) -> Result<Tensor> {
+    pub fn forward(&self, input_ids: &Tensor, positions: &[usize], cache: Option<&mut KvCache>) -> Result<Tensor> {
         let t = input_ids.dim(1)?;
         let rows: Vec<RowSpan> = positions.iter().map(|&p| RowSpan::dense(p, t)).collect();
         self.forward_rows(input_ids, &rows, cache)
     }
 
     /// Logits `(b, t, V)` for a ragged batch described by `rows`.
-    pub fn forward_rows(
-        &self,
-        input_ids: &Tensor,
-        rows: &[RowSpan],
-        cache: Option<&mut KvCache>,
-    ) -> Result<Tensor> {
+    pub fn forward_rows(&self, input_ids: &Tensor, rows: &[RowSpan], cache: Option<&mut KvCache>) -> Result<Tensor> {
         let h = self.hidden_rows(input_ids, rows, cache)?;
         self.logits(&h)
     }
 
     /// Final hidden states `(b, t, d)` (after the last norm) for `rows`.
-    pub fn hidden_rows(
-        &self,
-        input_ids: &Tensor,
-        rows: &[RowSpan],
-        mut cache: Option<&mut KvCache>,
-    ) -> Result<Tensor> {
+    pub fn hidden_rows(&self, input_ids: &Tensor, rows: &[RowSpan], mut cache: Option<&mut KvCache>) -> Result<Tensor> {
         let (b, t) = input_ids.dims2()?;
         self.check_rows(b, t, rows)?;
         let past = cache.as_deref().map_or(0, |c| c.len);
         let ctx = self.step_ctx(rows, t, cache.as_deref_mut())?;
-        let mut x = self.embed.embedding(&input_ids.flatten_all()?)?.reshape((
-            b,
-            t,
-            self.cfg.hidden_size,
-        ))?;
+        let mut x = self.embed.embedding(&input_ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(&x, &ctx, cache.as_deref_mut().map(|c| (c, i)))?;
         }
@@ -468,10 +387,7 @@ impl CausalLm {
 
     fn check_rows(&self, b: usize, t: usize, rows: &[RowSpan]) -> Result<()> {
         if rows.len() != b {
-            return Err(Error::Input(format!(
-                "{} row spans for a batch of {b} rows",
-                rows.len()
-            )));
+            return Err(Error::Input(format!("{} row spans for a batch of {b} rows", rows.len())));
         }
         if t == 0 {
             return Err(Error::Input("forward with zero tokens per row".to_string()));
@@ -499,29 +415,13 @@ impl CausalLm {
     /// validity in the cache.
     fn step_ctx(&self, rows: &[RowSpan], t: usize, cache: Option<&mut KvCache>) -> Result<StepCtx> {
         let b = rows.len();
-        let positions: Vec<usize> = rows
-            .iter()
-            .flat_map(|r| (0..t).map(move |j| r.position(j)))
-            .collect();
-        let rot = Rotary::new(
-            &positions,
-            b,
-            &self.inv_freq,
-            self.rope_scale,
-            self.dtype(),
-            self.device(),
-        )?;
-        let new_valid: Vec<Vec<bool>> = rows
-            .iter()
-            .map(|r| (0..t).map(|j| r.is_real(j)).collect())
-            .collect();
+        let positions: Vec<usize> = rows.iter().flat_map(|r| (0..t).map(move |j| r.position(j))).collect();
+        let rot = Rotary::new(&positions, b, &self.inv_freq, self.rope_scale, self.dtype(), self.device())?;
+        let new_valid: Vec<Vec<bool>> = rows.iter().map(|r| (0..t).map(|j| r.is_real(j)).collect()).collect();
         let (past, valid) = match cache {
             Some(c) => {
                 if c.len > 0 && c.valid.len() != b {
-                    return Err(Error::Input(format!(
-                        "cache holds {} rows, batch has {b}",
-                        c.valid.len()
-                    )));
+                    return Err(Error::Input(format!("cache holds {} rows, batch has {b}", c.valid.len())));
                 }
                 if c.len == 0 {
                     c.valid = vec![Vec::new(); b];
@@ -538,18 +438,8 @@ impl CausalLm {
         let mask = if all_valid && t == 1 {
             None
         } else {
-            Some(attention_mask(
-                &valid,
-                past,
-                t,
-                self.dtype(),
-                self.device(),
-            )?)
+            Some(attention_mask(&valid, past, t, self.dtype(), self.device())?)
         };
-        Ok(StepCtx {
-            rot,
-            mask,
-            eps: self.cfg.rms_norm_eps,
-        })
+        Ok(StepCtx { rot, mask, eps: self.cfg.rms_norm_eps })
     }
 }

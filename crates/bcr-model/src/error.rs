@@ -105,20 +105,12 @@ pub enum Error {
 impl Error {
     /// Wrap an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 
     /// Wrap a serde_json error with the file it came from.
     pub fn json(path: impl Into<PathBuf>, err: &serde_json::Error) -> Self {
-        Error::Json {
-            path: path.into(),
-            line: err.line(),
-            column: err.column(),
-            message: err.to_string(),
-        }
+        Error::Json { path: path.into(), line: err.line(), column: err.column(), message: err.to_string() }
     }
 }
 

@@ -106,24 +106,17 @@ impl CustomOp1 for Softmax {
 
 struct SoftmaxBwd;
 
-fn softmax_bwd<T: Float>(
-    y: &[T],
-    ly: &Layout,
-    g: &CpuStorage,
-    lg: &Layout,
-) -> CResult<(CpuStorage, Shape)> {
+fn softmax_bwd<T: Float>(y: &[T], ly: &Layout, g: &CpuStorage, lg: &Layout) -> CResult<(CpuStorage, Shape)> {
     let y = slice(y, ly)?;
     let g: &[T] = slice(g.as_slice::<T>()?, lg)?;
     let n = last_dim(ly)?;
     let mut dx = vec![T::from(0.0); y.len()];
-    dx.par_chunks_mut(n)
-        .zip(y.par_chunks(n).zip(g.par_chunks(n)))
-        .for_each(|(dx, (y, g))| {
-            let dot: f64 = y.iter().zip(g).map(|(a, b)| a.f() * b.f()).sum();
-            for ((o, a), b) in dx.iter_mut().zip(y).zip(g) {
-                *o = T::from(a.f() * (b.f() - dot));
-            }
-        });
+    dx.par_chunks_mut(n).zip(y.par_chunks(n).zip(g.par_chunks(n))).for_each(|(dx, (y, g))| {
+        let dot: f64 = y.iter().zip(g).map(|(a, b)| a.f() * b.f()).sum();
+        for ((o, a), b) in dx.iter_mut().zip(y).zip(g) {
+            *o = T::from(a.f() * (b.f() - dot));
+        }
+    });
     Ok((T::to_cpu_storage_owned(dx), ly.shape().clone()))
 }
 
@@ -132,13 +125,7 @@ impl CustomOp2 for SoftmaxBwd {
         "bcr-softmax-bwd"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> CResult<(CpuStorage, Shape)> {
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> CResult<(CpuStorage, Shape)> {
         dispatch!(s1, softmax_bwd, l1, s2, l2)
     }
 }
@@ -153,13 +140,7 @@ fn inv_rms<T: Float>(x: &[T], eps: f64) -> f64 {
     1.0 / (ms + eps).sqrt()
 }
 
-fn rms_fwd<T: Float>(
-    x: &[T],
-    lx: &Layout,
-    w: &CpuStorage,
-    lw: &Layout,
-    eps: f64,
-) -> CResult<(CpuStorage, Shape)> {
+fn rms_fwd<T: Float>(x: &[T], lx: &Layout, w: &CpuStorage, lw: &Layout, eps: f64) -> CResult<(CpuStorage, Shape)> {
     let x = slice(x, lx)?;
     let w: &[T] = slice(w.as_slice::<T>()?, lw)?;
     let n = last_dim(lx)?;
@@ -181,23 +162,11 @@ impl CustomOp2 for RmsNorm {
         "bcr-rms-norm"
     }
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> CResult<(CpuStorage, Shape)> {
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> CResult<(CpuStorage, Shape)> {
         dispatch!(s1, rms_fwd, l1, s2, l2, self.eps)
     }
 
-    fn bwd(
-        &self,
-        x: &Tensor,
-        w: &Tensor,
-        _y: &Tensor,
-        g: &Tensor,
-    ) -> CResult<(Option<Tensor>, Option<Tensor>)> {
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> CResult<(Option<Tensor>, Option<Tensor>)> {
         let g = g.contiguous()?;
         let dx = x.apply_op3_no_bwd(w, &g, &RmsNormBwd { eps: self.eps })?;
         // dw = sum over rows of g * xhat; xhat is the forward with unit weight.
@@ -227,21 +196,13 @@ fn rms_bwd<T: Float>(
     let g: &[T] = slice(g.as_slice::<T>()?, lg)?;
     let n = last_dim(lx)?;
     let mut dx = vec![T::from(0.0); x.len()];
-    dx.par_chunks_mut(n)
-        .zip(x.par_chunks(n).zip(g.par_chunks(n)))
-        .for_each(|(dx, (x, g))| {
-            let r = inv_rms(x, eps);
-            let dot = x
-                .iter()
-                .zip(g)
-                .zip(w)
-                .map(|((x, g), w)| g.f() * w.f() * x.f() * r)
-                .sum::<f64>()
-                / n as f64;
-            for (((o, x), g), w) in dx.iter_mut().zip(x).zip(g).zip(w) {
-                *o = T::from(r * (g.f() * w.f() - x.f() * r * dot));
-            }
-        });
+    dx.par_chunks_mut(n).zip(x.par_chunks(n).zip(g.par_chunks(n))).for_each(|(dx, (x, g))| {
+        let r = inv_rms(x, eps);
+        let dot = x.iter().zip(g).zip(w).map(|((x, g), w)| g.f() * w.f() * x.f() * r).sum::<f64>() / n as f64;
+        for (((o, x), g), w) in dx.iter_mut().zip(x).zip(g).zip(w) {
+            *o = T::from(r * (g.f() * w.f() - x.f() * r * dot));
+        }
+    });
     Ok((T::to_cpu_storage_owned(dx), lx.shape().clone()))
 }
 

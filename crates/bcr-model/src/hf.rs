@@ -27,10 +27,7 @@ pub struct HfLoadOptions {
 
 impl Default for HfLoadOptions {
     fn default() -> Self {
-        HfLoadOptions {
-            device: Device::Cpu,
-            dtype: DType::F32,
-        }
+        HfLoadOptions { device: Device::Cpu, dtype: DType::F32 }
     }
 }
 
@@ -39,17 +36,13 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
     let index = dir.join("model.safetensors.index.json");
     if index.is_file() {
         let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::json(&index, &e))?;
-        let map = value
-            .get("weight_map")
-            .and_then(|m| m.as_object())
-            .ok_or_else(|| Error::Json {
-                path: index.clone(),
-                line: 0,
-                column: 0,
-                message: "missing object field `weight_map`".to_string(),
-            })?;
+        let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::json(&index, &e))?;
+        let map = value.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| Error::Json {
+            path: index.clone(),
+            line: 0,
+            column: 0,
+            message: "missing object field `weight_map`".to_string(),
+        })?;
         let mut files = BTreeSet::new();
         for (name, file) in map {
             let file = file.as_str().ok_or_else(|| Error::Json {
@@ -80,11 +73,7 @@ pub fn safetensors_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// mis-shaped tensor and any unused tensor are errors, except rotary
 /// `inv_freq` buffers and an `lm_head.weight` beside tied embeddings, which
 /// transformers also ignores.
-pub fn check_tensors(
-    cfg: &ModelConfig,
-    found: &HashMap<String, Vec<usize>>,
-    source: &str,
-) -> Result<()> {
+pub fn check_tensors(cfg: &ModelConfig, found: &HashMap<String, Vec<usize>>, source: &str) -> Result<()> {
     let expected = CausalLm::expected_tensors(cfg);
     for (name, shape) in &expected {
         match found.get(name) {
@@ -96,11 +85,7 @@ pub fn check_tensors(
                 })
             }
             Some(s) if s != shape => {
-                return Err(Error::TensorShape {
-                    name: name.clone(),
-                    expected: shape.clone(),
-                    found: s.clone(),
-                })
+                return Err(Error::TensorShape { name: name.clone(), expected: shape.clone(), found: s.clone() })
             }
             Some(_) => {}
         }
@@ -119,11 +104,7 @@ pub fn check_tensors(
     extra.sort();
     let count = extra.len();
     extra.truncate(10);
-    Err(Error::ExtraTensors {
-        count,
-        names: extra,
-        source_desc: source.to_string(),
-    })
+    Err(Error::ExtraTensors { count, names: extra, source_desc: source.to_string() })
 }
 
 /// Load `config.json` and the safetensors weights of a checkpoint directory.
@@ -132,20 +113,14 @@ pub fn load_hf_dir(dir: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Cau
     let files = safetensors_files(dir)?;
     for f in &files {
         if !f.is_file() {
-            return Err(Error::io(
-                f,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "shard listed in the index"),
-            ));
+            return Err(Error::io(f, std::io::Error::new(std::io::ErrorKind::NotFound, "shard listed in the index")));
         }
     }
     // SAFETY: the files are mapped read-only; like every mmap reader we
     // rely on them not being truncated while the model is alive.
     let st = unsafe { MmapedSafetensors::multi(&files)? };
-    let found: HashMap<String, Vec<usize>> = st
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| (name, view.shape().to_vec()))
-        .collect();
+    let found: HashMap<String, Vec<usize>> =
+        st.tensors().into_iter().map(|(name, view)| (name, view.shape().to_vec())).collect();
     check_tensors(&cfg, &found, &dir.display().to_string())?;
     // SAFETY: as above.
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, opts.dtype, &opts.device)? };
@@ -163,8 +138,7 @@ const HUB_FILES: [(&str, bool); 4] = [
 ];
 
 fn hub_offline() -> bool {
-    std::env::var("HF_HUB_OFFLINE")
-        .is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "yes" | "ON" | "on"))
+    std::env::var("HF_HUB_OFFLINE").is_ok_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "yes" | "ON" | "on"))
 }
 
 /// The local snapshot directory of Hub model `repo_id`, downloading into
@@ -175,10 +149,7 @@ pub fn resolve_hub(repo_id: &str) -> Result<PathBuf> {
         let cache = hf_hub::Cache::from_env();
         let repo = cache.model(repo_id.to_string());
         let config = repo.get("config.json").ok_or_else(|| {
-            Error::Hub(format!(
-                "{repo_id}: not in the cache at {} and HF_HUB_OFFLINE is set",
-                cache.path().display()
-            ))
+            Error::Hub(format!("{repo_id}: not in the cache at {} and HF_HUB_OFFLINE is set", cache.path().display()))
         })?;
         let dir = parent(&config)?;
         safetensors_files(&dir)?;
@@ -203,27 +174,19 @@ pub fn resolve_hub(repo_id: &str) -> Result<PathBuf> {
     match repo.get("model.safetensors.index.json") {
         Ok(_) => {
             for shard in safetensors_files(&dir)? {
-                let name = shard
-                    .file_name()
-                    .and_then(|n| n.to_str())
-                    .unwrap_or_default()
-                    .to_string();
-                repo.get(&name)
-                    .map_err(|e| Error::Hub(format!("{repo_id}/{name}: {e}")))?;
+                let name = shard.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                repo.get(&name).map_err(|e| Error::Hub(format!("{repo_id}/{name}: {e}")))?;
             }
         }
         Err(_) => {
-            repo.get("model.safetensors")
-                .map_err(|e| Error::Hub(format!("{repo_id}/model.safetensors: {e}")))?;
+            repo.get("model.safetensors").map_err(|e| Error::Hub(format!("{repo_id}/model.safetensors: {e}")))?;
         }
     }
     Ok(dir)
 }
 
 fn parent(p: &Path) -> Result<PathBuf> {
-    p.parent()
-        .map(Path::to_path_buf)
-        .ok_or_else(|| Error::Hub(format!("{} has no parent directory", p.display())))
+    p.parent().map(Path::to_path_buf).ok_or_else(|| Error::Hub(format!("{} has no parent directory", p.display())))
 }
 
 #[cfg(test)]
@@ -249,9 +212,7 @@ mod tests {
 
     #[test]
     fn directory_without_weights_is_an_io_error() {
-        let Ok(dir) = tempfile::tempdir() else {
-            panic!("no tempdir")
-        };
+        let Ok(dir) = tempfile::tempdir() else { panic!("no tempdir") };
         let msg = match safetensors_files(dir.path()) {
             Err(e) => e.to_string(),
             Ok(f) => panic!("found {f:?}"),

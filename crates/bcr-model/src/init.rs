@@ -34,13 +34,7 @@ pub struct InitOptions {
 
 impl Default for InitOptions {
     fn default() -> Self {
-        InitOptions {
-            seed: 0,
-            std: 0.02,
-            perturb_norms_and_biases: false,
-            dtype: DType::F32,
-            device: Device::Cpu,
-        }
+        InitOptions { seed: 0, std: 0.02, perturb_norms_and_biases: false, dtype: DType::F32, device: Device::Cpu }
     }
 }
 
@@ -48,18 +42,12 @@ impl Default for InitOptions {
 /// with `opts`; build the model with `VarBuilder::from_varmap`.
 pub fn init_varmap(cfg: &ModelConfig, opts: &InitOptions) -> Result<VarMap> {
     if !(opts.std.is_finite() && opts.std >= 0.0) {
-        return Err(Error::Input(format!(
-            "init std must be finite and >= 0, found {}",
-            opts.std
-        )));
+        return Err(Error::Input(format!("init std must be finite and >= 0, found {}", opts.std)));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let varmap = VarMap::new();
     {
-        let mut data = varmap
-            .data()
-            .lock()
-            .map_err(|_| Error::Input("VarMap lock poisoned".to_string()))?;
+        let mut data = varmap.data().lock().map_err(|_| Error::Input("VarMap lock poisoned".to_string()))?;
         for (name, shape) in CausalLm::expected_tensors(cfg) {
             let n: usize = shape.iter().product();
             let is_norm = name.ends_with("norm.weight");

@@ -72,9 +72,7 @@ pub use generate::{generate, generate_with_stats, FinishReason, GenerateStats, G
 pub use gguf::{load_gguf, GgmlType, GgufFile, GgufHeader, GgufValue, TensorInfo};
 pub use hf::{check_tensors, load_hf_dir, resolve_hub, safetensors_files, HfLoadOptions};
 pub use init::{init_varmap, InitOptions};
-pub use logprobs::{
-    completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair,
-};
+pub use logprobs::{completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair};
 pub use model::{LoadOptions, Model, ModelSource};
 pub use sampling::{row_seed, SamplingConfig};
 pub use tokenizer::{GenerationDefaults, Tokenizer};

@@ -61,45 +61,23 @@ pub struct CompletionLogprobs {
 /// and concatenated. With `Grad::Track` and more rows than one micro-batch,
 /// the graph of every micro-batch is alive at once: for gradient
 /// accumulation call this once per micro-batch and backpropagate each.
-pub fn completion_logprobs(
-    lm: &CausalLm,
-    pairs: &[SeqPair],
-    opts: &LogprobOptions,
-) -> Result<CompletionLogprobs> {
+pub fn completion_logprobs(lm: &CausalLm, pairs: &[SeqPair], opts: &LogprobOptions) -> Result<CompletionLogprobs> {
     if pairs.is_empty() {
-        return Err(Error::Input(
-            "completion_logprobs: no sequences".to_string(),
-        ));
+        return Err(Error::Input("completion_logprobs: no sequences".to_string()));
     }
     if opts.micro_batch == 0 {
-        return Err(Error::Input(
-            "completion_logprobs: micro_batch must be at least 1".to_string(),
-        ));
+        return Err(Error::Input("completion_logprobs: micro_batch must be at least 1".to_string()));
     }
     let vocab = lm.config().vocab_size;
     for (i, p) in pairs.iter().enumerate() {
         if p.prompt.is_empty() {
-            return Err(Error::Input(format!(
-                "sequence {i}: empty prompt (the first token has no context)"
-            )));
+            return Err(Error::Input(format!("sequence {i}: empty prompt (the first token has no context)")));
         }
-        if let Some(&bad) = p
-            .prompt
-            .iter()
-            .chain(&p.completion)
-            .find(|&&t| t as usize >= vocab)
-        {
-            return Err(Error::Input(format!(
-                "sequence {i}: token id {bad} >= vocab_size {vocab}"
-            )));
+        if let Some(&bad) = p.prompt.iter().chain(&p.completion).find(|&&t| t as usize >= vocab) {
+            return Err(Error::Input(format!("sequence {i}: token id {bad} >= vocab_size {vocab}")));
         }
     }
-    let t_c = pairs
-        .iter()
-        .map(|p| p.completion.len())
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let t_c = pairs.iter().map(|p| p.completion.len()).max().unwrap_or(0).max(1);
     let mut lps = Vec::new();
     let mut masks = Vec::new();
     for chunk in pairs.chunks(opts.micro_batch) {
@@ -110,20 +88,13 @@ pub fn completion_logprobs(
         });
         masks.push(mask);
     }
-    Ok(CompletionLogprobs {
-        logprobs: Tensor::cat(&lps, 0)?,
-        mask: Tensor::cat(&masks, 0)?,
-    })
+    Ok(CompletionLogprobs { logprobs: Tensor::cat(&lps, 0)?, mask: Tensor::cat(&masks, 0)? })
 }
 
 /// One forward pass over `pairs`, completions padded to `t_c` columns.
 fn micro_batch(lm: &CausalLm, pairs: &[SeqPair], t_c: usize) -> Result<(Tensor, Tensor)> {
     let b = pairs.len();
-    let t = pairs
-        .iter()
-        .map(|p| p.prompt.len() + p.completion.len())
-        .max()
-        .unwrap_or(1);
+    let t = pairs.iter().map(|p| p.prompt.len() + p.completion.len()).max().unwrap_or(1);
     let mut ids = vec![0u32; b * t];
     let mut gather = vec![0u32; b * t_c];
     let mut targets = vec![0u32; b * t_c];
@@ -131,10 +102,7 @@ fn micro_batch(lm: &CausalLm, pairs: &[SeqPair], t_c: usize) -> Result<(Tensor, 
     let mut rows = Vec::with_capacity(b);
     for (i, p) in pairs.iter().enumerate() {
         let n = p.prompt.len() + p.completion.len();
-        for (slot, &tok) in ids[i * t..]
-            .iter_mut()
-            .zip(p.prompt.iter().chain(&p.completion))
-        {
+        for (slot, &tok) in ids[i * t..].iter_mut().zip(p.prompt.iter().chain(&p.completion)) {
             *slot = tok;
         }
         for (j, &tok) in p.completion.iter().enumerate() {
@@ -149,16 +117,10 @@ fn micro_batch(lm: &CausalLm, pairs: &[SeqPair], t_c: usize) -> Result<(Tensor, 
     let ids = Tensor::from_vec(ids, (b, t), dev)?;
     let hidden = lm.hidden_rows(&ids, &rows, None)?;
     let d = hidden.dim(2)?;
-    let picked = hidden
-        .reshape((b * t, d))?
-        .index_select(&Tensor::from_vec(gather, b * t_c, dev)?, 0)?;
+    let picked = hidden.reshape((b * t, d))?.index_select(&Tensor::from_vec(gather, b * t_c, dev)?, 0)?;
     let logits = lm.logits(&picked)?;
     let lp = log_softmax_gather(&logits, &Tensor::from_vec(targets, b * t_c, dev)?)?;
-    let out_dtype = if logits.dtype() == DType::F64 {
-        DType::F64
-    } else {
-        DType::F32
-    };
+    let out_dtype = if logits.dtype() == DType::F64 { DType::F64 } else { DType::F32 };
     let mask = Tensor::from_vec(mask, (b, t_c), dev)?.to_dtype(out_dtype)?;
     let lp = (lp.reshape((b, t_c))? * &mask)?;
     Ok((lp, mask))

@@ -168,22 +168,13 @@ pub fn rope(x: &Tensor, rot: &Rotary) -> Result<Tensor> {
 /// slot `past + j`; it sees slot `s` when `s <= past + j` and the key is
 /// valid (`valid[i][s]`), and always sees itself so that rows of padding
 /// stay finite (their outputs are ignored, but a NaN would poison gradients).
-pub fn attention_mask(
-    valid: &[Vec<bool>],
-    past: usize,
-    t: usize,
-    dtype: DType,
-    device: &Device,
-) -> Result<Tensor> {
+pub fn attention_mask(valid: &[Vec<bool>], past: usize, t: usize, dtype: DType, device: &Device) -> Result<Tensor> {
     let b = valid.len();
     let l = past + t;
     let mut m = vec![0f32; b * t * l];
     for (i, row) in valid.iter().enumerate() {
         if row.len() != l {
-            return Err(Error::Input(format!(
-                "mask row {i} has {} slots, expected {l}",
-                row.len()
-            )));
+            return Err(Error::Input(format!("mask row {i} has {} slots, expected {l}", row.len())));
         }
         for j in 0..t {
             let q = past + j;
@@ -205,13 +196,7 @@ pub fn attention_mask(
 /// returns `(b, h, t, d)`. The `g` query heads sharing a key head are folded
 /// into the row dimension of one matmul, which is what `repeat_kv` does in
 /// transformers, minus the copy.
-pub fn grouped_attention(
-    q: &Tensor,
-    k: &Tensor,
-    v: &Tensor,
-    mask: Option<&Tensor>,
-    scale: f64,
-) -> Result<Tensor> {
+pub fn grouped_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f64) -> Result<Tensor> {
     let (b, h, t, d) = q.dims4()?;
     let (_, kv, l, _) = k.dims4()?;
     let g = h / kv;

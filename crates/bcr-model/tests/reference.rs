@@ -12,35 +12,18 @@ use bcr_model::{load_hf_dir, DType, Device, HfLoadOptions, RowSpan, Tensor};
 const TOL: f64 = 5e-5;
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
     let d = (a.to_dtype(DType::F64).unwrap() - b.to_dtype(DType::F64).unwrap()).unwrap();
-    d.abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap()
+    d.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
 }
 
 fn compare(name: &str) {
     let dir = fixture(name);
-    let (_cfg, lm) = load_hf_dir(
-        &dir,
-        &HfLoadOptions {
-            device: Device::Cpu,
-            dtype: DType::F32,
-        },
-    )
-    .unwrap();
-    let refs =
-        candle_core::safetensors::load(dir.join("reference.safetensors"), &Device::Cpu).unwrap();
+    let (_cfg, lm) = load_hf_dir(&dir, &HfLoadOptions { device: Device::Cpu, dtype: DType::F32 }).unwrap();
+    let refs = candle_core::safetensors::load(dir.join("reference.safetensors"), &Device::Cpu).unwrap();
     let ids = refs["ids"].to_dtype(DType::U32).unwrap();
     let b = ids.dim(0).unwrap();
     let logits = lm.forward(&ids, &vec![0; b], None).unwrap();
@@ -49,28 +32,13 @@ fn compare(name: &str) {
     assert!(d < TOL, "{name}: plain batch max |diff| {d}");
 
     let pad_ids = refs["pad_ids"].to_dtype(DType::U32).unwrap();
-    let mask = refs["pad_mask"]
-        .to_dtype(DType::U32)
-        .unwrap()
-        .to_vec2::<u32>()
-        .unwrap();
+    let mask = refs["pad_mask"].to_dtype(DType::U32).unwrap().to_vec2::<u32>().unwrap();
     let t = mask[0].len();
-    let spans: Vec<RowSpan> = mask
-        .iter()
-        .map(|r| RowSpan::left_padded(r.iter().sum::<u32>() as usize, t))
-        .collect();
+    let spans: Vec<RowSpan> = mask.iter().map(|r| RowSpan::left_padded(r.iter().sum::<u32>() as usize, t)).collect();
     let got = lm.forward_rows(&pad_ids, &spans, None).unwrap();
     for (i, span) in spans.iter().enumerate() {
-        let g = got
-            .get(i)
-            .unwrap()
-            .narrow(0, span.left_pad, span.len)
-            .unwrap();
-        let w = refs["pad_logits"]
-            .get(i)
-            .unwrap()
-            .narrow(0, span.left_pad, span.len)
-            .unwrap();
+        let g = got.get(i).unwrap().narrow(0, span.left_pad, span.len).unwrap();
+        let w = refs["pad_logits"].get(i).unwrap().narrow(0, span.left_pad, span.len).unwrap();
         let d = max_diff(&g, &w);
         println!("{name}: padded row {i} max |diff| = {d:.2e}");
         assert!(d < TOL, "{name}: padded row {i}: max |diff| {d}");

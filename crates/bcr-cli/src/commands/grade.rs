@@ -51,10 +51,8 @@ struct Tally {
 
 /// Runs `bcr grade`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads)
-        .build()
-        .context("starting the grading threads")?;
+    let pool =
+        rayon::ThreadPoolBuilder::new().num_threads(args.threads).build().context("starting the grading threads")?;
     let input: Box<dyn Read> = if args.input == Path::new("-") {
         Box::new(std::io::stdin().lock())
     } else {
@@ -143,8 +141,8 @@ enum Outcome {
 
 /// Grades one line; the output keeps the input object's text and key order.
 fn grade_line(line: &str, name: &Path, no: usize) -> anyhow::Result<(String, Outcome)> {
-    let value: Value = serde_json::from_str(line)
-        .map_err(|e| anyhow::anyhow!("{}:{no}: field `-`: not JSON: {e}", name.display()))?;
+    let value: Value =
+        serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}:{no}: field `-`: not JSON: {e}", name.display()))?;
     let Value::Object(obj) = value else {
         bail!("{}:{no}: field `-`: expected a JSON object", name.display());
     };

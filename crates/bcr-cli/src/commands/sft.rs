@@ -6,13 +6,16 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use anyhow::Context;
+
 use bcr_gym::sft::{run_sft, SftConfig, StepLog};
 
 /// Flags of `bcr sft`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     bcr sft --config configs/demo-sft.toml\n  \
-    bcr sft --config configs/demo-sft.toml --set train.steps=50 --set output=runs/sft-small\n\n\
+    bcr sft --config configs/demo-sft.toml --set train.steps=50 --set output=runs/sft-small\n  \
+    bcr sft --config configs/demo-sft.toml --check-only --check 60\n\n\
     Writes an HF model directory (config.json, model.safetensors, tokenizer.json,\n\
     tokenizer_config.json, generation_config.json) and sft_log.jsonl (loss per step).")]
 pub struct Args {
@@ -25,11 +28,50 @@ pub struct Args {
     /// No progress bar or per-step lines.
     #[arg(long)]
     quiet: bool,
+    /// After training, decode this many held-out packs greedily at N=1 and N=3 and print accuracy,
+    /// format rate and tokens per problem, e.g. --check 50 (0 = no check).
+    #[arg(long, value_name = "PACKS", default_value_t = 0)]
+    check: usize,
+    /// Skip training: only run --check on the config's output directory.
+    #[arg(long, requires = "check")]
+    check_only: bool,
+    /// Token budget per problem for --check (the pack gets N times this), e.g. --budget 256.
+    #[arg(long, value_name = "TOKENS", default_value_t = 320)]
+    budget: usize,
 }
 
 /// Runs `bcr sft`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let cfg = SftConfig::load(&args.config, &args.sets)?;
+    if !args.check_only {
+        train(&args, &cfg)?;
+    }
+    if args.check > 0 {
+        check(&cfg.output, args.check, args.budget)?;
+    }
+    Ok(())
+}
+
+/// Greedy held-out check at N=1 and N=3.
+fn check(dir: &std::path::Path, packs: usize, budget: usize) -> anyhow::Result<()> {
+    let spec = dir.display().to_string();
+    let model =
+        bcr_model::Model::load(&spec, &bcr_model::LoadOptions::default()).with_context(|| format!("loading {spec}"))?;
+    for n in [1, 3] {
+        let r = bcr_gym::check::check_model(&model, n, packs.div_ceil(n), budget, 0, 16)?;
+        println!(
+            "check N={n}: {} packs, accuracy {:.3}, format {:.3}, {:.1} tokens/problem, {:.1}% of packs hit the budget",
+            r.packs,
+            r.accuracy,
+            r.format,
+            r.tokens_per_problem,
+            100.0 * r.truncated
+        );
+    }
+    Ok(())
+}
+
+fn train(args: &Args, cfg: &SftConfig) -> anyhow::Result<()> {
     let start = Instant::now();
     let total = cfg.train.steps;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
@@ -50,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => {}
     };
-    let out = run_sft(&cfg, on_step)?;
+    let out = run_sft(cfg, on_step)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -39,17 +39,17 @@ pub(crate) fn equivalent(g: &Node, p: &Node, budget: &mut Budget) -> bool {
         | (Node::Interval(..), Node::Tuple(_))
         | (Node::Tuple(_), Node::Interval(..)) => interval(&g, &p, budget),
         (Node::Union(a), Node::Union(b)) => multiset(a, b, budget),
-        (Node::Matrix(a), Node::Matrix(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| ordered(x, y, budget))
-        }
+        (Node::Matrix(a), Node::Matrix(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| ordered(x, y, budget)),
         (Node::Matrix(m), Node::Tuple(t)) | (Node::Tuple(t), Node::Matrix(m)) => {
             vector(m).is_some_and(|v| ordered(&v, t, budget))
         }
         (Node::Chain(a, ra), Node::Chain(b, rb)) => chains(a, ra, b, rb, budget),
-        (Node::Chain(ops, rels), q) if q.is_scalar() => defined_value(ops, rels)
-            .is_some_and(|v| equivalent(v, q, budget)),
-        (q, Node::Chain(ops, rels)) if q.is_scalar() => defined_value(ops, rels)
-            .is_some_and(|v| equivalent(q, v, budget)),
+        (Node::Chain(ops, rels), q) if q.is_scalar() => {
+            defined_value(ops, rels).is_some_and(|v| equivalent(v, q, budget))
+        }
+        (q, Node::Chain(ops, rels)) if q.is_scalar() => {
+            defined_value(ops, rels).is_some_and(|v| equivalent(q, v, budget))
+        }
         (a, b) if a.is_scalar() && b.is_scalar() => scalar(a, b, budget),
         _ => false,
     }
@@ -355,9 +355,7 @@ fn value(a: &Node, b: &Node, budget: &mut Budget) -> bool {
         };
         let irrational_b = eb.is_none();
         let irrational_a = ea.is_none();
-        return close(x, y)
-            || (irrational_b && decimal_near(a, y))
-            || (irrational_a && decimal_near(b, x));
+        return close(x, y) || (irrational_b && decimal_near(a, y)) || (irrational_a && decimal_near(b, x));
     }
     (0..POINTS).all(|point| {
         let values: Vec<f64> = (0..names.len() as u64).map(|v| sample(point, v)).collect();

@@ -171,9 +171,7 @@ impl Node {
     /// Calls `f` on each direct child.
     pub(crate) fn for_each_child<'a>(&'a self, mut f: impl FnMut(&'a Node)) {
         match self {
-            Node::Add(v) | Node::Mul(v) | Node::Call(_, v) | Node::Tuple(v) | Node::Set(v) => {
-                v.iter().for_each(f)
-            }
+            Node::Add(v) | Node::Mul(v) | Node::Call(_, v) | Node::Tuple(v) | Node::Set(v) => v.iter().for_each(f),
             Node::Union(v) | Node::List(v) | Node::Chain(v, _) => v.iter().for_each(f),
             Node::Neg(a) | Node::Percent(a) | Node::Degree(a) => f(a),
             Node::Div(a, b) | Node::Pow(a, b) | Node::PlusMinus(a, b) | Node::Interval(a, b, ..) => {

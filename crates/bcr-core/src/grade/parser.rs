@@ -39,12 +39,74 @@ pub(super) type PResult<T> = Result<T, ParseError>;
 
 /// Bare words that are units after a quantity (dropped).
 const UNITS: &[&str] = &[
-    "cm", "mm", "km", "in", "inch", "inches", "ft", "feet", "foot", "yd", "yards", "miles", "mile",
-    "units", "unit", "sq", "square", "cubic", "dollars", "dollar", "cents", "cent", "seconds",
-    "hours", "hour", "hrs", "minutes", "days", "day", "years", "year", "kg", "grams", "gram", "lb",
-    "lbs", "pounds", "meters", "meter", "metres", "liters", "litres", "mph", "kmh", "mL", "ml",
-    "kcal", "cal", "ergs", "erg", "AA", "parsecs", "pc", "arcsec", "arcseconds", "eV", "keV",
-    "MeV", "nm", "Hz", "kHz", "MHz", "GHz", "sqft", "people", "students", "ways", "times",
+    "cm",
+    "mm",
+    "km",
+    "in",
+    "inch",
+    "inches",
+    "ft",
+    "feet",
+    "foot",
+    "yd",
+    "yards",
+    "miles",
+    "mile",
+    "units",
+    "unit",
+    "sq",
+    "square",
+    "cubic",
+    "dollars",
+    "dollar",
+    "cents",
+    "cent",
+    "seconds",
+    "hours",
+    "hour",
+    "hrs",
+    "minutes",
+    "days",
+    "day",
+    "years",
+    "year",
+    "kg",
+    "grams",
+    "gram",
+    "lb",
+    "lbs",
+    "pounds",
+    "meters",
+    "meter",
+    "metres",
+    "liters",
+    "litres",
+    "mph",
+    "kmh",
+    "mL",
+    "ml",
+    "kcal",
+    "cal",
+    "ergs",
+    "erg",
+    "AA",
+    "parsecs",
+    "pc",
+    "arcsec",
+    "arcseconds",
+    "eV",
+    "keV",
+    "MeV",
+    "nm",
+    "Hz",
+    "kHz",
+    "MHz",
+    "GHz",
+    "sqft",
+    "people",
+    "students",
+    "ways",
+    "times",
 ];
 
 /// A unit after a quantity: a listed unit, or any word of four or more
@@ -313,9 +375,7 @@ impl Parser {
                 },
                 Some(Tok::Word(w)) if w == "degrees" || w == "degree" => node = Node::Degree(Box::new(node)),
                 Some(Tok::Word(w)) if w == "percent" => node = Node::Percent(Box::new(node)),
-                Some(Tok::Word(w)) if node.is_scalar() && is_unit_word(w) => {
-                    wraps = wraps.saturating_sub(1)
-                }
+                Some(Tok::Word(w)) if node.is_scalar() && is_unit_word(w) => wraps = wraps.saturating_sub(1),
                 _ => break,
             }
             self.i += 1;
@@ -381,9 +441,28 @@ pub(super) fn starts_primary(t: &Tok) -> bool {
         Tok::Sym(c) => matches!(c, '(' | '{' | '['),
         Tok::Cmd(c) => !matches!(
             c.as_str(),
-            "pm" | "mp" | "cup" | "cap" | "lor" | "cdot" | "times" | "div" | "ast" | "rfloor"
-                | "rceil" | "rangle" | "vert" | "cdots" | "ldots" | "dots" | "to" | "implies"
-                | "quad" | "qquad" | "land" | "wedge" | "vee"
+            "pm" | "mp"
+                | "cup"
+                | "cap"
+                | "lor"
+                | "cdot"
+                | "times"
+                | "div"
+                | "ast"
+                | "rfloor"
+                | "rceil"
+                | "rangle"
+                | "vert"
+                | "cdots"
+                | "ldots"
+                | "dots"
+                | "to"
+                | "implies"
+                | "quad"
+                | "qquad"
+                | "land"
+                | "wedge"
+                | "vee"
         ),
         _ => false,
     }
@@ -392,7 +471,7 @@ pub(super) fn starts_primary(t: &Tok) -> bool {
 /// Whether every word of `s` is neither a function name nor `pi`/`sqrt`
 /// (so `sin x` or `pi` is still mathematics).
 pub(crate) fn is_plain_words(s: &str) -> bool {
-    s.split([' ', '.']).filter(|w| !w.is_empty()).all(|w| {
-        super::primary::func_named(w).is_none() && !matches!(w, "pi" | "sqrt" | "infty" | "infinity" | "inf")
-    })
+    s.split([' ', '.'])
+        .filter(|w| !w.is_empty())
+        .all(|w| super::primary::func_named(w).is_none() && !matches!(w, "pi" | "sqrt" | "infty" | "infinity" | "inf"))
 }

@@ -41,11 +41,8 @@ impl Parser {
         }
         let ten = BigInt::from(10);
         let scale = num_traits::pow(ten, shift.unsigned_abs() as usize);
-        let value = if shift >= 0 {
-            BigRational::from_integer(mantissa * scale)
-        } else {
-            BigRational::new(mantissa, scale)
-        };
+        let value =
+            if shift >= 0 { BigRational::from_integer(mantissa * scale) } else { BigRational::new(mantissa, scale) };
         self.skip_base_subscript();
         let decimal = n.digits.contains('.') || n.exp != 0;
         Ok(if decimal { Node::Dec(value, u32::try_from((-shift).max(0)).unwrap_or(0)) } else { Node::Num(value) })
@@ -237,7 +234,9 @@ impl Parser {
             "lceil" => self.closed_by(|t| matches!(t, Tok::Cmd(c) if c == "rceil"), Func::Ceil),
             "lvert" | "vert" => self.closed_by(|t| matches!(t, Tok::Cmd(c) if c == "rvert" || c == "vert"), Func::Abs),
             "langle" => Ok(Node::Tuple(self.items_until(|t| matches!(t, Tok::Cmd(c) if c == "rangle"))?)),
-            "dots" | "ldots" | "cdots" | "cup" | "cap" | "pm" | "mp" | "to" => Err(ParseError::Syntax("operator without operand")),
+            "dots" | "ldots" | "cdots" | "cup" | "cap" | "pm" | "mp" | "to" => {
+                Err(ParseError::Syntax("operator without operand"))
+            }
             _ => {
                 let mut name = c.to_string();
                 if let Some(sub) = self.subscript()? {
@@ -329,4 +328,3 @@ pub(crate) fn normalise_text(t: &str) -> String {
     let words: Vec<&str> = lowered.split_whitespace().collect();
     words.join(" ").trim_matches(|c: char| c == '.' || c == ',').to_string()
 }
-

@@ -162,8 +162,16 @@ fn structures() {
         ("1 \\pm \\sqrt{19}", "1+\\sqrt{19}", false),
         ("3 \\pm 2 \\sqrt{2}", "3 - 2\\sqrt2, 3+2\\sqrt 2", true),
         ("\\{1\\pm\\sqrt{5},-2\\}", "-2, 1+\\sqrt5, 1-\\sqrt5", true),
-        ("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}", true),
-        ("\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}", "\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}", false),
+        (
+            "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}",
+            "\\begin{bmatrix} -1 & 0 \\\\ 0 & -1 \\end{bmatrix}",
+            true,
+        ),
+        (
+            "\\begin{pmatrix} -1 & 0 \\\\ 0 & -1 \\end{pmatrix}",
+            "\\begin{pmatrix} 1 & 0 \\\\ 0 & -1 \\end{pmatrix}",
+            false,
+        ),
         ("\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}", "\\begin{pmatrix} 0.2 \\\\ -3.6 \\end{pmatrix}", true),
         ("\\begin{pmatrix} 1/5 \\\\ -18/5 \\end{pmatrix}", "(1/5, -18/5)", true),
         ("\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}", "\\begin{pmatrix} 1 & 2 \\end{pmatrix}", false),

@@ -17,31 +17,13 @@ fn with(model_type: &str, extra: &str) -> String {
 fn families_and_derived_numbers() {
     let cases = [
         ("llama", "", Arch::Llama, 16, false, false),
-        (
-            "llama",
-            r#", "attention_bias": true"#,
-            Arch::Llama,
-            16,
-            true,
-            true,
-        ),
+        ("llama", r#", "attention_bias": true"#, Arch::Llama, 16, true, true),
         ("qwen2", "", Arch::Qwen2, 16, true, false),
-        (
-            "qwen3",
-            r#", "head_dim": 32"#,
-            Arch::Qwen3,
-            32,
-            false,
-            false,
-        ),
+        ("qwen3", r#", "head_dim": 32"#, Arch::Qwen3, 32, false, false),
     ];
     for (ty, extra, arch, hd, qkv, o) in cases {
         let cfg = parse(&with(ty, extra)).unwrap_or_else(|e| panic!("{ty}{extra}: {e}"));
-        assert_eq!(
-            (cfg.arch, cfg.head_dim, cfg.qkv_bias, cfg.o_bias),
-            (arch, hd, qkv, o),
-            "{ty}{extra}"
-        );
+        assert_eq!((cfg.arch, cfg.head_dim, cfg.qkv_bias, cfg.o_bias), (arch, hd, qkv, o), "{ty}{extra}");
         assert_eq!(cfg.num_kv_groups(), 2);
         assert_eq!(cfg.rope_theta, 10_000.0);
     }
@@ -49,20 +31,9 @@ fn families_and_derived_numbers() {
 
 #[test]
 fn token_ids_accept_int_list_and_null() {
-    let cfg = parse(&with(
-        "qwen2",
-        r#", "bos_token_id": 1, "eos_token_id": [2, 3]"#,
-    ))
-    .unwrap();
-    assert_eq!(
-        (cfg.bos_token_id, cfg.eos_token_ids.clone()),
-        (Some(1), vec![2, 3])
-    );
-    let cfg = parse(&with(
-        "qwen2",
-        r#", "bos_token_id": null, "eos_token_id": 7"#,
-    ))
-    .unwrap();
+    let cfg = parse(&with("qwen2", r#", "bos_token_id": 1, "eos_token_id": [2, 3]"#)).unwrap();
+    assert_eq!((cfg.bos_token_id, cfg.eos_token_ids.clone()), (Some(1), vec![2, 3]));
+    let cfg = parse(&with("qwen2", r#", "bos_token_id": null, "eos_token_id": 7"#)).unwrap();
     assert_eq!((cfg.bos_token_id, cfg.eos_token_ids), (None, vec![7]));
 }
 
@@ -71,33 +42,12 @@ fn rejections_name_the_option_and_reason() {
     let cases = [
         (with("mistral", ""), "model_type"),
         (with("llama", r#", "hidden_act": "gelu""#), "hidden_act"),
-        (
-            with("qwen2", r#", "use_sliding_window": true"#),
-            "use_sliding_window",
-        ),
-        (
-            with(
-                "llama",
-                r#", "rope_scaling": {"rope_type": "longrope", "factor": 2.0}"#,
-            ),
-            "longrope",
-        ),
-        (
-            with(
-                "llama",
-                r#", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}"#,
-            ),
-            "low_freq_factor",
-        ),
-        (
-            with("llama", r#", "num_key_value_heads": 3"#),
-            "num_key_value_heads",
-        ),
+        (with("qwen2", r#", "use_sliding_window": true"#), "use_sliding_window"),
+        (with("llama", r#", "rope_scaling": {"rope_type": "longrope", "factor": 2.0}"#), "longrope"),
+        (with("llama", r#", "rope_scaling": {"rope_type": "llama3", "factor": 8.0}"#), "low_freq_factor"),
+        (with("llama", r#", "num_key_value_heads": 3"#), "num_key_value_heads"),
         (with("llama", r#", "eos_token_id": "two""#), "eos_token_id"),
-        (
-            with("llama", r#", "partial_rotary_factor": 0.5"#),
-            "partial_rotary_factor",
-        ),
+        (with("llama", r#", "partial_rotary_factor": 0.5"#), "partial_rotary_factor"),
         (r#"{"model_type": "llama"}"#.to_string(), "hidden_size"),
         ("{not json".to_string(), "config.json"),
     ];
@@ -111,11 +61,7 @@ fn rejections_name_the_option_and_reason() {
 
 #[test]
 fn rope_scaling_variants() {
-    let linear = parse(&with(
-        "llama",
-        r#", "rope_scaling": {"type": "linear", "factor": 4.0}"#,
-    ))
-    .unwrap();
+    let linear = parse(&with("llama", r#", "rope_scaling": {"type": "linear", "factor": 4.0}"#)).unwrap();
     let plain = parse(&with("llama", "")).unwrap();
     let (f_lin, s) = linear.rope_inv_freq();
     let (f_plain, _) = plain.rope_inv_freq();

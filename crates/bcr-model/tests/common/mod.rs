@@ -3,9 +3,7 @@
 
 use std::path::Path;
 
-use bcr_model::{
-    init_varmap, CausalLm, DType, Device, InitOptions, ModelConfig, VarBuilder, VarMap,
-};
+use bcr_model::{init_varmap, CausalLm, DType, Device, InitOptions, ModelConfig, VarBuilder, VarMap};
 
 /// A tiny config of `model_type` with the real HF key names.
 pub fn tiny_config(model_type: &str, extra: &str) -> ModelConfig {
@@ -20,27 +18,15 @@ pub fn tiny_config(model_type: &str, extra: &str) -> ModelConfig {
 /// The three families as the tests exercise them.
 pub fn families() -> Vec<(&'static str, ModelConfig)> {
     vec![
-        (
-            "llama",
-            tiny_config("llama", r#", "tie_word_embeddings": true"#),
-        ),
+        ("llama", tiny_config("llama", r#", "tie_word_embeddings": true"#)),
         ("qwen2", tiny_config("qwen2", "")),
-        (
-            "qwen3",
-            tiny_config("qwen3", r#", "head_dim": 12, "tie_word_embeddings": true"#),
-        ),
+        ("qwen3", tiny_config("qwen3", r#", "head_dim": 12, "tie_word_embeddings": true"#)),
     ]
 }
 
 /// A random model and its variables.
 pub fn random_model(cfg: &ModelConfig, dtype: DType, seed: u64) -> (CausalLm, VarMap) {
-    let opts = InitOptions {
-        seed,
-        std: 0.3,
-        perturb_norms_and_biases: true,
-        dtype,
-        device: Device::Cpu,
-    };
+    let opts = InitOptions { seed, std: 0.3, perturb_norms_and_biases: true, dtype, device: Device::Cpu };
     let vm = init_varmap(cfg, &opts).expect("init");
     let vb = VarBuilder::from_varmap(&vm, dtype, &Device::Cpu);
     (CausalLm::new(cfg, vb).expect("model builds"), vm)
@@ -48,20 +34,11 @@ pub fn random_model(cfg: &ModelConfig, dtype: DType, seed: u64) -> (CausalLm, Va
 
 /// Deterministic token ids in `[0, vocab)`.
 pub fn tokens(n: usize, vocab: usize, salt: usize) -> Vec<u32> {
-    (0..n)
-        .map(|i| ((i * 7 + salt * 13 + 3) % vocab) as u32)
-        .collect()
+    (0..n).map(|i| ((i * 7 + salt * 13 + 3) % vocab) as u32).collect()
 }
 
 /// Largest absolute difference of two same-shape tensors.
 pub fn max_abs_diff(a: &bcr_model::Tensor, b: &bcr_model::Tensor) -> f64 {
     let d = (a.to_dtype(DType::F64).unwrap() - b.to_dtype(DType::F64).unwrap()).unwrap();
-    d.abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar::<f64>()
-        .unwrap()
+    d.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
 }

@@ -1,0 +1,128 @@
+//! Greedy check of a gym model on held-out packs: for N problems per pack,
+//! render the gym prompt through the model's chat template, decode greedily
+//! under a budget of `budget_per_problem * N` tokens, parse the N labelled
+//! answers and grade them. Reports accuracy, the share of answers that
+//! parse (format), and generated tokens per problem: the quantities of the
+//! task-scaling law (arXiv 2604.02322, §4), here as a quick warm-start check.
+
+use bcr_core::{grade, parse_answers, ChatMessage, Pack, ParseOptions};
+use bcr_model::{generate, Model, SamplingConfig};
+
+use crate::corpus::prompt_template;
+use crate::error::{Error, Result};
+use crate::split::{tasks as task_stream, to_problem, Split};
+use crate::tasks::Family;
+
+/// What [`check_model`] measured for one N.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckResult {
+    /// Problems per pack.
+    pub n: usize,
+    /// Packs decoded.
+    pub packs: usize,
+    /// Fraction of problems answered correctly.
+    pub accuracy: f64,
+    /// Fraction of problems whose answer parsed.
+    pub format: f64,
+    /// Generated tokens per problem (EOS included).
+    pub tokens_per_problem: f64,
+    /// Fraction of packs that hit the budget.
+    pub truncated: f64,
+}
+
+/// Decodes `packs` test packs of `n` problems greedily, `batch` at a time.
+pub fn check_model(
+    model: &Model,
+    n: usize,
+    packs: usize,
+    budget_per_problem: usize,
+    seed: u64,
+    batch: usize,
+) -> Result<CheckResult> {
+    if n == 0 || packs == 0 || budget_per_problem == 0 || batch == 0 {
+        return Err(Error::Config {
+            file: "check".into(),
+            field: "n/packs/budget/batch".into(),
+            message: format!("all must be >= 1, found n={n} packs={packs} budget={budget_per_problem} batch={batch}"),
+        });
+    }
+    let tasks = task_stream(Split::Test, &Family::ALL, n * packs, seed);
+    let template = prompt_template(bcr_core::DEFAULT_LABEL)?;
+    let sampling =
+        SamplingConfig { max_new_tokens: budget_per_problem * n, temperature: 0.0, ..SamplingConfig::default() };
+    let opts = ParseOptions::default();
+    let (mut correct, mut parsed, mut tokens, mut truncated, mut done) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    for chunk in tasks.chunks(n * batch) {
+        let mut prompts = Vec::new();
+        let mut golds = Vec::new();
+        for (p, group) in chunk.chunks(n).enumerate() {
+            if group.len() < n {
+                continue;
+            }
+            let problems = group.iter().enumerate().map(|(k, t)| to_problem(t, format!("c{p}-{k}"))).collect();
+            let user = template.render(&Pack::new(format!("c{p}"), problems))?;
+            let text = model.tokenizer.apply_chat_template(&[ChatMessage::new("user", user)], true)?;
+            prompts.push(model.tokenizer.encode(&text, false)?);
+            golds.push(group.iter().map(|t| t.answer.clone()).collect::<Vec<_>>());
+        }
+        for (g, gold) in generate(&model.lm, &model.tokenizer, &prompts, &sampling)?.iter().zip(&golds) {
+            let answers = parse_answers(&g.text, n, &opts).answers;
+            for (a, gold) in answers.iter().zip(gold) {
+                if let Some(a) = a {
+                    parsed += 1;
+                    correct += usize::from(grade(gold, a));
+                }
+            }
+            tokens += g.tokens.len();
+            truncated += usize::from(g.finish == bcr_model::FinishReason::Length);
+            done += 1;
+        }
+    }
+    let problems = (done * n).max(1) as f64;
+    Ok(CheckResult {
+        n,
+        packs: done,
+        accuracy: correct as f64 / problems,
+        format: parsed as f64 / problems,
+        tokens_per_problem: tokens as f64 / problems,
+        truncated: truncated as f64 / done.max(1) as f64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sft::{run_sft, DataSpec, SftConfig, TrainSpec};
+    use crate::tiny::TinySpec;
+
+    #[test]
+    fn checks_within_budget_and_rejects_zero_sizes() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SftConfig {
+            output: dir.path().to_path_buf(),
+            model: TinySpec {
+                hidden_size: 32,
+                num_layers: 1,
+                num_heads: 2,
+                num_kv_heads: 1,
+                head_dim: 16,
+                intermediate_size: 64,
+                max_position_embeddings: 512,
+                rope_theta: 1e4,
+            },
+            data: DataSpec { examples: 20, vocab_size: 300, max_seq_len: 512, ..DataSpec::default() },
+            train: TrainSpec { steps: 2, batch_size: 2, ..TrainSpec::default() },
+        };
+        run_sft(&cfg, |_| {}).unwrap();
+        let model = Model::load(&dir.path().to_string_lossy(), &bcr_model::LoadOptions::default()).unwrap();
+        for (n, packs, batch) in [(1, 3, 2), (2, 2, 5)] {
+            let r = check_model(&model, n, packs, 6, 0, batch).unwrap();
+            assert_eq!((r.n, r.packs), (n, packs));
+            assert!(r.tokens_per_problem > 0.0 && r.tokens_per_problem <= 6.0, "{r:?}");
+            assert!((0.0..=1.0).contains(&r.accuracy) && r.accuracy <= r.format, "{r:?}");
+        }
+        for (n, packs, budget, batch) in [(0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0)] {
+            assert!(check_model(&model, n, packs, budget, 0, batch).is_err());
+        }
+    }
+}

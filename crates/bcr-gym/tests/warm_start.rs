@@ -1,0 +1,30 @@
+//! The shipped warm start (`assets/demo/warm-start`, rebuilt by
+//! `bcr sft --config configs/demo-sft.toml`): it loads like any HF model
+//! directory, its config is the one in `configs/demo-sft.toml`, and under
+//! greedy decoding it follows the answer format on held-out gym packs.
+
+use std::path::PathBuf;
+
+use bcr_gym::check::check_model;
+use bcr_gym::sft::SftConfig;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[test]
+fn shipped_warm_start_matches_its_config_and_answers_in_format() {
+    let cfg = SftConfig::load(&root().join("configs/demo-sft.toml"), &[]).unwrap();
+    let dir = root().join(&cfg.output);
+    let model = bcr_model::Model::load(&dir.to_string_lossy(), &bcr_model::LoadOptions::default()).unwrap();
+    let mc = model.lm.config();
+    assert_eq!(
+        (mc.hidden_size, mc.num_hidden_layers, mc.vocab_size),
+        (cfg.model.hidden_size, cfg.model.num_layers, cfg.data.vocab_size)
+    );
+    for n in [1, 3] {
+        let r = check_model(&model, n, 6, 320, 0, 6).unwrap();
+        assert_eq!(r.packs, 6);
+        assert!(r.format >= 0.5, "N={n}: {r:?}");
+    }
+}
