@@ -11,7 +11,9 @@ pub fn tune() {
     unsafe {
         const M_TRIM_THRESHOLD: libc::c_int = -1;
         const M_MMAP_THRESHOLD: libc::c_int = -3;
-        libc::mallopt(M_MMAP_THRESHOLD, 1 << 30);
+        // glibc caps the mmap threshold at 32 MiB on 64-bit (HEAP_MAX_SIZE / 2)
+        // and rejects larger values, so ask for exactly the cap.
+        libc::mallopt(M_MMAP_THRESHOLD, 32 << 20);
         libc::mallopt(M_TRIM_THRESHOLD, 1 << 30);
     }
 }
