@@ -17,10 +17,20 @@ fn bcr(args: &[&str], stdin: Option<&str>) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run bcr: {e}"));
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes()).unwrap_or_else(|e| panic!("stdin: {e}"));
+    // Feed stdin from another thread: bcr writes output while it still reads,
+    // so writing everything first would deadlock on full pipes.
+    let feeder = match (stdin, child.stdin.take()) {
+        (Some(text), Some(mut pipe)) => {
+            let text = text.to_string();
+            Some(std::thread::spawn(move || pipe.write_all(text.as_bytes())))
+        }
+        _ => None,
+    };
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("bcr: {e}"));
+    if let Some(f) = feeder {
+        f.join().unwrap_or_else(|_| panic!("stdin thread")).unwrap_or_else(|e| panic!("stdin: {e}"));
     }
-    child.wait_with_output().unwrap_or_else(|e| panic!("bcr: {e}"))
+    out
 }
 
 fn s(p: &Path) -> &str {

@@ -1,9 +1,12 @@
-//! Greedy check of a gym model on held-out packs: for N problems per pack,
-//! render the gym prompt through the model's chat template, decode greedily
-//! under a budget of `budget_per_problem * N` tokens, parse the N labelled
+//! Check of a gym model on held-out packs: for N problems per pack, render
+//! the gym prompt through the model's chat template, decode (seeded
+//! sampling, or greedy at temperature 0) under a budget of `budget_per_problem * N` tokens, parse the N labelled
 //! answers and grade them. Reports accuracy, the share of answers that
 //! parse (format), and generated tokens per problem: the quantities of the
 //! task-scaling law (arXiv 2604.02322, §4), here as a quick warm-start check.
+//! Sampling at temperature 1 measures the policy RL starts from; greedy
+//! decoding of a model trained on verbose solutions tends to loop in
+//! re-checks (the most likely next line after a check is another check).
 
 use bcr_core::{grade, parse_answers, ChatMessage, Pack, ParseOptions};
 use bcr_model::{generate, Model, SamplingConfig};
@@ -30,15 +33,26 @@ pub struct CheckResult {
     pub truncated: f64,
 }
 
-/// Decodes `packs` test packs of `n` problems greedily, `batch` at a time.
-pub fn check_model(
-    model: &Model,
-    n: usize,
-    packs: usize,
-    budget_per_problem: usize,
-    seed: u64,
-    batch: usize,
-) -> Result<CheckResult> {
+/// How [`check_model`] decodes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckOptions {
+    /// Problems per pack.
+    pub n: usize,
+    /// Packs to decode.
+    pub packs: usize,
+    /// Token budget per problem (the pack gets `n` times this).
+    pub budget_per_problem: usize,
+    /// Sampling temperature (0 = greedy).
+    pub temperature: f64,
+    /// Seed of the test tasks and of the sampler.
+    pub seed: u64,
+    /// Packs decoded together.
+    pub batch: usize,
+}
+
+/// Decodes `opts.packs` test packs of `opts.n` problems.
+pub fn check_model(model: &Model, opts: &CheckOptions) -> Result<CheckResult> {
+    let CheckOptions { n, packs, budget_per_problem, temperature, seed, batch } = *opts;
     if n == 0 || packs == 0 || budget_per_problem == 0 || batch == 0 {
         return Err(Error::Config {
             file: "check".into(),
@@ -48,11 +62,12 @@ pub fn check_model(
     }
     let tasks = task_stream(Split::Test, &Family::ALL, n * packs, seed);
     let template = prompt_template(bcr_core::DEFAULT_LABEL)?;
-    let sampling =
-        SamplingConfig { max_new_tokens: budget_per_problem * n, temperature: 0.0, ..SamplingConfig::default() };
+    let mut sampling =
+        SamplingConfig { max_new_tokens: budget_per_problem * n, temperature, seed, ..SamplingConfig::default() };
     let opts = ParseOptions::default();
     let (mut correct, mut parsed, mut tokens, mut truncated, mut done) = (0usize, 0usize, 0usize, 0usize, 0usize);
-    for chunk in tasks.chunks(n * batch) {
+    for (c, chunk) in tasks.chunks(n * batch).enumerate() {
+        sampling.seed = seed.wrapping_add(c as u64);
         let mut prompts = Vec::new();
         let mut golds = Vec::new();
         for (p, group) in chunk.chunks(n).enumerate() {
@@ -115,14 +130,17 @@ mod tests {
         };
         run_sft(&cfg, |_| {}).unwrap();
         let model = Model::load(&dir.path().to_string_lossy(), &bcr_model::LoadOptions::default()).unwrap();
-        for (n, packs, batch) in [(1, 3, 2), (2, 2, 5)] {
-            let r = check_model(&model, n, packs, 6, 0, batch).unwrap();
+        for (n, packs, batch, temperature) in [(1, 3, 2, 0.0), (2, 2, 5, 1.0)] {
+            let opts = CheckOptions { n, packs, budget_per_problem: 6, temperature, seed: 0, batch };
+            let r = check_model(&model, &opts).unwrap();
+            assert_eq!(r, check_model(&model, &opts).unwrap());
             assert_eq!((r.n, r.packs), (n, packs));
             assert!(r.tokens_per_problem > 0.0 && r.tokens_per_problem <= 6.0, "{r:?}");
             assert!((0.0..=1.0).contains(&r.accuracy) && r.accuracy <= r.format, "{r:?}");
         }
         for (n, packs, budget, batch) in [(0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0)] {
-            assert!(check_model(&model, n, packs, budget, 0, batch).is_err());
+            let opts = CheckOptions { n, packs, budget_per_problem: budget, temperature: 0.0, seed: 0, batch };
+            assert!(check_model(&model, &opts).is_err());
         }
     }
 }

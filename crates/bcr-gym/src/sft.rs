@@ -45,7 +45,7 @@ pub struct DataSpec {
 impl Default for DataSpec {
     fn default() -> Self {
         DataSpec {
-            examples: 3000,
+            examples: 4000,
             pack_sizes: vec![1, 2, 3],
             verbosity: VerbosityMix::default(),
             vocab_size: 512,
@@ -83,7 +83,7 @@ pub struct TrainSpec {
 impl Default for TrainSpec {
     fn default() -> Self {
         TrainSpec {
-            steps: 120,
+            steps: 400,
             batch_size: 8,
             lr: 4e-3,
             warmup_steps: 20,
@@ -153,7 +153,10 @@ impl SftConfig {
             }
         }
         if self.data.pack_sizes.is_empty() || self.data.pack_sizes.contains(&0) {
-            return Err(bad("data.pack_sizes", format!("must be non-empty sizes >= 1, found {:?}", self.data.pack_sizes)));
+            return Err(bad(
+                "data.pack_sizes",
+                format!("must be non-empty sizes >= 1, found {:?}", self.data.pack_sizes),
+            ));
         }
         if self.data.max_seq_len > self.model.max_position_embeddings {
             return Err(bad(

@@ -1,11 +1,11 @@
 //! The shipped warm start (`assets/demo/warm-start`, rebuilt by
 //! `bcr sft --config configs/demo-sft.toml`): it loads like any HF model
 //! directory, its config is the one in `configs/demo-sft.toml`, and under
-//! greedy decoding it follows the answer format on held-out gym packs.
+//! seeded sampling at temperature 1 it follows the answer format on held-out gym packs.
 
 use std::path::PathBuf;
 
-use bcr_gym::check::check_model;
+use bcr_gym::check::{check_model, CheckOptions};
 use bcr_gym::sft::SftConfig;
 
 fn root() -> PathBuf {
@@ -23,7 +23,8 @@ fn shipped_warm_start_matches_its_config_and_answers_in_format() {
         (cfg.model.hidden_size, cfg.model.num_layers, cfg.data.vocab_size)
     );
     for n in [1, 3] {
-        let r = check_model(&model, n, 6, 320, 0, 6).unwrap();
+        let opts = CheckOptions { n, packs: 6, budget_per_problem: 320, temperature: 1.0, seed: 0, batch: 6 };
+        let r = check_model(&model, &opts).unwrap();
         assert_eq!(r.packs, 6);
         assert!(r.format >= 0.5, "N={n}: {r:?}");
     }

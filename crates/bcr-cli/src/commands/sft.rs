@@ -28,7 +28,7 @@ pub struct Args {
     /// No progress bar or per-step lines.
     #[arg(long)]
     quiet: bool,
-    /// After training, decode this many held-out packs greedily at N=1 and N=3 and print accuracy,
+    /// After training, decode this many held-out problems at N=1 and N=3 (as packs) and print accuracy,
     /// format rate and tokens per problem, e.g. --check 50 (0 = no check).
     #[arg(long, value_name = "PACKS", default_value_t = 0)]
     check: usize,
@@ -38,6 +38,12 @@ pub struct Args {
     /// Token budget per problem for --check (the pack gets N times this), e.g. --budget 256.
     #[arg(long, value_name = "TOKENS", default_value_t = 320)]
     budget: usize,
+    /// Sampling temperature for --check (0 = greedy), e.g. --temperature 0.
+    #[arg(long, value_name = "T", default_value_t = 1.0)]
+    temperature: f64,
+    /// Seed of the --check tasks and sampler, e.g. --seed 1.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
 }
 
 /// Runs `bcr sft`.
@@ -47,18 +53,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train(&args, &cfg)?;
     }
     if args.check > 0 {
-        check(&cfg.output, args.check, args.budget)?;
+        check(&cfg.output, &args)?;
     }
     Ok(())
 }
 
-/// Greedy held-out check at N=1 and N=3.
-fn check(dir: &std::path::Path, packs: usize, budget: usize) -> anyhow::Result<()> {
+/// Held-out check at N=1 and N=3.
+fn check(dir: &std::path::Path, args: &Args) -> anyhow::Result<()> {
     let spec = dir.display().to_string();
     let model =
         bcr_model::Model::load(&spec, &bcr_model::LoadOptions::default()).with_context(|| format!("loading {spec}"))?;
     for n in [1, 3] {
-        let r = bcr_gym::check::check_model(&model, n, packs.div_ceil(n), budget, 0, 16)?;
+        let opts = bcr_gym::check::CheckOptions {
+            n,
+            packs: args.check.div_ceil(n),
+            budget_per_problem: args.budget,
+            temperature: args.temperature,
+            seed: args.seed,
+            batch: 16,
+        };
+        let r = bcr_gym::check::check_model(&model, &opts)?;
         println!(
             "check N={n}: {} packs, accuracy {:.3}, format {:.3}, {:.1} tokens/problem, {:.1}% of packs hit the budget",
             r.packs,

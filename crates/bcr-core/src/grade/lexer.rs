@@ -212,8 +212,7 @@ impl Lexer<'_> {
         let mut j = self.i;
         let mut groups = Vec::new();
         let mut style = None;
-        loop {
-            let Some((sep, after)) = separator_at(self.s, j) else { break };
+        while let Some((sep, after)) = separator_at(self.s, j) {
             if style.is_some_and(|s| s != sep) {
                 break;
             }
