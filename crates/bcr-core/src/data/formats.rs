@@ -108,6 +108,7 @@ impl Format {
     }
 
     /// The fields this format reads (the Parquet column projection).
+    #[cfg_attr(not(feature = "parquet"), allow(dead_code))]
     pub(crate) fn fields(self) -> &'static [&'static str] {
         match self {
             Format::Auto => &[],

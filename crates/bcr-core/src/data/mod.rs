@@ -32,7 +32,24 @@ mod fields;
 mod formats;
 mod jsonl;
 mod olympiad;
+#[cfg(feature = "parquet")]
 mod parquet;
+
+/// Stand-in when bcr-core is built without its `parquet` feature (the fuzz
+/// target does this to avoid compiling arrow with sanitizers).
+#[cfg(not(feature = "parquet"))]
+mod parquet {
+    use super::Collector;
+    use crate::{Error, Result};
+    use std::path::Path;
+
+    pub(crate) fn load(path: &Path, _out: &mut Collector) -> Result<()> {
+        Err(Error::Input {
+            path: path.to_path_buf(),
+            message: "Parquet support is not compiled in (build bcr-core with its `parquet` feature)".into(),
+        })
+    }
+}
 #[cfg(test)]
 mod tests;
 
@@ -71,7 +88,7 @@ pub fn load_problems(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<Loade
     let path = path.as_ref();
     let mut out = Collector::new(path, opts);
     let is_parquet = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-    if is_parquet || parquet::has_magic(path)? {
+    if is_parquet || has_parquet_magic(path)? {
         out.rows = true;
         parquet::load(path, &mut out)?;
     } else {
@@ -182,4 +199,13 @@ impl<'a> Collector<'a> {
         }
         Ok(Loaded { problems: self.problems, skipped: self.skipped, format: self.format })
     }
+}
+
+/// True when the file starts with Parquet's magic bytes `PAR1`.
+fn has_parquet_magic(path: &Path) -> Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    let mut file = std::fs::File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    let n = file.read(&mut head).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    Ok(n == 4 && &head == b"PAR1")
 }

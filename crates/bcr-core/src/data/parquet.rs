@@ -24,15 +24,6 @@ use serde_json::{Map, Value};
 use std::fs::File;
 use std::path::Path;
 
-/// True when the file starts with Parquet's magic bytes `PAR1`.
-pub(crate) fn has_magic(path: &Path) -> Result<bool> {
-    use std::io::Read;
-    let mut head = [0u8; 4];
-    let mut file = File::open(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    let n = file.read(&mut head).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-    Ok(n == 4 && &head == b"PAR1")
-}
-
 /// Reads every row of a Parquet file into `out`.
 pub(crate) fn load(path: &Path, out: &mut Collector) -> Result<()> {
     let unreadable = |e: &dyn std::fmt::Display| Error::Input {
