@@ -120,9 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut out: Box<dyn Write> = match args.output.as_deref() {
         None => Box::new(std::io::stdout().lock()),
         Some(p) if p == Path::new("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => {
-            Box::new(BufWriter::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?))
-        }
+        Some(p) => Box::new(BufWriter::new(super::create_output(p)?)),
     };
     let jobs: Vec<(usize, usize)> = (0..prompts.len()).flat_map(|i| (0..args.samples).map(move |k| (i, k))).collect();
     let bar = progress(jobs.len());

@@ -61,7 +61,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let output: Box<dyn Write> = match &args.output {
         Some(p) if p != Path::new("-") => {
-            let f = std::fs::File::create(p).with_context(|| format!("{}", p.display()))?;
+            let f = super::create_output(p)?;
             Box::new(f)
         }
         _ => Box::new(std::io::stdout().lock()),

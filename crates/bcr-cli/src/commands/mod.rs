@@ -62,3 +62,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
     }
 }
+
+/// Creates (or truncates) an output file, creating its parent directories
+/// first, so `--output runs/new/x.jsonl` works on a fresh checkout.
+pub(crate) fn create_output(path: &std::path::Path) -> anyhow::Result<std::fs::File> {
+    use anyhow::Context;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
+    }
+    std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))
+}

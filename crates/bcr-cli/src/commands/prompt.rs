@@ -137,9 +137,7 @@ fn parse_chat_args(pairs: &[String]) -> anyhow::Result<serde_json::Map<String, s
 /// A buffered writer on the file, or on stdout for `-` / no file.
 pub(super) fn open_output(path: Option<&Path>) -> anyhow::Result<BufWriter<Box<dyn Write>>> {
     let sink: Box<dyn Write> = match path {
-        Some(p) if p != Path::new("-") => {
-            Box::new(std::fs::File::create(p).with_context(|| format!("{}", p.display()))?)
-        }
+        Some(p) if p != Path::new("-") => Box::new(super::create_output(p)?),
         _ => Box::new(std::io::stdout().lock()),
     };
     Ok(BufWriter::new(sink))

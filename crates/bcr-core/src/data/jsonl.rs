@@ -92,6 +92,9 @@ where
     I::Item: Serialize,
 {
     let path = path.as_ref();
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+    }
     let file = File::create(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     write_jsonl_to(BufWriter::new(file), items, path)
 }

@@ -24,7 +24,6 @@ use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
-use std::fs::File;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -162,7 +161,7 @@ pub fn record_batch(rows: &[Row]) -> anyhow::Result<RecordBatch> {
 pub fn write(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
     let batch = record_batch(rows)?;
     let tmp = path.with_extension("parquet.tmp");
-    let file = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+    let file = super::super::create_output(&tmp)?;
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
     let mut writer = ArrowWriter::try_new(file, schema(), Some(props))?;
     writer.write(&batch)?;
@@ -196,7 +195,7 @@ mod tests {
         let path = dir.path().join("train.parquet");
         write(&path, rows).unwrap();
         assert!(!path.with_extension("parquet.tmp").exists());
-        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&path).unwrap()).unwrap();
         let read_schema = builder.schema().clone();
         let batches: Vec<RecordBatch> = builder.build().unwrap().map(|b| b.unwrap()).collect();
         match batches.as_slice() {
