@@ -105,30 +105,8 @@ enum OutputFormat {
     Verl,
 }
 
-/// The packing strategies, as command-line values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Strategy {
-    /// Input order, chunks of N.
-    Sequential,
-    /// Seeded shuffle, then chunks of N.
-    Random,
-    /// One problem per difficulty stratum in every pack (the paper's packing).
-    Stratified,
-}
-
-impl From<Strategy> for PackStrategy {
-    fn from(s: Strategy) -> PackStrategy {
-        match s {
-            Strategy::Sequential => PackStrategy::Sequential,
-            Strategy::Random => PackStrategy::Random,
-            Strategy::Stratified => PackStrategy::Stratified,
-        }
-    }
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
-}
+// The packing flags are `bcr pack`'s own, so the two commands accept the same values.
+use super::pack::{parse_format, Strategy};
 
 /// How packs become rows.
 struct RowStyle<'a> {

@@ -59,7 +59,7 @@ pub struct Args {
 
 /// The packing strategies, as command-line values.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Strategy {
+pub(crate) enum Strategy {
     /// Input order, chunks of N (evaluation).
     Sequential,
     /// Seeded shuffle, then chunks of N.
@@ -78,7 +78,7 @@ impl From<Strategy> for PackStrategy {
     }
 }
 
-fn parse_format(s: &str) -> Result<Format, String> {
+pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
     s.parse::<Format>().map_err(|e| e.to_string())
 }
 
