@@ -47,7 +47,7 @@ pub use config::{
 pub use error::{Error, Result};
 pub use http::{join_messages, Api, HttpBackend, HttpConfig, TokenCounter};
 pub use native::NativeBackend;
-pub use plot::write_plots;
+pub use plot::{write_model_plots, write_plots};
 pub use report::{csv, markdown, summarise, write_reports, Row, Summary};
 pub use retry::{parse_retry_after, RetryPolicy};
 pub use stats::{mean, pass_at_k, std_err};

@@ -23,12 +23,29 @@ type Series = (String, Vec<(f64, f64)>);
 
 /// Writes `scaling.svg` and `scaling.png` into `dir`.
 pub fn write_plots(dir: &Path, summary: &Summary) -> Result<()> {
+    let (acc, tok) = series(summary);
+    draw_files(dir, &acc, &tok)
+}
+
+/// Writes `scaling.svg` and `scaling.png` into `dir` with one line per
+/// model: `runs` are (model name, its summary), each drawn on `benchmark`.
+pub fn write_model_plots(dir: &Path, runs: &[(String, Summary)], benchmark: &str) -> Result<()> {
+    let (mut acc, mut tok) = (Vec::new(), Vec::new());
+    for (name, s) in runs {
+        let rows: Vec<_> = s.rows.iter().filter(|r| r.benchmark == benchmark && r.responses > 0).collect();
+        acc.push((name.clone(), rows.iter().map(|r| (r.n as f64, 100.0 * r.accuracy)).collect()));
+        tok.push((name.clone(), rows.iter().map(|r| (r.n as f64, r.tokens_per_problem)).collect()));
+    }
+    draw_files(dir, &acc, &tok)
+}
+
+fn draw_files(dir: &Path, acc: &[Series], tok: &[Series]) -> Result<()> {
     REGISTER.call_once(|| {
         // The bundled font is a valid TTF; if registration ever failed, the
         // draw below reports the font error with the file name.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
-    let (acc, tok) = series(summary);
+    let (acc, tok) = (acc.to_vec(), tok.to_vec());
     let svg = dir.join("scaling.svg");
     draw(SVGBackend::new(&svg, SIZE).into_drawing_area(), &acc, &tok).map_err(|m| plot_err(&svg, m))?;
     let png = dir.join("scaling.png");

@@ -13,7 +13,7 @@ use bcr_model::{generate, Model, SamplingConfig};
 
 use crate::corpus::prompt_template;
 use crate::error::{Error, Result};
-use crate::split::{tasks as task_stream, to_problem, Split};
+use crate::split::{tasks_upto, to_problem, Split};
 use crate::tasks::Family;
 
 /// What [`check_model`] measured for one N.
@@ -48,11 +48,13 @@ pub struct CheckOptions {
     pub seed: u64,
     /// Packs decoded together.
     pub batch: usize,
+    /// Highest task difficulty (1..=5).
+    pub max_difficulty: u8,
 }
 
 /// Decodes `opts.packs` test packs of `opts.n` problems.
 pub fn check_model(model: &Model, opts: &CheckOptions) -> Result<CheckResult> {
-    let CheckOptions { n, packs, budget_per_problem, temperature, seed, batch } = *opts;
+    let CheckOptions { n, packs, budget_per_problem, temperature, seed, batch, max_difficulty } = *opts;
     if n == 0 || packs == 0 || budget_per_problem == 0 || batch == 0 {
         return Err(Error::Config {
             file: "check".into(),
@@ -60,7 +62,7 @@ pub fn check_model(model: &Model, opts: &CheckOptions) -> Result<CheckResult> {
             message: format!("all must be >= 1, found n={n} packs={packs} budget={budget_per_problem} batch={batch}"),
         });
     }
-    let tasks = task_stream(Split::Test, &Family::ALL, n * packs, seed);
+    let tasks = tasks_upto(Split::Test, &Family::ALL, max_difficulty, n * packs, seed);
     let template = prompt_template(bcr_core::DEFAULT_LABEL)?;
     let mut sampling =
         SamplingConfig { max_new_tokens: budget_per_problem * n, temperature, seed, ..SamplingConfig::default() };
@@ -131,7 +133,7 @@ mod tests {
         run_sft(&cfg, |_| {}).unwrap();
         let model = Model::load(&dir.path().to_string_lossy(), &bcr_model::LoadOptions::default()).unwrap();
         for (n, packs, batch, temperature) in [(1, 3, 2, 0.0), (2, 2, 5, 1.0)] {
-            let opts = CheckOptions { n, packs, budget_per_problem: 6, temperature, seed: 0, batch };
+            let opts = CheckOptions { n, packs, budget_per_problem: 6, temperature, seed: 0, batch, max_difficulty: 5 };
             let r = check_model(&model, &opts).unwrap();
             assert_eq!(r, check_model(&model, &opts).unwrap());
             assert_eq!((r.n, r.packs), (n, packs));
@@ -139,7 +141,15 @@ mod tests {
             assert!((0.0..=1.0).contains(&r.accuracy) && r.accuracy <= r.format, "{r:?}");
         }
         for (n, packs, budget, batch) in [(0, 1, 1, 1), (1, 0, 1, 1), (1, 1, 0, 1), (1, 1, 1, 0)] {
-            let opts = CheckOptions { n, packs, budget_per_problem: budget, temperature: 0.0, seed: 0, batch };
+            let opts = CheckOptions {
+                n,
+                packs,
+                budget_per_problem: budget,
+                temperature: 0.0,
+                seed: 0,
+                batch,
+                max_difficulty: 5,
+            };
             assert!(check_model(&model, &opts).is_err());
         }
     }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::solution::{write_response, Verbosity};
-use crate::split::{tasks as task_stream, to_problem, Split};
+use crate::split::{tasks_upto, to_problem, Split};
 use crate::tasks::Family;
 use crate::tokenizer::{CHAT_TEMPLATE, END};
 
@@ -106,9 +106,16 @@ pub fn prompt_template(label: &str) -> Result<PromptTemplate> {
     Ok(PromptTemplate::default().with_label(label)?)
 }
 
-/// `count` examples from the train split, pack sizes drawn uniformly from
-/// `pack_sizes`, verbosity from `mix`; deterministic for `seed`.
-pub fn build_examples(count: usize, pack_sizes: &[usize], mix: &VerbosityMix, seed: u64) -> Result<Vec<Example>> {
+/// `count` examples from the train split (difficulty 1..=`max_difficulty`),
+/// pack sizes drawn uniformly from `pack_sizes`, verbosity from `mix`;
+/// deterministic for `seed`.
+pub fn build_examples(
+    count: usize,
+    pack_sizes: &[usize],
+    max_difficulty: u8,
+    mix: &VerbosityMix,
+    seed: u64,
+) -> Result<Vec<Example>> {
     if pack_sizes.is_empty() || pack_sizes.contains(&0) {
         return Err(Error::Config {
             file: "sft config".to_string(),
@@ -116,8 +123,17 @@ pub fn build_examples(count: usize, pack_sizes: &[usize], mix: &VerbosityMix, se
             message: format!("must be non-empty sizes >= 1, found {pack_sizes:?}"),
         });
     }
-    let max_n = pack_sizes.iter().copied().max().unwrap_or(1);
-    let pool = task_stream(Split::Train, &Family::ALL, count * max_n, seed);
+    // Enough distinct tasks for the expected number of slots; if the low
+    // levels run out of distinct questions the pool is reused in order.
+    let slots = (count * pack_sizes.iter().sum::<usize>()).div_ceil(pack_sizes.len()) + 8;
+    let pool = tasks_upto(Split::Train, &Family::ALL, max_difficulty, slots, seed);
+    if pool.is_empty() {
+        return Err(Error::Config {
+            file: "sft config".to_string(),
+            field: "data.max_difficulty".to_string(),
+            message: "no training task could be generated".to_string(),
+        });
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5f7);
     let chat = chat_template()?;
     let prompt = prompt_template(bcr_core::DEFAULT_LABEL)?;
@@ -125,10 +141,7 @@ pub fn build_examples(count: usize, pack_sizes: &[usize], mix: &VerbosityMix, se
     let mut next = 0usize;
     for i in 0..count {
         let n = pack_sizes[rng.random_range(0..pack_sizes.len())];
-        if next + n > pool.len() {
-            break;
-        }
-        let tasks: Vec<_> = pool[next..next + n].iter().collect();
+        let tasks: Vec<_> = (next..next + n).map(|j| &pool[j % pool.len()]).collect();
         next += n;
         let problems = tasks.iter().enumerate().map(|(k, t)| to_problem(t, format!("sft{i}-{k}"))).collect();
         let user = prompt.render(&Pack::new(format!("sft{i}"), problems))?;
@@ -146,7 +159,7 @@ mod tests {
 
     #[test]
     fn examples_are_chat_formatted_and_parse_back() {
-        let ex = build_examples(30, &[1, 2, 3], &VerbosityMix::default(), 3).unwrap();
+        let ex = build_examples(30, &[1, 2, 3], 5, &VerbosityMix::default(), 3).unwrap();
         assert_eq!(ex.len(), 30);
         let mut sizes = std::collections::BTreeSet::new();
         for e in &ex {
@@ -161,7 +174,7 @@ mod tests {
             assert!(parsed.answers.iter().all(Option::is_some), "{body}");
         }
         assert_eq!(sizes.len(), 3);
-        assert_eq!(ex, build_examples(30, &[1, 2, 3], &VerbosityMix::default(), 3).unwrap());
+        assert_eq!(ex, build_examples(30, &[1, 2, 3], 5, &VerbosityMix::default(), 3).unwrap());
     }
 
     #[test]
@@ -177,7 +190,7 @@ mod tests {
         let only = VerbosityMix { concise: 1.0, light: 0.0, verbose: 0.0, overthinking: 0.0 };
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         assert!((0..100).all(|_| only.draw(&mut rng) == Verbosity::CONCISE));
-        assert!(build_examples(3, &[], &only, 1).is_err());
-        assert!(build_examples(3, &[0], &only, 1).is_err());
+        assert!(build_examples(3, &[], 5, &only, 1).is_err());
+        assert!(build_examples(3, &[0], 5, &only, 1).is_err());
     }
 }

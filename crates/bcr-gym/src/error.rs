@@ -35,6 +35,12 @@ pub enum Error {
     /// An error from bcr-rl (optimizer, checkpoint).
     #[error(transparent)]
     Rl(#[from] bcr_rl::Error),
+    /// An error from bcr-eval (the sweep of `bcr demo`).
+    #[error(transparent)]
+    Eval(#[from] bcr_eval::Error),
+    /// Ctrl-C stopped a training run after saving a checkpoint.
+    #[error("interrupted: {0} holds a checkpoint; rerun the same command to resume")]
+    Interrupted(PathBuf),
     /// A tensor operation failed.
     #[error("tensor: {0}")]
     Candle(#[from] candle_core::Error),

@@ -8,11 +8,13 @@
 //! ([`tokenizer`]), a tiny Qwen3-style model ([`tiny`]), the SFT corpus of
 //! verbose reference solutions ([`corpus`]) and response-only
 //! cross-entropy training into an HF directory ([`sft`], `bcr sft`), then a
-//! greedy held-out check ([`check`]).
+//! greedy held-out check ([`check`]). [`demo`] is `bcr demo`: three RL runs
+//! from the warm start, the task-scaling sweep and the report.
 #![deny(missing_docs)]
 
 pub mod check;
 pub mod corpus;
+pub mod demo;
 mod error;
 pub mod overrides;
 pub mod sft;
@@ -24,5 +26,5 @@ pub mod tokenizer;
 
 pub use error::{Error, Result};
 pub use solution::{write_response, write_steps, Verbosity};
-pub use split::{split_of, tasks as task_stream, to_problem, Split, TEST_SHARE};
+pub use split::{split_of, tasks as task_stream, tasks_upto, to_problem, Split, TEST_SHARE};
 pub use tasks::{generate, Family, Task, MAX_DIFFICULTY, MIN_DIFFICULTY};

@@ -37,29 +37,37 @@ pub fn split_of(question: &str) -> Split {
     }
 }
 
-/// Generates `count` tasks of `split`, families round-robin over `families`
+/// Generates up to `count` tasks of `split`, families round-robin over `families`
 /// and difficulty uniform over 1..=5, deterministic for a seed. Duplicate
 /// questions are skipped so every task in the result is distinct.
 pub fn tasks(split: Split, families: &[Family], count: usize, seed: u64) -> Vec<Task> {
+    tasks_upto(split, families, MAX_DIFFICULTY, count, seed)
+}
+
+/// As [`tasks`], with difficulty uniform over 1..=`max_difficulty` (clamped
+/// to 1..=5): the embedded demo keeps to levels a 1M-parameter model can
+/// learn in minutes.
+pub fn tasks_upto(split: Split, families: &[Family], max_difficulty: u8, count: usize, seed: u64) -> Vec<Task> {
     let families = if families.is_empty() { &Family::ALL[..] } else { families };
+    let top = max_difficulty.clamp(MIN_DIFFICULTY, MAX_DIFFICULTY);
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ if split == Split::Test { 0x7e57 } else { 0x7ea1 });
     let mut seen = std::collections::HashSet::new();
     let mut out = Vec::with_capacity(count);
-    let mut i = 0usize;
     // Each attempt succeeds with probability ~TEST_SHARE or ~1-TEST_SHARE
     // (times the share of unseen questions), so the loop ends; the guard only
-    // bounds a pathological request for more distinct questions than exist.
-    let max_attempts = count.saturating_mul(200).max(10_000);
-    for _ in 0..max_attempts {
+    // bounds a request for more distinct questions than exist. Families take
+    // turns per attempt, so one whose small levels run out of distinct
+    // questions leaves its share to the others instead of stalling the loop.
+    let max_attempts = count.saturating_mul(50).max(10_000);
+    for attempt in 0..max_attempts {
         if out.len() == count {
             break;
         }
-        let family = families[i % families.len()];
-        let difficulty = rng.random_range(MIN_DIFFICULTY..=MAX_DIFFICULTY);
+        let family = families[attempt % families.len()];
+        let difficulty = rng.random_range(MIN_DIFFICULTY..=top);
         let task = generate(family, difficulty, &mut rng);
         if split_of(&task.question) == split && seen.insert(task.question.clone()) {
             out.push(task);
-            i += 1;
         }
     }
     out
@@ -94,6 +102,15 @@ mod tests {
     fn same_seed_same_tasks_other_seed_other_tasks() {
         assert_eq!(tasks(Split::Train, &Family::ALL, 50, 9), tasks(Split::Train, &Family::ALL, 50, 9));
         assert_ne!(tasks(Split::Train, &Family::ALL, 50, 9), tasks(Split::Train, &Family::ALL, 50, 10));
+    }
+
+    #[test]
+    fn max_difficulty_caps_the_levels() {
+        let ts = tasks_upto(Split::Train, &Family::ALL, 2, 300, 4);
+        assert_eq!(ts.len(), 300);
+        assert!(ts.iter().all(|t| t.difficulty <= 2));
+        assert!(ts.iter().any(|t| t.difficulty == 2) && ts.iter().any(|t| t.difficulty == 1));
+        assert_eq!(tasks(Split::Test, &Family::ALL, 40, 3), tasks_upto(Split::Test, &Family::ALL, 5, 40, 3));
     }
 
     #[test]

@@ -24,7 +24,15 @@ fn shipped_warm_start_matches_its_config_and_answers_in_format() {
     );
     // Measured on 60 problems (docs/demo.md): format 0.917 at N=1, 0.483 at N=3.
     for (n, min_format) in [(1, 0.5), (3, 0.1)] {
-        let opts = CheckOptions { n, packs: 6, budget_per_problem: 320, temperature: 1.0, seed: 0, batch: 6 };
+        let opts = CheckOptions {
+            n,
+            packs: 6,
+            budget_per_problem: 320,
+            temperature: 1.0,
+            seed: 0,
+            batch: 6,
+            max_difficulty: 3,
+        };
         let r = check_model(&model, &opts).unwrap();
         assert_eq!(r.packs, 6);
         assert!(r.format >= min_format, "N={n}: {r:?}");

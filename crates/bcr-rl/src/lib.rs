@@ -63,6 +63,6 @@ pub use model_policy::{parse_device, parse_dtype, ModelPolicy};
 pub use overrides::apply as apply_overrides;
 pub use policy::{Completion, Policy, Sampling, TokenScores};
 pub use rollout::{collect as collect_rollouts, RolloutBatch, RolloutSpec, Sample};
-pub use signal::{clear_stop, install_ctrlc_handler, request_stop, stop_requested};
+pub use signal::{clear_stop, install_ctrlc_handler, request_stop, stop_requested, uninstall_ctrlc_handler};
 pub use task::{BcrTask, Score, Task};
 pub use trainer::Trainer;

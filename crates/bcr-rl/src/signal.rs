@@ -24,6 +24,15 @@ pub fn install_ctrlc_handler() {
     }
 }
 
+/// Gives SIGINT its default action back (Ctrl-C ends the process at once),
+/// for phases whose output is append-only and needs no clean stop.
+pub fn uninstall_ctrlc_handler() {
+    // SAFETY: SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGINT, libc::SIG_DFL);
+    }
+}
+
 /// Whether Ctrl-C was pressed (or [`request_stop`] called).
 pub fn stop_requested() -> bool {
     STOP.load(Ordering::SeqCst)

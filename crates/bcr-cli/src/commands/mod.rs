@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod compare;
 mod data;
+mod demo;
 mod eval;
 mod generate;
 mod grade;
@@ -25,6 +26,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The embedded default: BCR vs GRPO vs length penalty on the gym, then the scaling sweep and report.
+    Demo(demo::Args),
     /// The task-scaling-law sweep: accuracy and tokens per problem as N grows.
     Eval(eval::Args),
     /// Paper-style table of two eval runs: accuracy change (points), token change (%).
@@ -50,6 +53,7 @@ enum Command {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Compare(args) => compare::run(args),
         Command::Data(args) => data::run(args),

@@ -28,7 +28,7 @@ pub struct Args {
     /// No progress bar or per-step lines.
     #[arg(long)]
     quiet: bool,
-    /// After training, decode this many held-out problems at N=1 and N=3 (as packs) and print accuracy,
+    /// After training, decode this many held-out problems at N=1, 3 and 8 (as packs) and print accuracy,
     /// format rate and tokens per problem, e.g. --check 50 (0 = no check).
     #[arg(long, value_name = "PACKS", default_value_t = 0)]
     check: usize,
@@ -53,17 +53,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         train(&args, &cfg)?;
     }
     if args.check > 0 {
-        check(&cfg.output, &args)?;
+        check(&cfg, &args)?;
     }
     Ok(())
 }
 
-/// Held-out check at N=1 and N=3.
-fn check(dir: &std::path::Path, args: &Args) -> anyhow::Result<()> {
-    let spec = dir.display().to_string();
+/// Held-out check at N=1, 3 and 8 on the config's task difficulties.
+fn check(cfg: &SftConfig, args: &Args) -> anyhow::Result<()> {
+    let spec = cfg.output.display().to_string();
     let model =
         bcr_model::Model::load(&spec, &bcr_model::LoadOptions::default()).with_context(|| format!("loading {spec}"))?;
-    for n in [1, 3] {
+    for n in [1, 3, 8] {
         let opts = bcr_gym::check::CheckOptions {
             n,
             packs: args.check.div_ceil(n),
@@ -71,6 +71,7 @@ fn check(dir: &std::path::Path, args: &Args) -> anyhow::Result<()> {
             temperature: args.temperature,
             seed: args.seed,
             batch: 16,
+            max_difficulty: cfg.data.max_difficulty,
         };
         let r = bcr_gym::check::check_model(&model, &opts)?;
         println!(

@@ -1,0 +1,269 @@
+//! `bcr demo`: the findings of Batched Contextual Reinforcement (Yang et al.,
+//! arXiv 2604.02322) reproduced on a laptop CPU, from the shipped warm start.
+//!
+//! ```text
+//! tasks:  gym train split -> tasks/gym-train.jsonl, test split -> tasks/gym-test.jsonl
+//! train:  for each [[arm]] (BCR N=3; GRPO N=1; length penalty):
+//!         bcr-rl Trainer from the warm start -> <arm>/checkpoints -> <arm>/model (HF dir)
+//! eval:   warm start and every arm model, N in eval.ns, through bcr-eval's
+//!         native backend (the harness of `bcr eval`) -> eval/<model>/summary.json
+//! report: report.md, scaling.{svg,png}, summary.json; the table is printed
+//! ```
+//!
+//! Every phase resumes: finished arms are skipped, an interrupted arm
+//! continues from its last checkpoint (Ctrl-C saves one), and the sweep keeps
+//! every sample it wrote. The resolved config is stored as `out/config.toml`;
+//! a rerun with a different config into the same directory is refused.
+
+pub mod config;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bcr_eval::{BudgetMode, NativeBackend, RunConfig, RuntimeConfig, SweepOptions};
+use bcr_rl::{BcrTask, ModelPolicy, Trainer};
+
+use crate::error::{Error, Result};
+use crate::split::{tasks_upto, to_problem, Split};
+use crate::tasks::Family;
+pub use config::{ArmSection, DemoConfig, EvalSection, Role, TasksSection};
+pub use report::{DemoReport, ModelResult, TrainingCurve};
+
+/// The files of the warm start that a trained model directory shares.
+const MODEL_FILES: [&str; 4] = ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"];
+
+/// How `run_demo` reports.
+#[derive(Debug, Clone, Default)]
+pub struct DemoOptions {
+    /// No progress bars or phase lines.
+    pub quiet: bool,
+    /// The command line, recorded in the report.
+    pub command: String,
+}
+
+/// Runs (or resumes) the whole demo; returns the report it wrote.
+pub fn run_demo(cfg: &DemoConfig, opts: &DemoOptions) -> Result<DemoReport> {
+    let start = Instant::now();
+    prepare_out(cfg)?;
+    let phases = 1 + cfg.arms.len() + 1 + cfg.arms.len() + 1;
+    let mut phase = 0usize;
+    let mut say = |what: String| {
+        phase += 1;
+        if !opts.quiet {
+            eprintln!("[{phase}/{phases}] {what}");
+        }
+    };
+
+    say(format!("gym tasks: {} train, {} held-out", cfg.tasks.train_problems, cfg.tasks.test_problems));
+    let (train_file, test_file) = write_tasks(cfg)?;
+
+    let mut trained = Vec::with_capacity(cfg.arms.len());
+    for arm in &cfg.arms {
+        let tc = cfg.arm_train_config(arm, &train_file)?;
+        say(format!("train {} ({} steps, N={:?}, budget {})", arm.label, tc.run.steps, tc.data.n, tc.data.budget));
+        let t = Instant::now();
+        let model_dir = train_arm(cfg, &tc, opts.quiet)?;
+        trained.push((arm, tc, model_dir, t.elapsed().as_secs_f64()));
+    }
+
+    let mut models = Vec::with_capacity(1 + trained.len());
+    say(format!("evaluate warm start at N in {:?}", cfg.eval.ns));
+    let t = Instant::now();
+    let summary = evaluate(cfg, "warm-start", &cfg.warm_start, &test_file, opts.quiet)?;
+    models.push(ModelResult {
+        name: "warm-start".into(),
+        label: "warm start (SFT)".into(),
+        role: None,
+        summary,
+        training: None,
+        eval_s: t.elapsed().as_secs_f64(),
+    });
+    for (arm, tc, model_dir, train_s) in trained {
+        say(format!("evaluate {} at N in {:?}", arm.label, cfg.eval.ns));
+        let t = Instant::now();
+        let summary = evaluate(cfg, &arm.name, &model_dir, &test_file, opts.quiet)?;
+        let curve = TrainingCurve::read(&tc.out_dir(), &tc, train_s)?;
+        models.push(ModelResult {
+            name: arm.name.clone(),
+            label: arm.label.clone(),
+            role: Some(arm.role),
+            summary,
+            training: Some(curve),
+            eval_s: t.elapsed().as_secs_f64(),
+        });
+    }
+
+    say("report".into());
+    let report = DemoReport::new(cfg, models, start.elapsed().as_secs_f64(), &opts.command);
+    report.write(&cfg.out)?;
+    Ok(report)
+}
+
+/// Creates `out` and stores the resolved config; refuses a directory that
+/// holds a demo with another config.
+fn prepare_out(cfg: &DemoConfig) -> Result<()> {
+    std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
+    let path = cfg.out.join("config.toml");
+    let text = toml::to_string_pretty(cfg).map_err(|e| Error::Config {
+        file: path.display().to_string(),
+        field: "-".into(),
+        message: e.to_string(),
+    })?;
+    match std::fs::read_to_string(&path) {
+        Ok(old) if old == text => Ok(()),
+        Ok(_) => Err(Error::Config {
+            file: path.display().to_string(),
+            field: "out".into(),
+            message: format!(
+                "{} holds a demo run with a different config; choose another --out or delete it",
+                cfg.out.display()
+            ),
+        }),
+        Err(_) => bcr_rl::checkpoint::write_atomic(&path, text.as_bytes()).map_err(Error::from),
+    }
+}
+
+/// Writes the train and held-out problem files (deterministic for the seed).
+fn write_tasks(cfg: &DemoConfig) -> Result<(PathBuf, PathBuf)> {
+    let dir = cfg.out.join("tasks");
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let t = &cfg.tasks;
+    let mut files = Vec::with_capacity(2);
+    for (split, count, name) in
+        [(Split::Train, t.train_problems, "gym-train"), (Split::Test, t.test_problems, "gym-test")]
+    {
+        let tasks = tasks_upto(split, &Family::ALL, t.max_difficulty, count, cfg.seed);
+        if tasks.len() < count {
+            return Err(Error::Config {
+                file: "demo config".into(),
+                field: format!("tasks.{}_problems", if split == Split::Train { "train" } else { "test" }),
+                message: format!(
+                    "only {} distinct problems exist up to difficulty {}, {count} asked",
+                    tasks.len(),
+                    t.max_difficulty
+                ),
+            });
+        }
+        let mut text = String::new();
+        for (i, task) in tasks.iter().enumerate() {
+            text.push_str(&serde_json::to_string(&to_problem(task, format!("{name}-{i:05}")))?);
+            text.push('\n');
+        }
+        let path = dir.join(format!("{name}.jsonl"));
+        bcr_rl::checkpoint::write_atomic(&path, text.as_bytes())?;
+        files.push(path);
+    }
+    let test = files.pop().unwrap_or_default();
+    let train = files.pop().unwrap_or_default();
+    Ok((train, test))
+}
+
+/// Trains one arm to its planned steps (resuming a checkpoint if there is
+/// one) and exports its weights as an HF directory `<run>/model`.
+fn train_arm(cfg: &DemoConfig, tc: &bcr_rl::TrainConfig, quiet: bool) -> Result<PathBuf> {
+    let run_dir = tc.out_dir();
+    let model_dir = run_dir.join("model");
+    if finished(&run_dir, tc.run.steps) && model_dir.join("model.safetensors").exists() {
+        if !quiet {
+            eprintln!("      already trained: {}", run_dir.display());
+        }
+        return Ok(model_dir);
+    }
+    let problems = bcr_rl::load_training_problems(&tc.data)?;
+    let policy = ModelPolicy::load(&tc.model)?;
+    let task = BcrTask::new(&tc.reward)?;
+    bcr_rl::install_ctrlc_handler();
+    let mut trainer = match bcr_rl::checkpoint::latest(&run_dir)? {
+        Some(_) => Trainer::resume(tc.clone(), policy, task, problems, &run_dir)?,
+        None => {
+            // Logs without a checkpoint hold nothing to resume from.
+            if run_dir.exists() {
+                std::fs::remove_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
+            }
+            Trainer::new(tc.clone(), policy, task, problems)?
+        }
+    };
+    let summary = trainer.run(&bcr_rl::stop_requested, quiet)?;
+    bcr_rl::uninstall_ctrlc_handler();
+    if summary.interrupted {
+        return Err(Error::Interrupted(run_dir));
+    }
+    let ckpt = summary.checkpoint.ok_or_else(|| Error::Interrupted(run_dir.clone()))?;
+    export_model(&cfg.warm_start, &ckpt, &model_dir)?;
+    Ok(model_dir)
+}
+
+/// Whether `run_dir/summary.json` says all `steps` ran.
+fn finished(run_dir: &Path, steps: usize) -> bool {
+    let Ok(text) = std::fs::read_to_string(run_dir.join("summary.json")) else {
+        return false;
+    };
+    serde_json::from_str::<bcr_rl::Summary>(&text).is_ok_and(|s| !s.interrupted && s.steps >= steps)
+}
+
+/// An HF directory: the warm start's config and tokenizer files with the
+/// checkpoint's weights. Written to a temporary directory, then renamed.
+fn export_model(warm_start: &Path, checkpoint: &Path, dir: &Path) -> Result<()> {
+    let tmp = dir.with_extension("tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    for name in MODEL_FILES {
+        let from = warm_start.join(name);
+        std::fs::copy(&from, tmp.join(name)).map_err(|e| Error::io(&from, e))?;
+    }
+    let weights = checkpoint.join(bcr_rl::checkpoint::MODEL_FILE);
+    std::fs::copy(&weights, tmp.join("model.safetensors")).map_err(|e| Error::io(&weights, e))?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+}
+
+/// The sweep of one model over `eval.ns` on the held-out file, resumable,
+/// in `out/eval/<name>`.
+fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet: bool) -> Result<bcr_eval::Summary> {
+    let dir = cfg.out.join("eval").join(name);
+    let spec = model.display().to_string();
+    let bench = bcr_eval::load_benchmark(&test_file.display().to_string(), None)?;
+    let backend = NativeBackend::load(&spec, cfg.eval.batch)?;
+    let prompt = bcr_core::PromptTemplate::default();
+    let e = &cfg.eval;
+    let run = RunConfig {
+        benchmarks: vec![bench.spec()],
+        ns: e.ns.clone(),
+        shuffles: 1,
+        samples: e.samples,
+        temperature: e.temperature,
+        top_p: 1.0,
+        budget: e.budget_per_problem,
+        budget_mode: BudgetMode::PerProblem,
+        limit: None,
+        system: None,
+        label: bcr_core::DEFAULT_LABEL.to_string(),
+        template: bcr_eval::fingerprint([prompt.source()]),
+        seed: cfg.seed,
+        backend: format!("native:{spec}"),
+    };
+    let runtime = RuntimeConfig {
+        sources: vec![bench.source.clone()],
+        backend: bcr_eval::Backend::describe(&backend),
+        concurrency: e.batch,
+    };
+    let opts = SweepOptions { run, runtime, prompt, reward: bcr_core::RewardConfig::default(), progress: !quiet };
+    let outcome = bcr_eval::run_sweep(&dir, std::slice::from_ref(&bench), &opts, &backend)?;
+    if outcome.failed > 0 {
+        return Err(Error::Eval(bcr_eval::Error::Invalid(format!(
+            "{}: {} requests failed; rerun to retry them",
+            dir.display(),
+            outcome.failed
+        ))));
+    }
+    let summary = bcr_eval::summarise(&dir)?;
+    let command = format!("bcr demo (model {spec})");
+    bcr_eval::write_reports(&dir, &summary, &command)?;
+    bcr_eval::write_plots(&dir, &summary)?;
+    Ok(summary)
+}
