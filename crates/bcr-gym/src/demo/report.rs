@@ -256,6 +256,11 @@ impl DemoReport {
             self.wall_s / 60.0,
             self.test_problems
         );
+        if self.test_problems < 48 {
+            out.push_str(
+                "**Smoke-test size: with fewer than 48 held-out problems per N the verdicts below are noise.**\n\n",
+            );
+        }
         out.push_str("## Findings of the paper (BCR.md), at this scale\n\n");
         out.push_str(&self.findings_list());
         out.push_str("\n## Against the warm start at N = 1 (paper-style table)\n\n");
