@@ -56,5 +56,30 @@ impl Error {
     }
 }
 
+/// A TOML parse error as `file:line`, field `toml`, and the message.
+pub(crate) fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Error {
+    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+    Error::Config {
+        file: match line {
+            Some(l) => format!("{file}:{l}"),
+            None => file.to_string(),
+        },
+        field: "toml".to_string(),
+        message: e.message().trim().to_string(),
+    }
+}
+
+/// The first of `fields` (key, value) that is 0, as a config error of `file`.
+pub(crate) fn require_nonzero(file: &str, fields: &[(&str, usize)]) -> Result<()> {
+    match fields.iter().find(|(_, v)| *v == 0) {
+        Some((field, _)) => Err(Error::Config {
+            file: file.to_string(),
+            field: field.to_string(),
+            message: "must be at least 1, found 0".into(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `Result` with the gym [`Error`].
 pub type Result<T> = std::result::Result<T, Error>;

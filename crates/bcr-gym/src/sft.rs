@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{build_examples, VerbosityMix};
-use crate::error::{Error, Result};
+use crate::error::{require_nonzero, toml_error, Error, Result};
 use crate::tiny::{write_model_config, TinySpec};
 use crate::tokenizer::{save_tokenizer_dir, train_tokenizer};
 
@@ -145,16 +145,15 @@ impl SftConfig {
         if self.output.as_os_str().is_empty() {
             return Err(bad("output", "must be a directory path, found an empty string".into()));
         }
-        for (field, v) in [
-            ("data.examples", self.data.examples),
-            ("train.steps", self.train.steps),
-            ("train.batch_size", self.train.batch_size),
-            ("data.max_seq_len", self.data.max_seq_len),
-        ] {
-            if v == 0 {
-                return Err(bad(field, "must be at least 1, found 0".into()));
-            }
-        }
+        require_nonzero(
+            file,
+            &[
+                ("data.examples", self.data.examples),
+                ("train.steps", self.train.steps),
+                ("train.batch_size", self.train.batch_size),
+                ("data.max_seq_len", self.data.max_seq_len),
+            ],
+        )?;
         if self.data.pack_sizes.is_empty() || self.data.pack_sizes.contains(&0) {
             return Err(bad(
                 "data.pack_sizes",
@@ -182,19 +181,6 @@ impl SftConfig {
             return Err(bad("train.min_lr_ratio", format!("must be in [0, 1], found {}", self.train.min_lr_ratio)));
         }
         Ok(())
-    }
-}
-
-/// A TOML error as `file:line` and the message (which names the field).
-fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Error {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    Error::Config {
-        file: match line {
-            Some(l) => format!("{file}:{l}"),
-            None => file.to_string(),
-        },
-        field: "toml".to_string(),
-        message: e.message().to_string(),
     }
 }
 

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use bcr_rl::TrainConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{require_nonzero, toml_error, Error, Result};
 
 /// The whole `configs/demo.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,17 +143,16 @@ impl DemoConfig {
         if !(crate::tasks::MIN_DIFFICULTY..=crate::tasks::MAX_DIFFICULTY).contains(&self.tasks.max_difficulty) {
             return Err(bad("tasks.max_difficulty", format!("must be in 1..=5, found {}", self.tasks.max_difficulty)));
         }
-        for (field, v) in [
-            ("tasks.train_problems", self.tasks.train_problems),
-            ("tasks.test_problems", self.tasks.test_problems),
-            ("eval.budget_per_problem", self.eval.budget_per_problem),
-            ("eval.samples", self.eval.samples),
-            ("eval.batch", self.eval.batch),
-        ] {
-            if v == 0 {
-                return Err(bad(field, "must be at least 1, found 0".into()));
-            }
-        }
+        require_nonzero(
+            file,
+            &[
+                ("tasks.train_problems", self.tasks.train_problems),
+                ("tasks.test_problems", self.tasks.test_problems),
+                ("eval.budget_per_problem", self.eval.budget_per_problem),
+                ("eval.samples", self.eval.samples),
+                ("eval.batch", self.eval.batch),
+            ],
+        )?;
         if self.eval.ns.is_empty() || self.eval.ns.contains(&0) {
             return Err(bad("eval.ns", format!("must be non-empty sizes >= 1, found {:?}", self.eval.ns)));
         }
@@ -223,19 +222,6 @@ fn dotted_key(text: &str, at: usize) -> String {
         Some(s) if !key.is_empty() => format!("{s}.{key}"),
         _ if !key.is_empty() => key.to_string(),
         _ => "toml".to_string(),
-    }
-}
-
-/// A TOML error as `file:line` and the message.
-fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Error {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    Error::Config {
-        file: match line {
-            Some(l) => format!("{file}:{l}"),
-            None => file.to_string(),
-        },
-        field: "toml".to_string(),
-        message: e.message().trim().to_string(),
     }
 }
 
