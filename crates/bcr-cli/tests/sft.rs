@@ -53,7 +53,8 @@ fn small_run_writes_a_loadable_hf_directory_and_checks_it() {
 #[test]
 fn bad_config_values_fail_with_one_line_naming_the_field() {
     let cfg = config();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
+        (&["--set", "train.device=gpu0"], "train.device"),
         (&["--set", "train.steps=0"], "train.steps"),
         (&["--set", "model.num_kv_heads=3"], "model.num_kv_heads"),
         (&["--set", "data.pack_sizes=[]"], "data.pack_sizes"),

@@ -32,7 +32,12 @@ impl std::fmt::Debug for NativeBackend {
 impl NativeBackend {
     /// Loads `spec` on the CPU in f32 with batches of `batch_size` (at least 1).
     pub fn load(spec: &str, batch_size: usize) -> Result<Self> {
-        let model = Model::load(spec, &LoadOptions::default()).map_err(|e| Error::Model(format!("{spec}: {e}")))?;
+        Self::load_with(spec, batch_size, &LoadOptions::default())
+    }
+
+    /// Loads `spec` on the device and in the dtype of `opts`.
+    pub fn load_with(spec: &str, batch_size: usize, opts: &LoadOptions) -> Result<Self> {
+        let model = Model::load(spec, opts).map_err(|e| Error::Model(format!("{spec}: {e}")))?;
         Self::new(model, spec, batch_size)
     }
 

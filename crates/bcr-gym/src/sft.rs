@@ -14,7 +14,7 @@ use bcr_model::{completion_logprobs, init_varmap, CausalLm, Grad, InitOptions, L
 use bcr_rl::optim::{clip_global_norm, AdamParams, AdamW};
 use bcr_rl::schedule::lr_at;
 use bcr_rl::ScheduleKind;
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{DType, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -81,6 +81,8 @@ pub struct TrainSpec {
     pub seed: u64,
     /// Write the weights every this many steps (0 = only at the end).
     pub save_every: usize,
+    /// Where training runs: `cpu` or `cuda:K` (a build with `--features cuda`).
+    pub device: String,
 }
 
 impl Default for TrainSpec {
@@ -96,6 +98,7 @@ impl Default for TrainSpec {
             init_std: 0.02,
             seed: 0,
             save_every: 25,
+            device: "cpu".to_string(),
         }
     }
 }
@@ -145,6 +148,7 @@ impl SftConfig {
         if self.output.as_os_str().is_empty() {
             return Err(bad("output", "must be a directory path, found an empty string".into()));
         }
+        bcr_model::device_index(&self.train.device).map_err(|e| bad("train.device", e.to_string()))?;
         require_nonzero(
             file,
             &[
@@ -240,9 +244,15 @@ pub fn run_sft(cfg: &SftConfig, mut on_step: impl FnMut(&StepLog)) -> Result<Sft
             message: format!("no example fits in {} tokens", cfg.data.max_seq_len),
         });
     }
-    let opts = InitOptions { seed: cfg.train.seed, std: cfg.train.init_std, ..InitOptions::default() };
+    let device = bcr_model::parse_device(&cfg.train.device).map_err(|e| Error::Config {
+        file: "sft config".into(),
+        field: "train.device".into(),
+        message: e.to_string(),
+    })?;
+    let opts =
+        InitOptions { seed: cfg.train.seed, std: cfg.train.init_std, device: device.clone(), ..InitOptions::default() };
     let varmap = init_varmap(&mcfg, &opts)?;
-    let lm = CausalLm::new(&mcfg, VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu))?;
+    let lm = CausalLm::new(&mcfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     let params = named_vars(&varmap);
     let n_params = params.iter().map(|(_, v)| v.elem_count()).sum();
     let hp = AdamParams { beta1: 0.9, beta2: 0.95, eps: 1e-8, weight_decay: cfg.train.weight_decay };

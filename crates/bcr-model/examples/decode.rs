@@ -3,14 +3,14 @@
 //! generates `new` greedy tokens per row with end-of-sequence ignored, and
 //! prints one JSON line with prefill and decode tokens/s.
 //!
-//! cargo run --release -p bcr-model --example decode -- MODEL PROMPTS.jsonl BATCH NEW [f32|bf16]
+//! cargo run --release -p bcr-model --example decode -- MODEL PROMPTS.jsonl BATCH NEW [f32|bf16] [cpu|cuda:K]
 
-use bcr_model::{generate_with_stats, DType, Device, LoadOptions, Model, SamplingConfig};
+use bcr_model::{generate_with_stats, DType, LoadOptions, Model, SamplingConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 4 {
-        return Err("usage: decode MODEL PROMPTS.jsonl BATCH NEW [f32|bf16]".into());
+        return Err("usage: decode MODEL PROMPTS.jsonl BATCH NEW [f32|bf16] [cpu|cuda:K]".into());
     }
     let (batch, new): (usize, usize) = (args[2].parse()?, args[3].parse()?);
     let dtype = match args.get(4).map(String::as_str) {
@@ -18,7 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("bf16") => DType::BF16,
         Some(other) => return Err(format!("dtype {other:?}: f32 or bf16").into()),
     };
-    let mut model = Model::load(&args[0], &LoadOptions { device: Device::Cpu, dtype })?;
+    let device = bcr_model::parse_device(args.get(5).map_or("cpu", String::as_str))?;
+    let mut model = Model::load(&args[0], &LoadOptions { device: device.clone(), dtype })?;
     model.tokenizer.set_eos_ids(Vec::new());
     let text = std::fs::read_to_string(&args[1])?;
     let mut prompts = Vec::new();
@@ -41,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let decoded = s.generated_tokens - prompts.len(); // the first token comes from the prompt pass
     let line = serde_json::json!({
         "impl": format!("bcr-{}", args.get(4).map_or("f32", String::as_str)),
+        "device": bcr_model::device_name(&device),
         "batch": prompts.len(),
         "prompt_tokens": s.prompt_tokens,
         "prefill_s": s.prefill_secs,

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p bcr-model --example train_step -- \
-//!     --config bench/train_step/configs/tiny-qwen3.json --batch 8 --seq 512 --steps 3 --warmup 1
+//!     --config bench/train_step/configs/tiny-qwen3.json --batch 8 --seq 512 --steps 3 --warmup 1 [--device cuda:0]
 //! ```
 //!
 //! Prints one JSON line: tokens/s of the whole step and seconds spent in
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use bcr_model::{
-    completion_logprobs, init_varmap, CausalLm, DType, Device, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair,
+    completion_logprobs, init_varmap, CausalLm, DType, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair,
     VarBuilder,
 };
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
@@ -24,10 +24,11 @@ struct Args {
     seq: usize,
     steps: usize,
     warmup: usize,
+    device: String,
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args { config: PathBuf::new(), batch: 8, seq: 512, steps: 3, warmup: 1 };
+    let mut args = Args { config: PathBuf::new(), batch: 8, seq: 512, steps: 3, warmup: 1, device: "cpu".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -38,11 +39,12 @@ fn parse_args() -> Result<Args, String> {
             "--seq" => args.seq = num()?,
             "--steps" => args.steps = num()?,
             "--warmup" => args.warmup = num()?,
+            "--device" => args.device = value.clone(),
             other => return Err(format!("unknown flag {other}")),
         }
     }
     if args.config.as_os_str().is_empty() || args.seq < 2 || args.batch == 0 || args.steps == 0 {
-        return Err("usage: train_step --config FILE [--batch B] [--seq T>=2] [--steps N>=1] [--warmup W]".into());
+        return Err("usage: train_step --config FILE [--batch B] [--seq T>=2] [--steps N>=1] [--warmup W] [--device cpu|cuda:K]".into());
     }
     Ok(args)
 }
@@ -50,8 +52,8 @@ fn parse_args() -> Result<Args, String> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let cfg = ModelConfig::from_file(&args.config)?;
-    let device = Device::Cpu;
-    let vm = init_varmap(&cfg, &InitOptions { seed: 0, ..InitOptions::default() })?;
+    let device = bcr_model::parse_device(&args.device)?;
+    let vm = init_varmap(&cfg, &InitOptions { seed: 0, device: device.clone(), ..InitOptions::default() })?;
     let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &device))?;
     let mut opt = AdamW::new(vm.all_vars(), ParamsAdamW { lr: 1e-4, ..ParamsAdamW::default() })?;
     // Deterministic tokens; the first is the prompt, the rest are scored.
@@ -70,8 +72,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = loss.to_scalar::<f32>()?;
         let t1 = Instant::now();
         let grads = loss.backward()?;
+        device.synchronize()?; // GPU kernels run asynchronously
         let t2 = Instant::now();
         opt.step(&grads)?;
+        device.synchronize()?;
         let t3 = Instant::now();
         if i >= args.warmup {
             fwd += (t1 - t0).as_secs_f64();
@@ -83,7 +87,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let total = (fwd + bwd + step) / n;
     let tokens = (args.batch * args.seq) as f64;
     println!(
-        "{{\"impl\": \"bcr-model (candle)\", \"tokens_per_s\": {:.1}, \"forward_s\": {:.3}, \"backward_s\": {:.3}, \"optimizer_s\": {:.3}, \"params\": {}}}",
+        "{{\"impl\": \"bcr-model (candle)\", \"device\": \"{}\", \"tokens_per_s\": {:.1}, \"forward_s\": {:.3}, \"backward_s\": {:.3}, \"optimizer_s\": {:.3}, \"params\": {}}}",
+        args.device,
         tokens / total,
         fwd / n,
         bwd / n,

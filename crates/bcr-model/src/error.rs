@@ -76,6 +76,14 @@ pub enum Error {
         /// The shape in the checkpoint.
         found: Vec<usize>,
     },
+    /// A device or dtype name is not understood or not available in this build.
+    #[error("device {spec:?}: {message}")]
+    Device {
+        /// The name as given (`cuda:0`, `bf16`...).
+        spec: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
     /// Inputs to a model function are inconsistent (wrong rank, lengths
     /// that disagree, a position past `max_position_embeddings`...).
     #[error("invalid input: {0}")]

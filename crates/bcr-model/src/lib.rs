@@ -51,6 +51,7 @@
 
 mod config;
 mod decoder;
+mod device;
 mod error;
 mod fused;
 mod generate;
@@ -67,6 +68,7 @@ pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{VarBuilder, VarMap};
 pub use config::{Arch, ModelConfig, RopeScaling};
 pub use decoder::{CausalLm, KvCache, RowSpan};
+pub use device::{device_index, device_name, parse_device, parse_dtype};
 pub use error::{Error, Result};
 pub use generate::{generate, generate_with_stats, FinishReason, GenerateStats, Generation};
 pub use gguf::{load_gguf, GgmlType, GgufFile, GgufHeader, GgufValue, TensorInfo};

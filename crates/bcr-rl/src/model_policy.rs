@@ -39,29 +39,14 @@ fn model_err(e: bcr_model::Error) -> Error {
     Error::Model(e.to_string())
 }
 
-/// `cpu` or `cuda:K` as a candle device.
+/// `cpu` or `cuda:K` as a candle device (the `model.device` config key).
 pub fn parse_device(spec: &str) -> Result<Device> {
-    match spec.strip_prefix("cuda:") {
-        None if spec == "cpu" => Ok(Device::Cpu),
-        Some(k) => {
-            let k: usize = k
-                .parse()
-                .map_err(|_| Error::config("config key model.device", format!("bad GPU index in {spec:?}")))?;
-            Device::new_cuda(k).map_err(|e| Error::config("config key model.device", format!("{spec}: {e}")))
-        }
-        None => Err(Error::config("config key model.device", format!("expected cpu or cuda:K, found {spec:?}"))),
-    }
+    bcr_model::parse_device(spec).map_err(|e| Error::config("config key model.device", e.to_string()))
 }
 
-/// `f32`, `bf16` or `f16` as a candle dtype.
+/// `f32`, `bf16` or `f16` as a candle dtype (the `model.dtype` config key).
 pub fn parse_dtype(spec: &str) -> Result<DType> {
-    match spec {
-        "f32" => Ok(DType::F32),
-        "bf16" => Ok(DType::BF16),
-        "f16" => Ok(DType::F16),
-        "f64" => Ok(DType::F64),
-        other => Err(Error::config("config key model.dtype", format!("expected f32, bf16 or f16, found {other:?}"))),
-    }
+    bcr_model::parse_dtype(spec).map_err(|e| Error::config("config key model.dtype", e.to_string()))
 }
 
 fn load_dir_tensors(dir: &Path, dtype: DType, device: &Device) -> Result<(ModelConfig, HashMap<String, Tensor>)> {

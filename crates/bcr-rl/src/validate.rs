@@ -59,11 +59,7 @@ fn check_model_data(c: &TrainConfig) -> Result<()> {
     if !matches!(c.model.dtype.as_str(), "f32" | "bf16" | "f16") {
         return Err(bad("model.dtype", format!("expected f32, bf16 or f16, found {:?}", c.model.dtype)));
     }
-    let dev = c.model.device.as_str();
-    let cuda_ok = dev.strip_prefix("cuda:").is_some_and(|k| k.parse::<usize>().is_ok());
-    if dev != "cpu" && !cuda_ok {
-        return Err(bad("model.device", format!("expected cpu or cuda:K, found {dev:?}")));
-    }
+    bcr_model::device_index(&c.model.device).map_err(|e| bad("model.device", e.to_string()))?;
     if c.data.path.trim().is_empty() {
         return Err(bad("data.path", "must not be empty".into()));
     }

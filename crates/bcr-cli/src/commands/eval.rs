@@ -43,6 +43,13 @@ pub struct Args {
     /// Example: `--model target/models/SmolLM2-135M-Instruct.Q4_1.gguf`.
     #[arg(long)]
     model: Option<String>,
+    /// Where the native backend's model runs: cpu or cuda:K (needs a build with
+    /// `--features cuda`). Example: `--device cuda:0`.
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Weight precision of the native backend: f32, bf16 or f16. Example: `--dtype bf16`.
+    #[arg(long, default_value = "f32")]
+    dtype: String,
     /// Token budget of one response; see --budget-mode. Example: `--budget 4096`.
     #[arg(long, default_value_t = 4096)]
     budget: usize,
@@ -172,7 +179,13 @@ fn backend(args: &Args) -> anyhow::Result<Box<dyn Backend>> {
             };
             Ok(Box::new(HttpBackend::new(config)?))
         }
-        (None, Some(spec)) => Ok(Box::new(bcr_eval::NativeBackend::load(spec, args.concurrency)?)),
+        (None, Some(spec)) => {
+            let opts = bcr_model::LoadOptions {
+                device: bcr_model::parse_device(&args.device).context("--device")?,
+                dtype: bcr_model::parse_dtype(&args.dtype).context("--dtype")?,
+            };
+            Ok(Box::new(bcr_eval::NativeBackend::load_with(spec, args.concurrency, &opts)?))
+        }
         (None, None) => bail!("give --endpoint URL (OpenAI-compatible server) or --model PATH (native backend)"),
     }
 }

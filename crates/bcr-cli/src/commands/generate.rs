@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use bcr_core::ChatMessage;
-use bcr_model::{generate_with_stats, row_seed, DType, Device, GenerateStats, LoadOptions, Model, SamplingConfig};
+use bcr_model::{generate_with_stats, row_seed, GenerateStats, LoadOptions, Model, SamplingConfig};
 use serde_json::{json, Value};
 
 const AFTER_HELP: &str = "\
@@ -80,6 +80,9 @@ pub struct Args {
     /// Weight precision: f32, bf16 or f16. Example: --dtype bf16
     #[arg(long, value_name = "DTYPE", default_value = "f32")]
     dtype: String,
+    /// Where the model runs: cpu or cuda:K (needs a build with `--features cuda`). Example: --device cuda:0
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    device: String,
     /// Output JSONL file (absent or `-`: stdout). Example: --output out.jsonl
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -95,18 +98,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.samples == 0 || args.batch_size == 0 {
         bail!("--samples and --batch-size must be at least 1 (got {} and {})", args.samples, args.batch_size);
     }
-    let dtype = match args.dtype.as_str() {
-        "f32" => DType::F32,
-        "bf16" => DType::BF16,
-        "f16" => DType::F16,
-        other => bail!("--dtype {other:?}: expected f32, bf16 or f16"),
-    };
+    let dtype = bcr_model::parse_dtype(&args.dtype).context("--dtype")?;
+    let device = bcr_model::parse_device(&args.device).context("--device")?;
     let prompts = match (&args.prompt, &args.input) {
         (Some(p), _) => vec![Prompt { id: None, text: p.clone() }],
         (None, Some(path)) => read_prompts(path)?,
         (None, None) => bail!("give --prompt TEXT or --input FILE"),
     };
-    let mut model = Model::load(&args.model, &LoadOptions { device: Device::Cpu, dtype })
+    let mut model = Model::load(&args.model, &LoadOptions { device, dtype })
         .with_context(|| format!("loading model {}", args.model))?;
     if args.ignore_eos {
         model.tokenizer.set_eos_ids(Vec::new());

@@ -2,7 +2,7 @@
 //! Qwen3-style model and its tokenizer, trained on gym reference solutions).
 //! Wiring only: corpus, tokenizer, model and training live in `bcr-gym`.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -97,7 +97,7 @@ fn train(args: &Args, cfg: &SftConfig) -> anyhow::Result<()> {
         bar
     });
     let every = (total / 20).max(1);
-    let on_step = |s: &StepLog| match &bar {
+    let report_step = |s: &StepLog| match &bar {
         Some(b) => {
             b.set_position(s.step as u64);
             b.set_message(format!("loss {:.3}", s.loss));
@@ -107,17 +107,29 @@ fn train(args: &Args, cfg: &SftConfig) -> anyhow::Result<()> {
         }
         None => {}
     };
+    // One line per step, flushed as it comes: a run cut short (Ctrl-C, a time
+    // limit) keeps its loss curve next to its last weight snapshot.
+    std::fs::create_dir_all(&cfg.output).map_err(|e| anyhow::anyhow!("{}: {e}", cfg.output.display()))?;
+    let log_path = cfg.output.join("sft_log.jsonl");
+    let mut log = std::io::LineWriter::new(
+        std::fs::File::create(&log_path).map_err(|e| anyhow::anyhow!("{}: {e}", log_path.display()))?,
+    );
+    let mut log_error = None;
+    let on_step = |s: &StepLog| {
+        let line =
+            format!("{{\"step\":{},\"loss\":{},\"lr\":{},\"grad_norm\":{}}}\n", s.step, s.loss, s.lr, s.grad_norm);
+        if let Err(e) = log.write_all(line.as_bytes()) {
+            log_error.get_or_insert(e);
+        }
+        report_step(s)
+    };
     let out = run_sft(cfg, on_step)?;
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let log_path = out.dir.join("sft_log.jsonl");
-    let lines: String = out
-        .log
-        .iter()
-        .map(|s| format!("{{\"step\":{},\"loss\":{},\"lr\":{},\"grad_norm\":{}}}\n", s.step, s.loss, s.lr, s.grad_norm))
-        .collect();
-    std::fs::write(&log_path, lines).map_err(|e| anyhow::anyhow!("{}: {e}", log_path.display()))?;
+    if let Some(e) = log_error {
+        anyhow::bail!("{}: {e}", log_path.display());
+    }
     let first = out.log.first().map_or(f64::NAN, |s| s.loss);
     let last = out.log.last().map_or(f64::NAN, |s| s.loss);
     println!(

@@ -228,7 +228,12 @@ fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet:
     let dir = cfg.out.join("eval").join(name);
     let spec = model.display().to_string();
     let bench = bcr_eval::load_benchmark(&test_file.display().to_string(), None)?;
-    let backend = NativeBackend::load(&spec, cfg.eval.batch)?;
+    // Evaluation runs where training does (`--set train.model.device=cuda:0`).
+    let opts = bcr_model::LoadOptions {
+        device: bcr_rl::parse_device(&cfg.train.model.device)?,
+        dtype: bcr_rl::parse_dtype(&cfg.train.model.dtype)?,
+    };
+    let backend = NativeBackend::load_with(&spec, cfg.eval.batch, &opts)?;
     let prompt = bcr_core::PromptTemplate::default();
     let e = &cfg.eval;
     let run = RunConfig {

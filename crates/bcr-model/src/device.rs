@@ -1,0 +1,87 @@
+//! Device and dtype names as users write them (`cpu`, `cuda:0`; `f32`,
+//! `bf16`), shared by `bcr generate`, `bcr eval`, `bcr train` and the
+//! benchmark probes so that every entry point accepts the same spellings.
+
+use candle_core::{DType, Device};
+
+use crate::error::{Error, Result};
+
+/// `cpu` or `cuda:K` (also `cuda`, meaning `cuda:0`) as a candle device.
+///
+/// A CUDA device needs a build with the `cuda` cargo feature; without it the
+/// error says how to get one.
+pub fn parse_device(spec: &str) -> Result<Device> {
+    let bad = |message: String| Error::Device { spec: spec.to_string(), message };
+    let Some(index) = device_index(spec)? else { return Ok(Device::Cpu) };
+    if !candle_core::utils::cuda_is_available() {
+        return Err(bad("this build has no CUDA support; rebuild with `cargo build --release --features cuda` \
+             (needs nvcc on PATH and the CUDA libraries)"
+            .to_string()));
+    }
+    Device::new_cuda(index).map_err(|e| bad(e.to_string()))
+}
+
+/// Checks the spelling of a device name without opening the device (config
+/// validation): `None` for the CPU, `Some(K)` for `cuda:K`.
+pub fn device_index(spec: &str) -> Result<Option<usize>> {
+    let bad = |message: String| Error::Device { spec: spec.to_string(), message };
+    match spec {
+        "cpu" => Ok(None),
+        "cuda" => Ok(Some(0)),
+        _ => match spec.strip_prefix("cuda:") {
+            Some(k) => k.parse::<usize>().map(Some).map_err(|_| bad(format!("GPU index {k:?} is not a number"))),
+            None => Err(bad("expected cpu or cuda:K".to_string())),
+        },
+    }
+}
+
+/// `f32`, `bf16`, `f16` or `f64` as a candle dtype.
+pub fn parse_dtype(spec: &str) -> Result<DType> {
+    match spec {
+        "f32" => Ok(DType::F32),
+        "bf16" => Ok(DType::BF16),
+        "f16" => Ok(DType::F16),
+        "f64" => Ok(DType::F64),
+        other => {
+            Err(Error::Device { spec: other.to_string(), message: "expected a dtype: f32, bf16, f16 or f64".into() })
+        }
+    }
+}
+
+/// The short name of a device as users write it: `cpu` or `cuda:K`.
+pub fn device_name(device: &Device) -> String {
+    match device.location() {
+        candle_core::DeviceLocation::Cpu => "cpu".to_string(),
+        candle_core::DeviceLocation::Cuda { gpu_id } => format!("cuda:{gpu_id}"),
+        candle_core::DeviceLocation::Metal { gpu_id } => format!("metal:{gpu_id}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_and_dtypes_parse() {
+        assert!(parse_device("cpu").unwrap().is_cpu());
+        assert_eq!(parse_dtype("bf16").unwrap(), DType::BF16);
+        assert_eq!(device_name(&Device::Cpu), "cpu");
+    }
+
+    #[test]
+    fn bad_specs_name_the_value() {
+        let e = parse_device("gpu0").unwrap_err().to_string();
+        assert!(e.contains("\"gpu0\"") && e.contains("cpu or cuda:K"), "{e}");
+        let e = parse_device("cuda:x").unwrap_err().to_string();
+        assert!(e.contains("\"x\""), "{e}");
+        let e = parse_dtype("fp8").unwrap_err().to_string();
+        assert!(e.contains("fp8") && e.contains("bf16"), "{e}");
+    }
+
+    #[cfg(not(feature = "cuda"))]
+    #[test]
+    fn cuda_without_the_feature_says_how_to_build_it() {
+        let e = parse_device("cuda:0").unwrap_err().to_string();
+        assert!(e.contains("--features cuda"), "{e}");
+    }
+}
