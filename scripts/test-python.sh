@@ -19,8 +19,14 @@ python3 -m venv "$venv"
   --compatibility linux --out "$wheels"
 "$venv/bin/python" -m pip install -q --no-index --find-links "$wheels" bcr
 
-cargo build -p bcr-cli
-export BCR_BIN="$root/target/debug/bcr"
+# `scripts/test.sh` passes the binary that `cargo test --workspace` built:
+# `cargo build -p bcr-cli` resolves features without the dev-dependencies and
+# would compile every dependency a second time (minutes, and gigabytes).
+if [ -z "${BCR_BIN:-}" ]; then
+    cargo build -p bcr-cli
+    BCR_BIN="$root/target/debug/bcr"
+fi
+export BCR_BIN
 # Run from the tests folder so that `import bcr` finds the installed wheel,
 # not the source tree.
 cd crates/bcr-py/tests

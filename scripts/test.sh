@@ -9,6 +9,13 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 step() { printf '\n==> %s\n' "$*"; }
+disk() { df -h "$root" | awk 'NR==2 {print "disk: " $4 " free of " $2 " (target: " t ")"}' t="$(du -sh target 2>/dev/null | cut -f1)"; }
+
+# A fresh CI machine builds once: incremental caches only cost disk there.
+if [ "${CI:-}" = "true" ]; then
+    export CARGO_INCREMENTAL=0
+fi
+disk
 
 step "system packages"
 bash scripts/setup-system.sh
@@ -34,13 +41,16 @@ trap bcr_llama_stop EXIT
 step "rust tests"
 cargo test --workspace
 
+disk
 step "bcr demo --quick (the embedded default, smoke test)"
 rm -rf target/demo-quick
 ./target/debug/bcr demo --quick --out target/demo-quick
 test -s target/demo-quick/report.md && test -s target/demo-quick/scaling.png
 
 step "python package bcr (maturin wheel + pytest)"
-bash scripts/test-python.sh
+disk
+BCR_BIN="$root/target/debug/bcr" bash scripts/test-python.sh
 
 step "fuzz the verifier (60 s)"
 bash scripts/fuzz.sh 60
+disk
