@@ -18,7 +18,7 @@ fn faulty_server_loses_and_duplicates_nothing() {
     // Attempt 0 always fails; attempt 1 fails for every other request; then success.
     let plan = Arc::new(|seed: u64, attempt: usize| match attempt {
         0 => Some(FAULTS[(seed % 6) as usize]),
-        1 if seed % 2 == 0 => Some(FAULTS[((seed / 6) % 6) as usize]),
+        1 if seed.is_multiple_of(2) => Some(FAULTS[((seed / 6) % 6) as usize]),
         _ => None,
     });
     let server = start(plan, Duration::from_millis(5));
@@ -60,7 +60,7 @@ fn faulty_server_loses_and_duplicates_nothing() {
 #[test]
 fn requests_failing_every_retry_are_rerun_by_the_next_session() {
     // Seeds divisible by 3 always fail with 500 in the first session.
-    let flaky = Arc::new(|seed: u64, _attempt: usize| (seed % 3 == 0).then_some(Fault::Status500));
+    let flaky = Arc::new(|seed: u64, _attempt: usize| seed.is_multiple_of(3).then_some(Fault::Status500));
     let server = start(flaky, Duration::ZERO);
     let dir = tempfile::tempdir().unwrap();
     let problems = problem_file(dir.path(), 9);

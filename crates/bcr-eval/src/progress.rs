@@ -43,7 +43,7 @@ impl Progress {
             Some(bar) => bar.inc(1),
             None if !self.label.is_empty() => {
                 let step = self.total.div_ceil(10).max(1);
-                if done % step == 0 || done == self.total {
+                if done.is_multiple_of(step) || done == self.total {
                     eprintln!("{}: {done}/{} requests", self.label, self.total);
                 }
             }

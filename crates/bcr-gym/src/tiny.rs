@@ -71,13 +71,13 @@ impl TinySpec {
                 return Err(bad(field, "must be at least 1, found 0".to_string()));
             }
         }
-        if self.num_heads % self.num_kv_heads != 0 {
+        if !self.num_heads.is_multiple_of(self.num_kv_heads) {
             return Err(bad(
                 "num_kv_heads",
                 format!("must divide num_heads = {}, found {}", self.num_heads, self.num_kv_heads),
             ));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return Err(bad("head_dim", format!("must be even (RoPE), found {}", self.head_dim)));
         }
         if !(self.rope_theta.is_finite() && self.rope_theta > 1.0) {

@@ -183,7 +183,7 @@ impl ModelConfig {
         }
         let head_dim = match raw.head_dim {
             Some(h) => positive("head_dim", h)?,
-            None if raw.hidden_size % heads == 0 => raw.hidden_size / heads,
+            None if raw.hidden_size.is_multiple_of(heads) => raw.hidden_size / heads,
             None => {
                 return Err(config_err(
                     "hidden_size",

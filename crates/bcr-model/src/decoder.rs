@@ -31,6 +31,7 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::attend::decode_attention;
 use crate::config::{Arch, ModelConfig};
 use crate::error::{Error, Result};
 use crate::ops::{attention_mask, grouped_attention, linear, rms_norm, rope, silu_mlp, Rotary};
@@ -203,12 +204,18 @@ impl Attention {
         let q = rope(&q.transpose(1, 2)?.contiguous()?, &ctx.rot)?;
         let k = rope(&k.transpose(1, 2)?.contiguous()?, &ctx.rot)?;
         let v = v.transpose(1, 2)?.contiguous()?;
+        let cached = cache.is_some();
         let (k, v) = match cache {
             Some((c, layer)) => c.append(layer, &k, &v)?,
             None => (k, v),
         };
         let scale = 1.0 / (hd as f64).sqrt();
-        let y = grouped_attention(&q, &k, &v, ctx.mask.as_ref(), scale)?;
+        // With a cache this is generation: decode steps take the fused kernel.
+        let fused = if cached { decode_attention(&q, &k, &v, ctx.mask.as_ref(), scale)? } else { None };
+        let y = match fused {
+            Some(y) => y,
+            None => grouped_attention(&q, &k, &v, ctx.mask.as_ref(), scale)?,
+        };
         let y = y.transpose(1, 2)?.reshape((b, t, self.heads * hd))?;
         linear(&y, &self.o.0, self.o.1.as_ref())
     }

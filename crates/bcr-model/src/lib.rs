@@ -49,6 +49,7 @@
 //! `rms_norm` and `rope` return no gradient and are not used there.
 #![deny(missing_docs)]
 
+mod attend;
 mod config;
 mod decoder;
 mod device;
@@ -62,6 +63,7 @@ mod logprobs;
 mod model;
 pub mod ops;
 pub mod sampling;
+mod skinny;
 mod tokenizer;
 
 pub use candle_core::{DType, Device, Tensor};

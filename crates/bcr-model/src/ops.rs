@@ -57,7 +57,14 @@ pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         Some((&k, lead)) => (lead.iter().product::<usize>(), k),
         None => return Err(Error::Input("linear: scalar input".to_string())),
     };
-    let y = x.reshape((rows, k))?.matmul(&w.t()?)?;
+    let x2 = x.reshape((rows, k))?;
+    // Decode-sized inputs (a few rows) take the AVX-512 kernel that reads
+    // `w` in place; larger ones candle's packed matmul.
+    let y = if crate::skinny::applies(&x2, w) {
+        x2.apply_op2(w, crate::skinny::SkinnyMatmul)?
+    } else {
+        x2.matmul(&w.t()?)?
+    };
     let y = match bias {
         Some(b) => y.broadcast_add(b)?,
         None => y,

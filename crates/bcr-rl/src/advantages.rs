@@ -27,7 +27,7 @@ pub fn group_stats(rewards: &[f64]) -> (f64, f64) {
 
 /// Advantages of `B * G` rewards in groups of `group_size`.
 pub fn group_advantages(rewards: &[f64], group_size: usize, kind: AdvantageKind, eps: f64) -> Result<Vec<f64>> {
-    if group_size < 2 || rewards.len() % group_size != 0 {
+    if group_size < 2 || !rewards.len().is_multiple_of(group_size) {
         return Err(Error::Invalid(format!(
             "advantages need groups of at least 2: {} rewards in groups of {group_size}",
             rewards.len()

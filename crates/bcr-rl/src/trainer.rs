@@ -210,7 +210,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
             metrics::append_json(&self.run_dir.join("samples.jsonl"), &rec)?;
         }
         // 10. Checkpoint every K steps.
-        if c.run.save_every > 0 && self.step % c.run.save_every == 0 {
+        if c.run.save_every > 0 && self.step.is_multiple_of(c.run.save_every) {
             self.save()?;
         }
         Ok(m)

@@ -102,7 +102,7 @@ fn train(args: &Args, cfg: &SftConfig) -> anyhow::Result<()> {
             b.set_position(s.step as u64);
             b.set_message(format!("loss {:.3}", s.loss));
         }
-        None if !args.quiet && (s.step % every == 0 || s.step == total) => {
+        None if !args.quiet && (s.step.is_multiple_of(every) || s.step == total) => {
             eprintln!("sft step {}/{total}: loss {:.4} lr {:.2e} grad-norm {:.3}", s.step, s.loss, s.lr, s.grad_norm);
         }
         None => {}

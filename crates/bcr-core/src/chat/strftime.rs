@@ -83,7 +83,7 @@ pub(super) fn format_utc(format: &str, secs: i64) -> Result<String, String> {
         let Some(d) = chars.next() else {
             return Err(format!("strftime_now: format {format:?} ends with a lone '%'"));
         };
-        let hour12 = if t.hour % 12 == 0 { 12 } else { t.hour % 12 };
+        let hour12 = if t.hour.is_multiple_of(12) { 12 } else { t.hour % 12 };
         let piece = match d {
             'Y' => t.year.to_string(),
             'y' => format!("{:02}", t.year.rem_euclid(100)),

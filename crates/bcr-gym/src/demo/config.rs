@@ -156,7 +156,7 @@ impl DemoConfig {
         if self.eval.ns.is_empty() || self.eval.ns.contains(&0) {
             return Err(bad("eval.ns", format!("must be non-empty sizes >= 1, found {:?}", self.eval.ns)));
         }
-        if let Some(&n) = self.eval.ns.iter().find(|&&n| self.tasks.test_problems % n != 0) {
+        if let Some(&n) = self.eval.ns.iter().find(|&&n| !self.tasks.test_problems.is_multiple_of(n)) {
             return Err(bad(
                 "tasks.test_problems",
                 format!(
@@ -167,6 +167,15 @@ impl DemoConfig {
         }
         if !(self.eval.temperature.is_finite() && self.eval.temperature >= 0.0) {
             return Err(bad("eval.temperature", format!("must be finite and >= 0, found {}", self.eval.temperature)));
+        }
+        let model = &self.train.model;
+        // Opened here, not only spelled right: a CPU build asked for a GPU
+        // fails before any work, naming the demo's key.
+        if let Err(e) = bcr_model::parse_device(&model.device) {
+            return Err(bad("train.model.device", e.to_string()));
+        }
+        if let Err(e) = bcr_model::parse_dtype(&model.dtype) {
+            return Err(bad("train.model.dtype", e.to_string()));
         }
         if self.arms.is_empty() {
             return Err(bad("arm", "at least one [[arm]] is needed".into()));
@@ -255,6 +264,9 @@ mod tests {
             ("tasks.max_difficulty=9", "tasks.max_difficulty"),
             ("eval.batch=0", "eval.batch"),
             ("eval.temperature=-1.0", "eval.temperature"),
+            ("train.model.device=\"gpu\"", "train.model.device"),
+            ("train.model.device=\"cuda:x\"", "train.model.device"),
+            ("train.model.dtype=\"f8\"", "train.model.dtype"),
         ];
         for (set, key) in cases {
             let err = DemoConfig::load(&shipped(), false, &[set.to_string()]).unwrap_err().to_string();

@@ -229,9 +229,14 @@ fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet:
     let spec = model.display().to_string();
     let bench = bcr_eval::load_benchmark(&test_file.display().to_string(), None)?;
     // Evaluation runs where training does (`--set train.model.device=cuda:0`).
+    let key = |field: &str, e: bcr_model::Error| Error::Config {
+        file: "demo config".into(),
+        field: field.into(),
+        message: e.to_string(),
+    };
     let opts = bcr_model::LoadOptions {
-        device: bcr_rl::parse_device(&cfg.train.model.device)?,
-        dtype: bcr_rl::parse_dtype(&cfg.train.model.dtype)?,
+        device: bcr_model::parse_device(&cfg.train.model.device).map_err(|e| key("train.model.device", e))?,
+        dtype: bcr_model::parse_dtype(&cfg.train.model.dtype).map_err(|e| key("train.model.dtype", e))?,
     };
     let backend = NativeBackend::load_with(&spec, cfg.eval.batch, &opts)?;
     let prompt = bcr_core::PromptTemplate::default();

@@ -87,7 +87,7 @@ impl GgmlType {
     /// Bytes needed for `n` values, or why `n` does not fit whole blocks.
     pub fn byte_size(self, n: u64) -> std::result::Result<usize, String> {
         let (len, bytes) = self.block();
-        if n % len as u64 != 0 {
+        if !n.is_multiple_of(len as u64) {
             return Err(format!("{n} values are not a whole number of {self:?} blocks of {len}"));
         }
         usize::try_from(n / len as u64 * bytes as u64).map_err(|e| e.to_string())
@@ -96,7 +96,7 @@ impl GgmlType {
     /// Dequantizes `data` (whole blocks) to f32 values.
     pub fn dequantize(self, data: &[u8]) -> std::result::Result<Vec<f32>, String> {
         let (len, bytes) = self.block();
-        if data.len() % bytes != 0 {
+        if !data.len().is_multiple_of(bytes) {
             return Err(format!("{} bytes are not a whole number of {self:?} blocks of {bytes}", data.len()));
         }
         let n_blocks = data.len() / bytes;

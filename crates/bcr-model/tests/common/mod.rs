@@ -21,6 +21,8 @@ pub fn families() -> Vec<(&'static str, ModelConfig)> {
         ("llama", tiny_config("llama", r#", "tie_word_embeddings": true"#)),
         ("qwen2", tiny_config("qwen2", "")),
         ("qwen3", tiny_config("qwen3", r#", "head_dim": 12, "tie_word_embeddings": true"#)),
+        // Head dimension 64: decode steps take the fused attention kernel.
+        ("qwen3-hd64", tiny_config("qwen3", r#", "head_dim": 64"#)),
     ]
 }
 

@@ -1,0 +1,342 @@
+//! Attention for the decode step, fused: for each query row, the scores
+//! against every cached key, the masked softmax and the weighted sum of the
+//! values, in one pass per (sequence, key head), reading the KV cache where
+//! it lies (a strided view of the preallocated cache, no copy).
+//!
+//! The composed path ([`crate::ops::grouped_attention`]) runs four candle
+//! ops per layer, and its matmuls copy the cache views into contiguous
+//! buffers and pack them: for a query of one token per sequence that is
+//! most of the work. Shapes: `q` `(b, h, t, d)` contiguous, `k`, `v`
+//! `(b, kv, l, d)` with unit stride on `d`, an optional additive mask
+//! `(b, 1, t, l)`; the output is `(b, h, t, d)`. Query head `kvh * g + i`
+//! uses key head `kvh` (GQA, `g = h / kv`).
+//!
+//! Inference only: it has no backward pass, so [`applies`] refuses inputs
+//! that track gradients. AVX-512F kernels for `d` = 64 and 128; other
+//! cases take the composed path. `BCR_FUSED_ATTENTION=0` turns it off.
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
+use std::sync::OnceLock;
+
+type CResult<T> = candle_core::Result<T>;
+
+/// The most query tokens per sequence that take the fused path (decode
+/// steps, short speculative chunks); prefill uses the matmuls.
+pub(crate) const MAX_QUERY_TOKENS: usize = 4;
+
+fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| {
+        let on = std::env::var("BCR_FUSED_ATTENTION").map_or(true, |v| v != "0");
+        #[cfg(target_arch = "x86_64")]
+        {
+            on && std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = on;
+            false
+        }
+    })
+}
+
+/// Whether `q`, `k`, `v` (and the mask) take the fused kernel.
+pub(crate) fn applies(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> bool {
+    use candle_core::DType::F32;
+    let cpu_f32 = |t: &Tensor| t.device().is_cpu() && t.dtype() == F32 && !t.track_op();
+    let unit_last = |t: &Tensor| t.rank() == 4 && t.stride().last() == Some(&1);
+    cpu_f32(q)
+        && cpu_f32(k)
+        && cpu_f32(v)
+        && mask.is_none_or(|m| m.device().is_cpu() && m.dtype() == F32)
+        && q.rank() == 4
+        && q.is_contiguous()
+        && unit_last(k)
+        && unit_last(v)
+        && q.dim(2).is_ok_and(|t| t <= MAX_QUERY_TOKENS)
+        && matches!(q.dim(3), Ok(64) | Ok(128))
+        && enabled()
+}
+
+/// Decode attention with the fused kernel: `q` `(b, h, t, d)`, `k`, `v`
+/// `(b, kv, l, d)` from the KV cache, `mask` `(b, 1, t, l)` or none.
+/// `q` is detached: the cache is inference only (its keys and values are
+/// detached already), so nothing here needs a gradient.
+pub(crate) fn decode_attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    mask: Option<&Tensor>,
+    scale: f64,
+) -> candle_core::Result<Option<Tensor>> {
+    let q = q.detach();
+    if !applies(&q, k, v, mask) {
+        return Ok(None);
+    }
+    let mask = match mask {
+        Some(m) => Some(m.flatten_all()?.to_vec1::<f32>()?),
+        None => None,
+    };
+    let op = DecodeAttention { scale: scale as f32, mask };
+    Ok(Some(q.apply_op3_no_bwd(k, v, &op)?))
+}
+
+/// The fused op; `mask` is the `(b, 1, t, l)` additive mask, flattened.
+pub(crate) struct DecodeAttention {
+    /// `1 / sqrt(d)` (or the model's own scale).
+    pub scale: f32,
+    /// The additive mask, row-major `(b, t, l)`, or none.
+    pub mask: Option<Vec<f32>>,
+}
+
+/// A 4-D layout's start offset and strides.
+struct View {
+    start: usize,
+    stride: [usize; 4],
+}
+
+fn view(l: &Layout) -> CResult<View> {
+    let s = l.stride();
+    if s.len() != 4 || s[3] != 1 {
+        candle_core::bail!("fused attention needs 4-D inputs with a unit last stride");
+    }
+    Ok(View { start: l.start_offset(), stride: [s[0], s[1], s[2], s[3]] })
+}
+
+/// An output pointer shared by tasks that write disjoint (sequence, head) blocks.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: each task writes the rows of its own (sequence, key head) pair.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+impl CustomOp3 for DecodeAttention {
+    fn name(&self) -> &'static str {
+        "bcr-decode-attention"
+    }
+
+    fn cpu_fwd(
+        &self,
+        sq: &CpuStorage,
+        lq: &Layout,
+        sk: &CpuStorage,
+        lk: &Layout,
+        sv: &CpuStorage,
+        lv: &Layout,
+    ) -> CResult<(CpuStorage, Shape)> {
+        let (b, h, t, d) = lq.shape().dims4()?;
+        let (bk, kv, l, dk) = lk.shape().dims4()?;
+        if lv.shape().dims() != lk.shape().dims() || bk != b || dk != d || kv == 0 || h % kv != 0 {
+            candle_core::bail!(
+                "fused attention: q {:?}, k {:?}, v {:?} do not fit",
+                lq.shape(),
+                lk.shape(),
+                lv.shape()
+            );
+        }
+        if !lq.is_contiguous() {
+            candle_core::bail!("fused attention needs a contiguous query");
+        }
+        if let Some(m) = &self.mask {
+            if m.len() != b * t * l {
+                candle_core::bail!("fused attention: mask has {} values, expected {}", m.len(), b * t * l);
+            }
+        }
+        let (q, k, v) = (sq.as_slice::<f32>()?, sk.as_slice::<f32>()?, sv.as_slice::<f32>()?);
+        let (vk, vv) = (view(lk)?, view(lv)?);
+        // The largest index each strided view reads must be in its buffer.
+        let last =
+            |w: &View| w.start + (b - 1) * w.stride[0] + (kv - 1) * w.stride[1] + (l.max(1) - 1) * w.stride[2] + d;
+        if l > 0 && (last(&vk) > k.len() || last(&vv) > v.len()) {
+            candle_core::bail!("fused attention: a key/value view runs past its storage");
+        }
+        let q = &q[lq.start_offset()..lq.start_offset() + b * h * t * d];
+        let mut out = vec![0f32; b * h * t * d];
+        if l == 0 || out.is_empty() {
+            return Ok((CpuStorage::F32(out), Shape::from((b, h, t, d))));
+        }
+        let g = h / kv;
+        let ptr = OutPtr(out.as_mut_ptr());
+        let mask = self.mask.as_deref();
+        use rayon::prelude::*;
+        (0..b * kv).into_par_iter().for_each(|task| {
+            let (bi, kh) = (task / kv, task % kv);
+            let kbase = vk.start + bi * vk.stride[0] + kh * vk.stride[1];
+            let vbase = vv.start + bi * vv.stride[0] + kh * vv.stride[1];
+            let mut scores = vec![0f32; l];
+            for gi in 0..g {
+                let head = kh * g + gi;
+                for j in 0..t {
+                    let row = (bi * h + head) * t + j;
+                    let m = mask.map(|m| &m[(bi * t + j) * l..(bi * t + j + 1) * l]);
+                    // SAFETY: AVX-512F was checked by `applies`/`enabled` (and
+                    // again here); reads stay inside the views checked above;
+                    // `row` is this task's own output row.
+                    #[cfg(target_arch = "x86_64")]
+                    unsafe {
+                        if !std::arch::is_x86_feature_detected!("avx512f") {
+                            return;
+                        }
+                        let qrow = q.as_ptr().add(row * d);
+                        let o = ptr.get().add(row * d);
+                        let (kp, vp) = (k.as_ptr().add(kbase), v.as_ptr().add(vbase));
+                        let (ks, vs) = (vk.stride[2], vv.stride[2]);
+                        match d {
+                            64 => avx512::attend::<4>(qrow, kp, ks, vp, vs, l, self.scale, m, &mut scores, o),
+                            _ => avx512::attend::<8>(qrow, kp, ks, vp, vs, l, self.scale, m, &mut scores, o),
+                        }
+                    }
+                    #[cfg(not(target_arch = "x86_64"))]
+                    let _ = (row, m, &mut scores, kbase, vbase, ptr);
+                }
+            }
+        });
+        Ok((CpuStorage::F32(out), Shape::from((b, h, t, d))))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// One query row: `o = softmax(scale * q . k_j + mask_j) . v`, with `C`
+    /// chunks of 16 in the head dimension.
+    ///
+    /// # Safety
+    /// AVX-512F present; `q` and `o` hold `16 * C` floats; key/value row
+    /// `j < l` starts at `k + j * ks` / `v + j * vs` and holds `16 * C`.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn attend<const C: usize>(
+        q: *const f32,
+        k: *const f32,
+        ks: usize,
+        v: *const f32,
+        vs: usize,
+        l: usize,
+        scale: f32,
+        mask: Option<&[f32]>,
+        scores: &mut [f32],
+        o: *mut f32,
+    ) {
+        let mut qv = [_mm512_setzero_ps(); C];
+        for (c, x) in qv.iter_mut().enumerate() {
+            *x = _mm512_mul_ps(_mm512_loadu_ps(q.add(16 * c)), _mm512_set1_ps(scale));
+        }
+        let mut max = f32::NEG_INFINITY;
+        for (j, s) in scores.iter_mut().enumerate().take(l) {
+            let kr = k.add(j * ks);
+            let mut acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+            for (c, x) in qv.iter().enumerate().skip(1) {
+                acc = _mm512_fmadd_ps(*x, _mm512_loadu_ps(kr.add(16 * c)), acc);
+            }
+            let mut val = _mm512_reduce_add_ps(acc);
+            if let Some(m) = mask {
+                val += m[j];
+            }
+            *s = val;
+            max = max.max(val);
+        }
+        // A fully masked row cannot happen (a query always sees itself), but
+        // keep it finite: all-zero weights give a zero output.
+        if max == f32::NEG_INFINITY {
+            max = 0.0;
+        }
+        let mut sum = 0f32;
+        for s in scores.iter_mut().take(l) {
+            *s = (*s - max).exp();
+            sum += *s;
+        }
+        let inv = if sum > 0.0 { 1.0 / sum } else { 0.0 };
+        let mut acc = [_mm512_setzero_ps(); C];
+        for (j, &p) in scores.iter().enumerate().take(l) {
+            if p == 0.0 {
+                continue;
+            }
+            let pv = _mm512_set1_ps(p);
+            let vr = v.add(j * vs);
+            for (c, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr.add(16 * c)), *a);
+            }
+        }
+        let iv = _mm512_set1_ps(inv);
+        for (c, a) in acc.iter().enumerate() {
+            _mm512_storeu_ps(o.add(16 * c), _mm512_mul_ps(*a, iv));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, D};
+
+    fn has_avx512() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            std::arch::is_x86_feature_detected!("avx512f")
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+
+    /// The fused op against softmax(q k^T * scale + mask) v written with
+    /// candle ops, on a strided cache view, GQA, a ragged mask and t = 1, 2.
+    #[test]
+    fn matches_the_composed_attention_on_a_strided_cache() -> candle_core::Result<()> {
+        if !has_avx512() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return Ok(());
+        }
+        let dev = Device::Cpu;
+        for &(d, t) in &[(64usize, 1usize), (128, 2)] {
+            let (b, h, kv, l, cap) = (3, 6, 2, 11, 16);
+            let q = Tensor::randn(0f32, 1.0, (b, h, t, d), &dev)?;
+            let kc = Tensor::randn(0f32, 1.0, (b, kv, cap, d), &dev)?;
+            let vc = Tensor::randn(0f32, 1.0, (b, kv, cap, d), &dev)?;
+            let (k, v) = (kc.narrow(2, 0, l)?, vc.narrow(2, 0, l)?);
+            assert!(!k.is_contiguous());
+            // Row 1 has padding in slots 0..3; every query sees itself.
+            let mut m = vec![0f32; b * t * l];
+            for j in 0..t {
+                for s in 0..3 {
+                    m[(t + j) * l + s] = f32::NEG_INFINITY;
+                }
+            }
+            let mask = Tensor::from_vec(m.clone(), (b, 1, t, l), &dev)?;
+            let scale = 1.0 / (d as f64).sqrt();
+            assert!(applies(&q, &k, &v, Some(&mask)));
+            let ours = q.apply_op3_no_bwd(&k, &v, &DecodeAttention { scale: scale as f32, mask: Some(m) })?;
+            let g = h / kv;
+            let qg = (q.reshape((b, kv, g * t, d))? * scale)?;
+            let scores = qg.matmul(&k.contiguous()?.t()?)?.reshape((b, h, t, l))?.broadcast_add(&mask)?;
+            let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+            let theirs = probs.reshape((b, kv, g * t, l))?.matmul(&v.contiguous()?)?.reshape((b, h, t, d))?;
+            let diff = (ours - theirs)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(diff < 1e-5, "d={d} t={t}: max difference {diff}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_do() -> candle_core::Result<()> {
+        let dev = Device::Cpu;
+        let q = Tensor::zeros((1, 2, 1, 32), candle_core::DType::F32, &dev)?;
+        let k = Tensor::zeros((1, 1, 5, 32), candle_core::DType::F32, &dev)?;
+        assert!(!applies(&q, &k, &k, None), "head dimension 32 has no kernel");
+        let q = Tensor::zeros((1, 2, 9, 64), candle_core::DType::F32, &dev)?;
+        let k = Tensor::zeros((1, 1, 9, 64), candle_core::DType::F32, &dev)?;
+        assert!(!applies(&q, &k, &k, None), "a 9-token query is prefill");
+        let var = candle_core::Var::zeros((1, 2, 1, 64), candle_core::DType::F32, &dev)?;
+        assert!(!applies(var.as_tensor(), &k, &k, None), "tracked inputs need a backward pass");
+        Ok(())
+    }
+}

@@ -1,0 +1,360 @@
+//! `y = x @ w^T` for the decode step's shapes: few rows in `x` (one per
+//! sequence of the batch), a weight `w` stored as the checkpoint has it,
+//! `(out, in)` row-major. The general matmul (the `gemm` crate behind
+//! candle) packs both operands on every call and runs AVX2 kernels; with
+//! 1 to 64 rows the packing is most of the work. This kernel reads `w` in
+//! place, once, with AVX-512 dot products:
+//!
+//! - a tile is `MR` rows of `x` by `NR` rows of `w`; its `MR * NR`
+//!   accumulators hold 16-lane partial sums over `k`, reduced at the end;
+//! - the `w` rows of a tile (`NR * k` floats, 9 KB for SmolLM2) stay in L1
+//!   while every row tile of `x` (in L2) passes over them, so `w` comes
+//!   from memory once per call, as a bandwidth-bound decode step needs;
+//! - blocks of `w` rows are split over rayon's threads.
+//!
+//! Only f32 CPU tensors on a CPU with AVX-512F take this path (checked at
+//! run time); everything else is candle's matmul. The backward pass is
+//! candle's matmuls, so the op stays differentiable.
+//!
+//! `BCR_SKINNY_MATMUL=0` in the environment turns the kernel off (for
+//! side-by-side benchmarks in one binary).
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
+use std::sync::OnceLock;
+
+type CResult<T> = candle_core::Result<T>;
+
+/// The most rows of `x` that take this kernel; above it, candle's packed
+/// matmul wins (prefill, training).
+pub(crate) const MAX_ROWS: usize = 64;
+
+/// `w` rows per rayon task.
+const BLOCK: usize = 64;
+
+/// Whether this process may use the kernel: AVX-512F present and not
+/// turned off by `BCR_SKINNY_MATMUL=0`.
+pub(crate) fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("BCR_SKINNY_MATMUL").map_or(true, |v| v != "0") && has_avx512())
+}
+
+fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Whether `x` `(rows, k)` and `w` `(n, k)` take the kernel.
+pub(crate) fn applies(x: &Tensor, w: &Tensor) -> bool {
+    x.device().is_cpu()
+        && x.dtype() == candle_core::DType::F32
+        && w.dtype() == candle_core::DType::F32
+        && x.is_contiguous()
+        && w.is_contiguous()
+        && x.rank() == 2
+        && w.rank() == 2
+        && x.dim(0).is_ok_and(|r| (1..=MAX_ROWS).contains(&r))
+        && enabled()
+}
+
+/// The op: `x` `(m, k)`, `w` `(n, k)` -> `(m, n)`.
+pub(crate) struct SkinnyMatmul;
+
+impl CustomOp2 for SkinnyMatmul {
+    fn name(&self) -> &'static str {
+        "bcr-skinny-matmul"
+    }
+
+    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> CResult<(CpuStorage, Shape)> {
+        let (Some((a1, b1)), Some((a2, b2))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
+            candle_core::bail!("skinny matmul needs contiguous inputs");
+        };
+        let (m, k) = l1.shape().dims2()?;
+        let (n, k2) = l2.shape().dims2()?;
+        if k != k2 {
+            candle_core::bail!("skinny matmul: x is ({m}, {k}) but w is ({n}, {k2})");
+        }
+        let x = &s1.as_slice::<f32>()?[a1..b1];
+        let w = &s2.as_slice::<f32>()?[a2..b2];
+        let y = matmul_xwt(x, w, m, k, n)?;
+        Ok((CpuStorage::F32(y), Shape::from((m, n))))
+    }
+
+    /// `dx = g @ w`, `dw = g^T @ x`.
+    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> CResult<(Option<Tensor>, Option<Tensor>)> {
+        let dx = g.matmul(w)?;
+        let dw = g.t()?.matmul(x)?;
+        Ok((Some(dx), Some(dw)))
+    }
+}
+
+/// A raw output pointer shared by tasks that write disjoint columns.
+#[derive(Clone, Copy)]
+struct OutPtr(*mut f32);
+// SAFETY: every task writes a disjoint set of columns of the output.
+unsafe impl Send for OutPtr {}
+unsafe impl Sync for OutPtr {}
+
+impl OutPtr {
+    /// Through a method, so closures capture the whole (Send) wrapper.
+    fn get(self) -> *mut f32 {
+        self.0
+    }
+}
+
+/// `y[m, n] = sum_k x[m, k] * w[n, k]`, `x` `(m, k)` and `w` `(n, k)`
+/// row-major; errors when the CPU lacks AVX-512F.
+pub(crate) fn matmul_xwt(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> CResult<Vec<f32>> {
+    if x.len() != m * k || w.len() != n * k {
+        candle_core::bail!(
+            "skinny matmul: buffer sizes {} and {} do not match ({m}, {k}) x ({n}, {k})",
+            x.len(),
+            w.len()
+        );
+    }
+    if !has_avx512() {
+        candle_core::bail!("skinny matmul needs AVX-512F");
+    }
+    let mut y = vec![0f32; m * n];
+    if m == 0 || n == 0 {
+        return Ok(y);
+    }
+    let out = OutPtr(y.as_mut_ptr());
+    use rayon::prelude::*;
+    (0..n.div_ceil(BLOCK)).into_par_iter().for_each(|b| {
+        let n0 = b * BLOCK;
+        let n1 = (n0 + BLOCK).min(n);
+        // SAFETY: AVX-512F was detected above; the block writes columns
+        // n0..n1 of `y` only, and every index stays inside the buffers
+        // whose sizes were checked above.
+        #[cfg(target_arch = "x86_64")]
+        unsafe {
+            avx512::block(x, w, m, k, n, n0, n1, out.get())
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (n0, n1, out);
+    });
+    Ok(y)
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// Rows of `x` per tile.
+    const MR: usize = 4;
+    /// Rows of `w` per tile.
+    const NR: usize = 4;
+
+    /// Columns `n0..n1` of `y` (`m` rows, leading dimension `n`).
+    ///
+    /// # Safety
+    /// AVX-512F must be present; `x` is `m * k`, `w` is `n * k`, `y`
+    /// points at `m * n` floats and `n1 <= n`.
+    #[allow(clippy::too_many_arguments)]
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn block(x: &[f32], w: &[f32], m: usize, k: usize, n: usize, n0: usize, n1: usize, y: *mut f32) {
+        let mut j = n0;
+        while j < n1 {
+            let nr = (n1 - j).min(NR);
+            let mut i = 0;
+            while i < m {
+                let mr = (m - i).min(MR);
+                let xp = x.as_ptr().add(i * k);
+                let wp = w.as_ptr().add(j * k);
+                let yp = y.add(i * n + j);
+                // SAFETY: the tile reads rows i..i+mr of x and j..j+nr of
+                // w, and writes the (mr, nr) corner of y at (i, j).
+                unsafe { tile_dyn(mr, nr, xp, wp, k, yp, n) };
+                i += mr;
+            }
+            j += nr;
+        }
+    }
+
+    /// Dispatches a tile of `mr` x `nr` (each 1..=4) to its monomorphic kernel.
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tile_dyn(mr: usize, nr: usize, x: *const f32, w: *const f32, k: usize, y: *mut f32, ldy: usize) {
+        macro_rules! go {
+            ($($a:literal, $b:literal);*) => {
+                match (mr, nr) {
+                    $(($a, $b) => tile::<$a, $b>(x, w, k, y, ldy),)*
+                    _ => unreachable!("tile sizes are 1..=4"),
+                }
+            };
+        }
+        go!(4, 4; 4, 3; 4, 2; 4, 1; 3, 4; 3, 3; 3, 2; 3, 1; 2, 4; 2, 3; 2, 2; 2, 1; 1, 4; 1, 3; 1, 2; 1, 1)
+    }
+
+    /// `y[i * ldy + j] = dot(x[i * k ..], w[j * k ..])` for `i < A`, `j < B`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn tile<const A: usize, const B: usize>(x: *const f32, w: *const f32, k: usize, y: *mut f32, ldy: usize) {
+        let mut acc = [[_mm512_setzero_ps(); B]; A];
+        let full = k / 16;
+        for c in 0..full {
+            let off = c * 16;
+            let mut wv = [_mm512_setzero_ps(); B];
+            for (j, v) in wv.iter_mut().enumerate() {
+                *v = _mm512_loadu_ps(w.add(j * k + off));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let xv = _mm512_loadu_ps(x.add(i * k + off));
+                for (a, v) in row.iter_mut().zip(&wv) {
+                    *a = _mm512_fmadd_ps(xv, *v, *a);
+                }
+            }
+        }
+        let rem = k - full * 16;
+        if rem > 0 {
+            let off = full * 16;
+            let mask: __mmask16 = ((1u32 << rem) - 1) as __mmask16;
+            let mut wv = [_mm512_setzero_ps(); B];
+            for (j, v) in wv.iter_mut().enumerate() {
+                *v = _mm512_maskz_loadu_ps(mask, w.add(j * k + off));
+            }
+            for (i, row) in acc.iter_mut().enumerate() {
+                let xv = _mm512_maskz_loadu_ps(mask, x.add(i * k + off));
+                for (a, v) in row.iter_mut().zip(&wv) {
+                    *a = _mm512_fmadd_ps(xv, *v, *a);
+                }
+            }
+        }
+        if A == 4 && B == 4 {
+            // The full tile: one transposing reduction for all 16 sums.
+            let mut v = [_mm512_setzero_ps(); 16];
+            for (i, row) in acc.iter().enumerate() {
+                for (j, a) in row.iter().enumerate() {
+                    v[i * 4 + j] = *a;
+                }
+            }
+            let r = reduce16(&v);
+            _mm_storeu_ps(y, _mm512_extractf32x4_ps::<0>(r));
+            _mm_storeu_ps(y.add(ldy), _mm512_extractf32x4_ps::<1>(r));
+            _mm_storeu_ps(y.add(2 * ldy), _mm512_extractf32x4_ps::<2>(r));
+            _mm_storeu_ps(y.add(3 * ldy), _mm512_extractf32x4_ps::<3>(r));
+            return;
+        }
+        for (i, row) in acc.iter().enumerate() {
+            for (j, a) in row.iter().enumerate() {
+                *y.add(i * ldy + j) = _mm512_reduce_add_ps(*a);
+            }
+        }
+    }
+
+    /// `r[i] = sum of the 16 lanes of v[i]`, in 45 instructions instead of
+    /// 16 separate horizontal sums: pairs are interleaved and added within
+    /// 128-bit lanes (32-bit, then 64-bit granules), then across lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn reduce16(v: &[__m512; 16]) -> __m512 {
+        // 16 -> 8: lane L of s[p] holds partial sums of v[2p] (slots 0, 2)
+        // and v[2p + 1] (slots 1, 3).
+        let mut s = [_mm512_setzero_ps(); 8];
+        for (p, o) in s.iter_mut().enumerate() {
+            let (a, b) = (v[2 * p], v[2 * p + 1]);
+            *o = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
+        }
+        // 8 -> 4: lane L of t[q] holds partial sums of v[4q..4q + 4], in order.
+        let mut t = [_mm512_setzero_ps(); 4];
+        for (q, o) in t.iter_mut().enumerate() {
+            let (a, b) = (_mm512_castps_pd(s[2 * q]), _mm512_castps_pd(s[2 * q + 1]));
+            *o = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+        }
+        // 4 -> 2 -> 1: add the four 128-bit lanes of each t[q] together,
+        // landing t[q]'s sums in lane q.
+        let x0 = even_odd(t[0], t[1]);
+        let x1 = even_odd(t[2], t[3]);
+        even_odd(x0, x1)
+    }
+
+    /// `[a.L0 + a.L1, a.L2 + a.L3, b.L0 + b.L1, b.L2 + b.L3]` over 128-bit lanes.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn even_odd(a: __m512, b: __m512) -> __m512 {
+        _mm512_add_ps(_mm512_shuffle_f32x4::<0b10_00_10_00>(a, b), _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    fn reference(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
+        let mut y = vec![0f32; m * n];
+        for i in 0..m {
+            for j in 0..n {
+                y[i * n + j] = (0..k).map(|c| x[i * k + c] as f64 * w[j * k + c] as f64).sum::<f64>() as f32;
+            }
+        }
+        y
+    }
+
+    fn data(len: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn matches_a_reference_on_ragged_shapes() {
+        if !has_avx512() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return;
+        }
+        // Remainders in every dimension: rows not a multiple of 4, k not a
+        // multiple of 16, n not a multiple of 4 or of the block.
+        for &(m, k, n) in
+            &[(1, 16, 4), (1, 576, 1536), (3, 17, 5), (5, 33, 130), (32, 576, 193), (64, 100, 67), (7, 1, 3)]
+        {
+            let x = data(m * k, (m * 31 + k) as u32);
+            let w = data(n * k, (n * 7 + k) as u32);
+            let y = matmul_xwt(&x, &w, m, k, n).unwrap();
+            let r = reference(&x, &w, m, k, n);
+            let worst = y.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+            assert!(worst <= 1e-5 * (k as f32).sqrt(), "({m}, {k}, {n}): max error {worst}");
+        }
+    }
+
+    #[test]
+    fn the_op_matches_candle_and_keeps_gradients() -> candle_core::Result<()> {
+        if !has_avx512() {
+            eprintln!("skipped: this CPU has no AVX-512F");
+            return Ok(());
+        }
+        let dev = Device::Cpu;
+        let (m, k, n) = (6, 40, 9);
+        let x = candle_core::Var::from_tensor(&Tensor::from_vec(data(m * k, 1), (m, k), &dev)?)?;
+        let w = candle_core::Var::from_tensor(&Tensor::from_vec(data(n * k, 2), (n, k), &dev)?)?;
+        let ours = x.apply_op2(&w, SkinnyMatmul)?;
+        let theirs = x.matmul(&w.t()?)?;
+        let diff = (&ours - &theirs)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(diff < 1e-5, "forward differs by {diff}");
+        let coef = Tensor::from_vec(data(m * n, 3), (m, n), &dev)?;
+        let g1 = (ours * &coef)?.sum_all()?.backward()?;
+        let g2 = (theirs * &coef)?.sum_all()?.backward()?;
+        for v in [&x, &w] {
+            let (a, b) = (g1.get(v).expect("gradient"), g2.get(v).expect("gradient"));
+            let d = (a - b)?.abs()?.max_all()?.to_scalar::<f32>()?;
+            assert!(d < 1e-5, "gradient differs by {d}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn mismatched_buffers_are_an_error() {
+        assert!(matmul_xwt(&[0.0; 3], &[0.0; 4], 1, 4, 1).is_err());
+    }
+}
