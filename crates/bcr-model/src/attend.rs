@@ -15,6 +15,7 @@
 //! that track gradients. AVX-512F kernels for `d` = 64 and 128; other
 //! cases take the composed path. `BCR_FUSED_ATTENTION=0` turns it off.
 
+use crate::skinny::{has_avx512, OutPtr};
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use std::sync::OnceLock;
 
@@ -26,18 +27,7 @@ pub(crate) const MAX_QUERY_TOKENS: usize = 4;
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| {
-        let on = std::env::var("BCR_FUSED_ATTENTION").map_or(true, |v| v != "0");
-        #[cfg(target_arch = "x86_64")]
-        {
-            on && std::arch::is_x86_feature_detected!("avx512f")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            let _ = on;
-            false
-        }
-    })
+    *ON.get_or_init(|| std::env::var("BCR_FUSED_ATTENTION").map_or(true, |v| v != "0") && has_avx512())
 }
 
 /// Whether `q`, `k`, `v` (and the mask) take the fused kernel.
@@ -101,19 +91,6 @@ fn view(l: &Layout) -> CResult<View> {
         candle_core::bail!("fused attention needs 4-D inputs with a unit last stride");
     }
     Ok(View { start: l.start_offset(), stride: [s[0], s[1], s[2], s[3]] })
-}
-
-/// An output pointer shared by tasks that write disjoint (sequence, head) blocks.
-#[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: each task writes the rows of its own (sequence, key head) pair.
-unsafe impl Send for OutPtr {}
-unsafe impl Sync for OutPtr {}
-
-impl OutPtr {
-    fn get(self) -> *mut f32 {
-        self.0
-    }
 }
 
 impl CustomOp3 for DecodeAttention {
@@ -180,7 +157,7 @@ impl CustomOp3 for DecodeAttention {
                     // `row` is this task's own output row.
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
-                        if !std::arch::is_x86_feature_detected!("avx512f") {
+                        if !has_avx512() {
                             return;
                         }
                         let qrow = q.as_ptr().add(row * d);
@@ -276,17 +253,6 @@ mod avx512 {
 mod tests {
     use super::*;
     use candle_core::{Device, D};
-
-    fn has_avx512() -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            std::arch::is_x86_feature_detected!("avx512f")
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
-    }
 
     /// The fused op against softmax(q k^T * scale + mask) v written with
     /// candle ops, on a strided cache view, GQA, a ragged mask and t = 1, 2.

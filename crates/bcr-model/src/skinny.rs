@@ -39,7 +39,8 @@ pub(crate) fn enabled() -> bool {
     *ON.get_or_init(|| std::env::var("BCR_SKINNY_MATMUL").map_or(true, |v| v != "0") && has_avx512())
 }
 
-fn has_avx512() -> bool {
+/// Whether this CPU has AVX-512F (cached by std).
+pub(crate) fn has_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -94,16 +95,18 @@ impl CustomOp2 for SkinnyMatmul {
     }
 }
 
-/// A raw output pointer shared by tasks that write disjoint columns.
+/// A raw output pointer shared by rayon tasks that write disjoint parts of
+/// one buffer (columns here, (sequence, head) rows in `attend`).
 #[derive(Clone, Copy)]
-struct OutPtr(*mut f32);
-// SAFETY: every task writes a disjoint set of columns of the output.
+pub(crate) struct OutPtr(pub(crate) *mut f32);
+// SAFETY: the users write disjoint elements of the output, and the buffer
+// outlives the parallel loop.
 unsafe impl Send for OutPtr {}
 unsafe impl Sync for OutPtr {}
 
 impl OutPtr {
     /// Through a method, so closures capture the whole (Send) wrapper.
-    fn get(self) -> *mut f32 {
+    pub(crate) fn get(self) -> *mut f32 {
         self.0
     }
 }
