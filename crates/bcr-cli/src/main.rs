@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     malloc::tune();
+    bcr_model::tune_cpu_threads();
     let cli = match commands::Cli::try_parse() {
         Ok(cli) => cli,
         // `--help` and `--version` are not errors; every usage error is a

@@ -8,6 +8,7 @@
 use bcr_model::{generate_with_stats, DType, LoadOptions, Model, SamplingConfig};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    bcr_model::tune_cpu_threads();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 4 {
         return Err("usage: decode MODEL PROMPTS.jsonl BATCH NEW [f32|bf16] [cpu|cuda:K]".into());

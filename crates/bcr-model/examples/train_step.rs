@@ -50,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    bcr_model::tune_cpu_threads();
     let args = parse_args()?;
     let cfg = ModelConfig::from_file(&args.config)?;
     let device = bcr_model::parse_device(&args.device)?;

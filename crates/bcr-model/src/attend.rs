@@ -15,7 +15,8 @@
 //! that track gradients. AVX-512F kernels for `d` = 64 and 128; other
 //! cases take the composed path. `BCR_FUSED_ATTENTION=0` turns it off.
 
-use crate::skinny::{has_avx512, OutPtr};
+use crate::simd::has_avx512;
+use crate::skinny::OutPtr;
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use std::sync::OnceLock;
 

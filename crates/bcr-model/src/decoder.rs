@@ -34,7 +34,7 @@ use candle_nn::VarBuilder;
 use crate::attend::decode_attention;
 use crate::config::{Arch, ModelConfig};
 use crate::error::{Error, Result};
-use crate::ops::{attention_mask, grouped_attention, linear, rms_norm, rope, silu_mlp, Rotary};
+use crate::ops::{attention_mask, grouped_attention, linear, rms_norm, rope_heads, silu_mlp, Rotary};
 
 /// One row of a ragged batch: `left_pad` padding columns, `len` real
 /// tokens starting at RoPE position `start_pos`, then right padding.
@@ -201,8 +201,8 @@ impl Attention {
             Some((qn, kn)) => (rms_norm(&q, qn, self.eps)?, rms_norm(&k, kn, self.eps)?),
             None => (q, k),
         };
-        let q = rope(&q.transpose(1, 2)?.contiguous()?, &ctx.rot)?;
-        let k = rope(&k.transpose(1, 2)?.contiguous()?, &ctx.rot)?;
+        let q = rope_heads(&q, &ctx.rot)?;
+        let k = rope_heads(&k, &ctx.rot)?;
         let v = v.transpose(1, 2)?.contiguous()?;
         let cached = cache.is_some();
         let (k, v) = match cache {

@@ -57,6 +57,34 @@ pub fn device_name(device: &Device) -> String {
     }
 }
 
+/// Tune candle's CPU threading for this process; call it first thing in
+/// `main`, before any other thread exists (it sets an environment variable).
+///
+/// candle runs elementwise ops on its own "barrier pool" of
+/// `CANDLE_NUM_THREADS - 1` workers that spin for a while after each op,
+/// while matmuls (and bcr's fused kernels) run on rayon's pool. With few
+/// cores the spinning workers take the CPU from the GEMM threads: on this
+/// project's 2-core machine, one pool worker spinning cost 10-15% of a
+/// training step (`docs/design.md`). Since the heavy elementwise work runs
+/// in bcr's own rayon kernels, the pool is not needed there. So with at
+/// most 4 rayon threads, and unless the user set it, this sets
+/// `CANDLE_NUM_THREADS=1` (no pool workers: candle's remaining elementwise
+/// ops run on the calling thread). Returns whether it did.
+pub fn tune_cpu_threads() -> bool {
+    // rayon's own rule, without starting its pool (no thread may exist yet).
+    let threads = std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1);
+    if std::env::var_os("CANDLE_NUM_THREADS").is_some() || threads > 4 {
+        return false;
+    }
+    std::env::set_var("CANDLE_NUM_THREADS", "1");
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -63,6 +63,7 @@ mod logprobs;
 mod model;
 pub mod ops;
 pub mod sampling;
+mod simd;
 mod skinny;
 mod tokenizer;
 
@@ -70,7 +71,7 @@ pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{VarBuilder, VarMap};
 pub use config::{Arch, ModelConfig, RopeScaling};
 pub use decoder::{CausalLm, KvCache, RowSpan};
-pub use device::{device_index, device_name, parse_device, parse_dtype};
+pub use device::{device_index, device_name, parse_device, parse_dtype, tune_cpu_threads};
 pub use error::{Error, Result};
 pub use generate::{generate, generate_with_stats, FinishReason, GenerateStats, Generation};
 pub use gguf::{load_gguf, GgmlType, GgufFile, GgufHeader, GgufValue, TensorInfo};

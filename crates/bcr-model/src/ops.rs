@@ -24,7 +24,7 @@ fn compute_dtype(dtype: DType) -> DType {
 
 /// Whether the fused CPU kernels of `fused` apply to `x`.
 fn fusable(x: &Tensor) -> bool {
-    x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) && x.is_contiguous()
+    crate::fused::enabled() && x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) && x.is_contiguous()
 }
 
 /// RMSNorm (Zhang & Sennrich, arXiv 1910.07467) over the last dimension:
@@ -33,7 +33,7 @@ fn fusable(x: &Tensor) -> bool {
 /// rest [`rms_norm_composed`].
 pub fn rms_norm(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor> {
     if fusable(x) && weight.is_contiguous() && weight.dtype() == x.dtype() {
-        return Ok(x.apply_op2(weight, crate::fused::RmsNorm { eps })?);
+        return Ok(x.apply_op2(weight, crate::fused::norm::RmsNorm { eps })?);
     }
     rms_norm_composed(x, weight, eps)
 }
@@ -57,14 +57,16 @@ pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
         Some((&k, lead)) => (lead.iter().product::<usize>(), k),
         None => return Err(Error::Input("linear: scalar input".to_string())),
     };
-    let x2 = x.reshape((rows, k))?;
-    // Decode-sized inputs (a few rows) take the AVX-512 kernel that reads
-    // `w` in place; larger ones candle's packed matmul.
-    let y = if crate::skinny::applies(&x2, w) {
-        x2.apply_op2(w, crate::skinny::SkinnyMatmul)?
-    } else {
-        x2.matmul(&w.t()?)?
-    };
+    // Contiguous f32/f64 CPU inputs: one graph node with its own backward
+    // (the AVX-512 decode kernel for a few rows, else the packed GEMM).
+    if fusable(x) && w.is_contiguous() && w.dtype() == x.dtype() && w.rank() == 2 {
+        let y = x.apply_op2(w, crate::fused::linear::Linear)?;
+        return Ok(match bias {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        });
+    }
+    let y = x.reshape((rows, k))?.matmul(&w.t()?)?;
     let y = match bias {
         Some(b) => y.broadcast_add(b)?,
         None => y,
@@ -79,16 +81,21 @@ pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
 /// The SiLU-gated MLP of Llama/Qwen (Shazeer, arXiv 2002.05202):
 /// `down(silu(gate(x)) * up(x))`.
 pub fn silu_mlp(x: &Tensor, gate: &Tensor, up: &Tensor, down: &Tensor) -> Result<Tensor> {
-    let g = linear(x, gate, None)?.silu()?;
+    let g = linear(x, gate, None)?;
     let u = linear(x, up, None)?;
-    linear(&(g * u)?, down, None)
+    let h = if fusable(&g) && fusable(&u) && g.dtype() == u.dtype() {
+        g.apply_op2(&u, crate::fused::silu::SiluMul)?
+    } else {
+        (g.silu()? * u)?
+    };
+    linear(&h, down, None)
 }
 
 /// Softmax over the last dimension: the fused kernel for contiguous
 /// f32/f64 CPU inputs, else [`softmax_composed`].
 pub fn softmax_last(x: &Tensor) -> Result<Tensor> {
     if fusable(x) {
-        return Ok(x.apply_op1(crate::fused::Softmax)?);
+        return Ok(x.apply_op1(crate::fused::softmax::Softmax { scale: 1.0 })?);
     }
     softmax_composed(x)
 }
@@ -170,6 +177,38 @@ pub fn rope(x: &Tensor, rot: &Rotary) -> Result<Tensor> {
     Ok(Tensor::cat(&[r1, r2], D::Minus1)?)
 }
 
+/// Rotary embedding of projected heads, with the transpose that attention
+/// needs: `x` `(b, t, h, d)` -> `(b, h, t, d)` contiguous. Contiguous
+/// f32/f64 CPU inputs take the fused kernel (one pass, its own backward),
+/// the rest `rope(x^T)`.
+pub fn rope_heads(x: &Tensor, rot: &Rotary) -> Result<Tensor> {
+    if fusable(x) && [&rot.cos, &rot.sin].iter().all(|t| t.dtype() == x.dtype() && t.is_contiguous()) {
+        return Ok(x.apply_op3(&rot.cos, &rot.sin, crate::fused::rope::RopeHeads)?);
+    }
+    rope(&x.transpose(1, 2)?.contiguous()?, rot)
+}
+
+/// Attention weights `softmax(scale * scores + mask)` over the keys:
+/// `scores` `(b, h, t, l)`, mask `(b, 1, t, l)` or none. Reduced in f32
+/// for half types. Contiguous f32/f64 CPU scores take the fused kernel
+/// (scale, mask and softmax in one pass, and one pass back).
+pub fn attention_weights(scores: &Tensor, mask: Option<&Tensor>, scale: f64) -> Result<Tensor> {
+    if fusable(scores) && mask.is_none_or(|m| m.dtype() == scores.dtype() && m.is_contiguous()) {
+        let op = crate::fused::softmax::Softmax { scale };
+        return Ok(match mask {
+            Some(m) => scores.apply_op2(m, op)?,
+            None => scores.apply_op1(op)?,
+        });
+    }
+    let dtype = scores.dtype();
+    let z = (scores.to_dtype(compute_dtype(dtype))? * scale)?;
+    let z = match mask {
+        Some(m) => z.broadcast_add(&m.to_dtype(z.dtype())?)?,
+        None => z,
+    };
+    Ok(softmax_composed(&z)?.to_dtype(dtype)?)
+}
+
 /// Additive attention mask `(b, 1, t, l)` in `dtype`: 0 where query `j` of
 /// row `i` may attend to key slot `s`, `-inf` elsewhere. Query `j` sits at
 /// slot `past + j`; it sees slot `s` when `s <= past + j` and the key is
@@ -206,15 +245,16 @@ pub fn attention_mask(valid: &[Vec<bool>], past: usize, t: usize, dtype: DType, 
 pub fn grouped_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f64) -> Result<Tensor> {
     let (b, h, t, d) = q.dims4()?;
     let (_, kv, l, _) = k.dims4()?;
+    if fusable(q)
+        && [k, v].iter().all(|x| x.device().is_cpu() && x.dtype() == q.dtype())
+        && mask.is_none_or(|m| m.dtype() == q.dtype() && m.is_contiguous())
+    {
+        return Ok(crate::fused::attention::attention(q, k, v, mask, scale)?);
+    }
     let g = h / kv;
-    let qg = (q.contiguous()?.reshape((b, kv, g * t, d))? * scale)?;
+    let qg = q.contiguous()?.reshape((b, kv, g * t, d))?;
     let scores = qg.matmul(&k.t()?)?.reshape((b, h, t, l))?;
-    let scores = match mask {
-        Some(m) => scores.broadcast_add(m)?,
-        None => scores,
-    };
-    let dtype = scores.dtype();
-    let probs = softmax_last(&scores.to_dtype(compute_dtype(dtype))?)?.to_dtype(dtype)?;
+    let probs = attention_weights(&scores, mask, scale)?;
     let out = probs.reshape((b, kv, g * t, l))?.matmul(&v.contiguous()?)?;
     Ok(out.reshape((b, h, t, d))?)
 }

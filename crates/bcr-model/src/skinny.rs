@@ -19,8 +19,9 @@
 //! `BCR_SKINNY_MATMUL=0` in the environment turns the kernel off (for
 //! side-by-side benchmarks in one binary).
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Shape, Tensor};
 use std::sync::OnceLock;
+
+use crate::simd::has_avx512;
 
 type CResult<T> = candle_core::Result<T>;
 
@@ -37,62 +38,6 @@ const BLOCK: usize = 16;
 pub(crate) fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(|| std::env::var("BCR_SKINNY_MATMUL").map_or(true, |v| v != "0") && has_avx512())
-}
-
-/// Whether this CPU has AVX-512F (cached by std).
-pub(crate) fn has_avx512() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
-/// Whether `x` `(rows, k)` and `w` `(n, k)` take the kernel.
-pub(crate) fn applies(x: &Tensor, w: &Tensor) -> bool {
-    x.device().is_cpu()
-        && x.dtype() == candle_core::DType::F32
-        && w.dtype() == candle_core::DType::F32
-        && x.is_contiguous()
-        && w.is_contiguous()
-        && x.rank() == 2
-        && w.rank() == 2
-        && x.dim(0).is_ok_and(|r| (1..=MAX_ROWS).contains(&r))
-        && enabled()
-}
-
-/// The op: `x` `(m, k)`, `w` `(n, k)` -> `(m, n)`.
-pub(crate) struct SkinnyMatmul;
-
-impl CustomOp2 for SkinnyMatmul {
-    fn name(&self) -> &'static str {
-        "bcr-skinny-matmul"
-    }
-
-    fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> CResult<(CpuStorage, Shape)> {
-        let (Some((a1, b1)), Some((a2, b2))) = (l1.contiguous_offsets(), l2.contiguous_offsets()) else {
-            candle_core::bail!("skinny matmul needs contiguous inputs");
-        };
-        let (m, k) = l1.shape().dims2()?;
-        let (n, k2) = l2.shape().dims2()?;
-        if k != k2 {
-            candle_core::bail!("skinny matmul: x is ({m}, {k}) but w is ({n}, {k2})");
-        }
-        let x = &s1.as_slice::<f32>()?[a1..b1];
-        let w = &s2.as_slice::<f32>()?[a2..b2];
-        let y = matmul_xwt(x, w, m, k, n)?;
-        Ok((CpuStorage::F32(y), Shape::from((m, n))))
-    }
-
-    /// `dx = g @ w`, `dw = g^T @ x`.
-    fn bwd(&self, x: &Tensor, w: &Tensor, _y: &Tensor, g: &Tensor) -> CResult<(Option<Tensor>, Option<Tensor>)> {
-        let dx = g.matmul(w)?;
-        let dw = g.t()?.matmul(x)?;
-        Ok((Some(dx), Some(dw)))
-    }
 }
 
 /// A raw output pointer shared by rayon tasks that write disjoint parts of
@@ -289,6 +234,7 @@ mod avx512 {
 mod tests {
     use super::*;
     use candle_core::Device;
+    use candle_core::Tensor;
 
     fn reference(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> Vec<f32> {
         let mut y = vec![0f32; m * n];
@@ -333,7 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn the_op_matches_candle_and_keeps_gradients() -> candle_core::Result<()> {
+    fn the_linear_op_matches_candle_and_keeps_gradients() -> candle_core::Result<()> {
         if !has_avx512() {
             eprintln!("skipped: this CPU has no AVX-512F");
             return Ok(());
@@ -342,7 +288,7 @@ mod tests {
         let (m, k, n) = (6, 40, 9);
         let x = candle_core::Var::from_tensor(&Tensor::from_vec(data(m * k, 1), (m, k), &dev)?)?;
         let w = candle_core::Var::from_tensor(&Tensor::from_vec(data(n * k, 2), (n, k), &dev)?)?;
-        let ours = x.apply_op2(&w, SkinnyMatmul)?;
+        let ours = x.apply_op2(&w, crate::fused::linear::Linear)?;
         let theirs = x.matmul(&w.t()?)?;
         let diff = (&ours - &theirs)?.abs()?.max_all()?.to_scalar::<f32>()?;
         assert!(diff < 1e-5, "forward differs by {diff}");

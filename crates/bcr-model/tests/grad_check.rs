@@ -5,8 +5,8 @@
 mod common;
 
 use bcr_model::ops::{
-    attention_mask, grouped_attention, log_softmax_gather, rms_norm, rms_norm_composed, rope, silu_mlp,
-    softmax_composed, softmax_last, Rotary,
+    attention_mask, attention_weights, grouped_attention, linear, log_softmax_gather, rms_norm, rms_norm_composed,
+    rope, rope_heads, silu_mlp, softmax_composed, softmax_last, Rotary,
 };
 use bcr_model::{completion_logprobs, DType, Device, Grad, LogprobOptions, SeqPair, Tensor};
 use candle_core::Var;
@@ -116,6 +116,47 @@ fn rope_matches_finite_differences() {
 }
 
 #[test]
+fn rope_heads_matches_finite_differences_and_the_composition() {
+    let inv_freq = [1.0, 0.1, 0.01];
+    let rot = Rotary::new(&[0, 1, 2, 7, 8, 9], 2, &inv_freq, 1.2, DType::F64, &Device::Cpu).unwrap();
+    // (b, t, h, d) in, (b, h, t, d) out.
+    let x = tensor(&[2, 3, 2, 6], 31);
+    let fused = rope_heads(&x, &rot).unwrap();
+    let composed = rope(&x.transpose(1, 2).unwrap().contiguous().unwrap(), &rot).unwrap();
+    let d = (fused - composed).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f64>().unwrap();
+    assert!(d < 1e-12, "fused rope differs from the composition by {d}");
+    check(
+        "rope_heads",
+        vec![x],
+        Box::new(move |x| rope_heads(&x[0], &rot).map_err(|e| candle_core::Error::Msg(e.to_string()))),
+    );
+}
+
+#[test]
+fn linear_matches_finite_differences() {
+    // A 3-D input with a bias: the fused node and its backward.
+    let inputs = vec![tensor(&[2, 3, 4], 32), tensor(&[5, 4], 33), tensor(&[5], 34)];
+    check(
+        "linear",
+        inputs,
+        Box::new(|x| linear(&x[0], &x[1], Some(&x[2])).map_err(|e| candle_core::Error::Msg(e.to_string()))),
+    );
+}
+
+#[test]
+fn attention_weights_match_finite_differences() {
+    let valid = vec![vec![true; 4], vec![false, true, true, true]];
+    let mask = attention_mask(&valid, 1, 3, DType::F64, &Device::Cpu).unwrap();
+    check(
+        "attention_weights",
+        vec![(tensor(&[2, 2, 3, 4], 35) * 3.0).unwrap()],
+        Box::new(move |x| {
+            attention_weights(&x[0], Some(&mask), 0.7).map_err(|e| candle_core::Error::Msg(e.to_string()))
+        }),
+    );
+}
+
+#[test]
 fn softmax_matches_finite_differences() {
     check(
         "softmax",
@@ -210,5 +251,64 @@ fn whole_model_logprob_gradient_matches_finite_differences() {
             var.set(&Tensor::from_vec(orig.clone(), var.as_tensor().dims(), &Device::Cpu).unwrap()).unwrap();
             assert!((fd - g[i]).abs() < 1e-5 * (1.0 + fd.abs()), "{name}[{i}]: analytic {} vs fd {fd}", g[i]);
         }
+    }
+}
+
+/// Loss value and gradients of `f` at `inputs`, in f32.
+fn value_and_grads(inputs: &[Tensor], f: &dyn Fn(&[Tensor]) -> Tensor) -> (Vec<f32>, Vec<Vec<f32>>) {
+    let vars: Vec<Var> = inputs.iter().map(|t| Var::from_tensor(t).unwrap()).collect();
+    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let out = f(&ts);
+    let r = tensor(out.dims(), 77).to_dtype(DType::F32).unwrap();
+    let grads = (&out * &r).unwrap().sum_all().unwrap().backward().unwrap();
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    (flat(&out), vars.iter().map(|v| flat(grads.get(v.as_tensor()).expect("gradient"))).collect())
+}
+
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{what}[{i}]: fused {x} vs composed {y}");
+    }
+}
+
+/// The f32 training path (fused nodes, AVX-512 rows where the CPU has
+/// them) against plain candle compositions: values and gradients.
+#[test]
+fn fused_nodes_match_compositions_in_f32_with_gradients() {
+    let f32t = |shape: &[usize], salt: u64| tensor(shape, salt).to_dtype(DType::F32).unwrap();
+    // Grouped attention: h = 4, kv = 2, t = l = 19 (a partial SIMD chunk),
+    // head dimension 16, a padded row.
+    let (b, h, kv, t, d) = (2, 4, 2, 19, 16);
+    let mut valid = vec![vec![true; t]; b];
+    valid[1][..3].fill(false);
+    let mask = attention_mask(&valid, 0, t, DType::F32, &Device::Cpu).unwrap();
+    let scale = 0.25;
+    let inputs = [f32t(&[b, h, t, d], 41), f32t(&[b, kv, t, d], 42), f32t(&[b, kv, t, d], 43)];
+    let fused = value_and_grads(&inputs, &|x| grouped_attention(&x[0], &x[1], &x[2], Some(&mask), scale).unwrap());
+    let composed = value_and_grads(&inputs, &|x| {
+        let g = h / kv;
+        let qg = x[0].reshape((b, kv, g * t, d)).unwrap();
+        let s = qg.matmul(&x[1].t().unwrap()).unwrap().reshape((b, h, t, t)).unwrap();
+        let p = softmax_composed(&(s * scale).unwrap().broadcast_add(&mask).unwrap()).unwrap();
+        p.reshape((b, kv, g * t, t)).unwrap().matmul(&x[2]).unwrap().reshape((b, h, t, d)).unwrap()
+    });
+    assert_close(&fused.0, &composed.0, "attention");
+    for (k, (a, c)) in fused.1.iter().zip(&composed.1).enumerate() {
+        assert_close(a, c, &format!("attention gradient {k}"));
+    }
+    // SwiGLU MLP and RMSNorm.
+    let inputs = [f32t(&[3, 5, 8], 44), f32t(&[12, 8], 45), f32t(&[12, 8], 46), f32t(&[8, 12], 47), f32t(&[8], 48)];
+    let fused =
+        value_and_grads(&inputs, &|x| silu_mlp(&rms_norm(&x[0], &x[4], 1e-6).unwrap(), &x[1], &x[2], &x[3]).unwrap());
+    let composed = value_and_grads(&inputs, &|x| {
+        let n = rms_norm_composed(&x[0], &x[4], 1e-6).unwrap().reshape((15, 8)).unwrap();
+        let gate = n.matmul(&x[1].t().unwrap()).unwrap().silu().unwrap();
+        let up = n.matmul(&x[2].t().unwrap()).unwrap();
+        (gate * up).unwrap().matmul(&x[3].t().unwrap()).unwrap().reshape((3, 5, 8)).unwrap()
+    });
+    assert_close(&fused.0, &composed.0, "mlp");
+    for (k, (a, c)) in fused.1.iter().zip(&composed.1).enumerate() {
+        assert_close(a, c, &format!("mlp gradient {k}"));
     }
 }
