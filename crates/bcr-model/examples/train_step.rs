@@ -12,11 +12,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bcr_model::ops::{adamw_step, AdamWStep};
 use bcr_model::{
-    completion_logprobs, init_varmap, CausalLm, DType, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair,
+    completion_logprobs, init_varmap, CausalLm, DType, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair, Tensor,
     VarBuilder,
 };
-use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 struct Args {
     config: PathBuf,
@@ -56,7 +56,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = bcr_model::parse_device(&args.device)?;
     let vm = init_varmap(&cfg, &InitOptions { seed: 0, device: device.clone(), ..InitOptions::default() })?;
     let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &device))?;
-    let mut opt = AdamW::new(vm.all_vars(), ParamsAdamW { lr: 1e-4, ..ParamsAdamW::default() })?;
+    // AdamW as bcr's trainer runs it (`ops::adamw_step`, one pass per
+    // parameter), with torch.optim.AdamW's defaults: lr 1e-4 here, betas
+    // (0.9, 0.999), eps 1e-8, weight decay 0.01 on every parameter.
+    let vars = vm.all_vars();
+    let mut moments = vars
+        .iter()
+        .map(|v| {
+            let mut dims = vec![2];
+            dims.extend_from_slice(v.dims());
+            Tensor::zeros(dims, DType::F32, &device)
+        })
+        .collect::<candle_core::Result<Vec<_>>>()?;
     // Deterministic tokens; the first is the prompt, the rest are scored.
     let pairs: Vec<SeqPair> = (0..args.batch)
         .map(|b| {
@@ -75,7 +86,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let grads = loss.backward()?;
         device.synchronize()?; // GPU kernels run asynchronously
         let t2 = Instant::now();
-        opt.step(&grads)?;
+        let hp = AdamWStep { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: i + 1 };
+        for (var, mv) in vars.iter().zip(moments.iter_mut()) {
+            let Some(g) = grads.get(var.as_tensor()) else { continue };
+            let out = adamw_step(var.as_tensor(), g, mv, &hp)?;
+            *mv = out.narrow(0, 0, 2)?;
+            var.set(&out.get(2)?)?;
+        }
         device.synchronize()?;
         let t3 = Instant::now();
         if i >= args.warmup {

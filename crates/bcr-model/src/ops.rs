@@ -119,8 +119,92 @@ pub fn logsumexp_last(x: &Tensor) -> Result<Tensor> {
 /// Log-probability of `targets` (shape `(n,)`, u32) under `logits` `(n, V)`:
 /// `logits[i, targets[i]] - logsumexp(logits[i])`, shape `(n,)`.
 pub fn log_softmax_gather(logits: &Tensor, targets: &Tensor) -> Result<Tensor> {
+    if fusable(logits) && logits.rank() == 2 && targets.dtype() == DType::U32 && targets.is_contiguous() {
+        return Ok(logits.apply_op2(targets, crate::fused::logsoftmax::LogSoftmaxGather)?);
+    }
     let picked = logits.gather(&targets.unsqueeze(1)?, 1)?;
     Ok((picked - logsumexp_last(logits)?)?.squeeze(1)?)
+}
+
+/// Entropy of `softmax(logits)` over the last dimension, `(.., V) -> (..)`:
+/// `H = logsumexp(z) - sum(softmax(z) z)`, differentiable. Contiguous
+/// f32/f64 CPU logits take the fused node (no `(.., V)` intermediates).
+pub fn entropy(logits: &Tensor) -> Result<Tensor> {
+    if fusable(logits) && logits.rank() >= 1 {
+        return Ok(logits.apply_op1(crate::fused::logsoftmax::Entropy)?);
+    }
+    let log_p = logits.broadcast_sub(&logsumexp_last(logits)?)?;
+    Ok((log_p.exp()? * &log_p)?.sum(D::Minus1)?.neg()?)
+}
+
+/// The constants of one AdamW update ([`adamw_step`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamWStep {
+    /// Learning rate.
+    pub lr: f64,
+    /// First-moment decay.
+    pub beta1: f64,
+    /// Second-moment decay.
+    pub beta2: f64,
+    /// Added to `sqrt(v_hat)`.
+    pub eps: f64,
+    /// Decoupled weight decay (0 for parameters that are not decayed).
+    pub weight_decay: f64,
+    /// The 1-based number of this update (for the bias correction).
+    pub step: usize,
+}
+
+/// One AdamW update (Loshchilov & Hutter, arXiv 1711.05101, Algorithm 2,
+/// bias-corrected) of `theta` given its gradient `g` and its moments `mv`
+/// (`(2, ..)`: `m` then `v`), all f32 of one shape. Returns `(3, ..)`: the
+/// new `m`, `v` and `theta`. On the CPU one pass (`fused/adamw.rs`); on
+/// other devices the same arithmetic as candle ops.
+pub fn adamw_step(theta: &Tensor, g: &Tensor, mv: &Tensor, s: &AdamWStep) -> Result<Tensor> {
+    let t = s.step.max(1) as i32;
+    let (bc1, bc2) = (1.0 - s.beta1.powi(t), 1.0 - s.beta2.powi(t));
+    let all_f32 = [theta, g, mv].iter().all(|x| x.dtype() == DType::F32);
+    if !all_f32 || mv.dims().first() != Some(&2) || mv.dims()[1..] != *theta.dims() || g.dims() != theta.dims() {
+        return Err(Error::Input(format!(
+            "adamw_step: theta {:?}, gradient {:?} and moments {:?} must be f32 of one shape (moments (2, ..))",
+            theta.shape(),
+            g.shape(),
+            mv.shape()
+        )));
+    }
+    if theta.device().is_cpu() && crate::fused::enabled() {
+        let op = crate::fused::adamw::AdamWStep {
+            lr: s.lr,
+            beta1: s.beta1 as f32,
+            beta2: s.beta2 as f32,
+            one_minus_beta1: (1.0 - s.beta1) as f32,
+            one_minus_beta2: (1.0 - s.beta2) as f32,
+            eps: s.eps,
+            weight_decay: s.weight_decay,
+            bc1,
+            bc2,
+        };
+        return Ok(theta.contiguous()?.apply_op3_no_bwd(&g.contiguous()?, &mv.contiguous()?, &op)?);
+    }
+    adamw_step_composed(theta, g, mv, s, bc1, bc2)
+}
+
+/// [`adamw_step`] as candle ops (GPUs).
+fn adamw_step_composed(theta: &Tensor, g: &Tensor, mv: &Tensor, s: &AdamWStep, bc1: f64, bc2: f64) -> Result<Tensor> {
+    let (m, v) = (mv.get(0)?, mv.get(1)?);
+    let m = ((m * s.beta1)? + (g * (1.0 - s.beta1))?)?;
+    let v = ((v * s.beta2)? + (g.sqr()? * (1.0 - s.beta2))?)?;
+    let update = ((&m / bc1)? / ((&v / bc2)?.sqrt()? + s.eps)?)?;
+    let new = ((theta * (1.0 - s.lr * s.weight_decay))? - (update * s.lr)?)?;
+    Ok(Tensor::stack(&[m, v, new], 0)?)
+}
+
+/// `sum(x^2)` accumulated in f64 (for global gradient norms): one pass on
+/// the CPU, without an f64 copy of `x`.
+pub fn sum_squares(x: &Tensor) -> Result<f64> {
+    if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
+        return Ok(x.contiguous()?.apply_op1_no_bwd(&crate::fused::adamw::SumSquares)?.to_scalar::<f64>()?);
+    }
+    Ok(x.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?)
 }
 
 /// Cosine and sine tables for rotary embeddings, one per (row, column).
@@ -257,4 +341,28 @@ pub fn grouped_attention(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tenso
     let probs = attention_weights(&scores, mask, scale)?;
     let out = probs.reshape((b, kv, g * t, l))?.matmul(&v.contiguous()?)?;
     Ok(out.reshape((b, h, t, d))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The one-pass CPU AdamW against the same arithmetic in candle ops.
+    #[test]
+    fn fused_adamw_matches_the_composition() -> Result<()> {
+        let dev = Device::Cpu;
+        let theta = Tensor::randn(0f32, 1.0, (3, 7), &dev)?;
+        let g = Tensor::randn(0f32, 1.0, (3, 7), &dev)?;
+        let mv = Tensor::stack(&[Tensor::randn(0f32, 0.1, (3, 7), &dev)?, Tensor::rand(0f32, 0.01, (3, 7), &dev)?], 0)?;
+        let s = AdamWStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1, step: 5 };
+        let fused = adamw_step(&theta, &g, &mv, &s)?;
+        let (bc1, bc2) = (1.0 - 0.9f64.powi(5), 1.0 - 0.999f64.powi(5));
+        let composed = adamw_step_composed(&theta, &g, &mv, &s, bc1, bc2)?;
+        assert_eq!(fused.dims(), &[3, 3, 7]);
+        let d = (fused - composed)?.abs()?.max_all()?.to_scalar::<f32>()?;
+        assert!(d < 1e-6, "max difference {d}");
+        let bad = adamw_step(&theta, &g, &theta, &s).unwrap_err().to_string();
+        assert!(bad.contains("moments"), "{bad}");
+        Ok(())
+    }
 }

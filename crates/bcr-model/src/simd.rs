@@ -190,6 +190,62 @@ pub(crate) mod avx512 {
         }
     }
 
+    /// `(logsumexp(x), sum(softmax(x) * x))` over one row, in two passes
+    /// (the max, then the exponentials with both sums).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn lse_row(x: &[f32]) -> (f32, f32) {
+        let n = x.len();
+        let xp = x.as_ptr();
+        // SAFETY: every chunk lies inside the row (n lanes, masked tail).
+        unsafe {
+            let mut vmax = _mm512_set1_ps(f32::NEG_INFINITY);
+            for i in (0..n).step_by(16) {
+                let k = lanes(i, n);
+                vmax = _mm512_mask_max_ps(vmax, k, vmax, _mm512_maskz_loadu_ps(k, xp.add(i)));
+            }
+            let m = _mm512_reduce_max_ps(vmax);
+            let mv = _mm512_set1_ps(m);
+            let (mut vs, mut vt) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            for i in (0..n).step_by(16) {
+                let k = lanes(i, n);
+                let xv = _mm512_maskz_loadu_ps(k, xp.add(i));
+                let e = _mm512_maskz_mov_ps(k, exp(_mm512_sub_ps(xv, mv)));
+                vs = _mm512_add_ps(vs, e);
+                vt = _mm512_fmadd_ps(e, xv, vt);
+            }
+            let (s, t) = (_mm512_reduce_add_ps(vs), _mm512_reduce_add_ps(vt));
+            (m + s.ln(), t / s)
+        }
+    }
+
+    /// `dx = c * exp(x - lse) * (x - shift)`, or `c * exp(x - lse)` when
+    /// `shift` is None: the backward rows of log-softmax and entropy.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F; `dx` as long as `x`.
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn softmax_scale_row(x: &[f32], lse: f32, c: f32, shift: Option<f32>, dx: &mut [f32]) {
+        let n = x.len();
+        assert!(dx.len() == n);
+        let (xp, dp) = (x.as_ptr(), dx.as_mut_ptr());
+        let (lv, cv) = (_mm512_set1_ps(lse), _mm512_set1_ps(c));
+        // SAFETY: every chunk lies inside the rows (n lanes, masked tail).
+        unsafe {
+            for i in (0..n).step_by(16) {
+                let k = lanes(i, n);
+                let xv = _mm512_maskz_loadu_ps(k, xp.add(i));
+                let mut d = _mm512_mul_ps(cv, exp(_mm512_sub_ps(xv, lv)));
+                if let Some(sh) = shift {
+                    d = _mm512_mul_ps(d, _mm512_sub_ps(xv, _mm512_set1_ps(sh)));
+                }
+                _mm512_mask_storeu_ps(dp.add(i), k, d);
+            }
+        }
+    }
+
     #[cfg(test)]
     mod tests {
         use super::*;

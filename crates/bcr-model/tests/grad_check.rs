@@ -5,8 +5,8 @@
 mod common;
 
 use bcr_model::ops::{
-    attention_mask, attention_weights, grouped_attention, linear, log_softmax_gather, rms_norm, rms_norm_composed,
-    rope, rope_heads, silu_mlp, softmax_composed, softmax_last, Rotary,
+    attention_mask, attention_weights, entropy, grouped_attention, linear, log_softmax_gather, rms_norm,
+    rms_norm_composed, rope, rope_heads, silu_mlp, softmax_composed, softmax_last, Rotary,
 };
 use bcr_model::{completion_logprobs, DType, Device, Grad, LogprobOptions, SeqPair, Tensor};
 use candle_core::Var;
@@ -176,6 +176,15 @@ fn log_softmax_gather_matches_finite_differences() {
 }
 
 #[test]
+fn entropy_matches_finite_differences() {
+    check(
+        "entropy",
+        vec![(tensor(&[2, 3, 7], 36) * 4.0).unwrap()],
+        Box::new(|x| entropy(&x[0]).map_err(|e| candle_core::Error::Msg(e.to_string()))),
+    );
+}
+
+#[test]
 fn silu_mlp_matches_finite_differences() {
     let inputs = vec![tensor(&[2, 3, 4], 6), tensor(&[5, 4], 7), tensor(&[5, 4], 8), tensor(&[4, 5], 9)];
     check(
@@ -311,4 +320,23 @@ fn fused_nodes_match_compositions_in_f32_with_gradients() {
     for (k, (a, c)) in fused.1.iter().zip(&composed.1).enumerate() {
         assert_close(a, c, &format!("mlp gradient {k}"));
     }
+    // Log-probabilities of targets and the entropy over a 1000-token
+    // vocabulary (several SIMD chunks and a partial one).
+    let targets = Tensor::new(&[3u32, 999, 0, 512, 7], &Device::Cpu).unwrap();
+    let inputs = [(f32t(&[5, 1000], 49) * 6.0).unwrap()];
+    let fused = value_and_grads(&inputs, &|x| {
+        (log_softmax_gather(&x[0], &targets).unwrap() + entropy(&x[0]).unwrap()).unwrap()
+    });
+    let composed = value_and_grads(&inputs, &|x| {
+        let lse = {
+            let m = x[0].max_keepdim(1).unwrap().detach();
+            (x[0].broadcast_sub(&m).unwrap().exp().unwrap().sum_keepdim(1).unwrap().log().unwrap() + m).unwrap()
+        };
+        let log_p = x[0].broadcast_sub(&lse).unwrap();
+        let lp = log_p.gather(&targets.unsqueeze(1).unwrap(), 1).unwrap().squeeze(1).unwrap();
+        let h = (log_p.exp().unwrap() * &log_p).unwrap().sum(1).unwrap().neg().unwrap();
+        (lp + h).unwrap()
+    });
+    assert_close(&fused.0, &composed.0, "log-probs + entropy");
+    assert_close(&fused.1[0], &composed.1[0], "log-probs + entropy gradient");
 }

@@ -9,9 +9,9 @@
 //!   "Approximating KL divergence"), unbiased and always >= 0.
 //! - [`entropy_from_logits`]: the policy's entropy at each position.
 
-use candle_core::{Tensor, D};
+use candle_core::Tensor;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The log-ratio is clamped to +-20 before `exp`: a ratio of e^20 is already
 /// clipped away, and the clamp keeps one stale token from producing Inf.
@@ -69,12 +69,11 @@ pub fn kl_k3(logp: &Tensor, ref_logp: &Tensor) -> Result<Tensor> {
 }
 
 /// Entropy of the softmax of `logits` `(b, t, vocab)`, per position `(b, t)`:
-/// `H = logsumexp(z) - sum(softmax(z) z)`. Built from composed ops so that
-/// gradients flow (candle's fused softmax has no backward).
+/// `H = logsumexp(z) - sum(softmax(z) z)`, with gradients
+/// (`bcr_model::ops::entropy`: one fused node on the CPU, composed ops
+/// elsewhere; candle's fused softmax has no backward).
 pub fn entropy_from_logits(logits: &Tensor) -> Result<Tensor> {
-    let log_p = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-    let p = log_p.exp()?;
-    Ok((p * log_p)?.sum(D::Minus1)?.neg()?)
+    bcr_model::ops::entropy(logits).map_err(|e| Error::Model(e.to_string()))
 }
 
 #[cfg(test)]

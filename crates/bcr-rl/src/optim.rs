@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 
+use bcr_model::ops::{adamw_step, sum_squares, AdamWStep};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Tensor, Var};
 
@@ -34,8 +35,8 @@ pub struct AdamParams {
 /// AdamW over named variables.
 pub struct AdamW {
     params: Vec<(String, Var)>,
-    m: Vec<Tensor>,
-    v: Vec<Tensor>,
+    /// First and second moments of each parameter, `(2, ..)` f32.
+    mv: Vec<Tensor>,
     master: Vec<Option<Tensor>>,
     steps: usize,
     hp: AdamParams,
@@ -44,9 +45,12 @@ pub struct AdamW {
 impl AdamW {
     /// Fresh optimizer with zero moments.
     pub fn new(params: Vec<(String, Var)>, hp: AdamParams) -> Result<Self> {
-        let zeros = |p: &Var| p.as_tensor().zeros_like()?.to_dtype(DType::F32);
-        let m = params.iter().map(|(_, p)| zeros(p)).collect::<candle_core::Result<Vec<_>>>()?;
-        let v = m.clone();
+        let zeros = |p: &Var| {
+            let mut dims = vec![2];
+            dims.extend_from_slice(p.dims());
+            Tensor::zeros(dims, DType::F32, p.device())
+        };
+        let mv = params.iter().map(|(_, p)| zeros(p)).collect::<candle_core::Result<Vec<_>>>()?;
         let master = params
             .iter()
             .map(|(_, p)| match p.dtype() {
@@ -54,7 +58,7 @@ impl AdamW {
                 _ => p.as_tensor().detach().to_dtype(DType::F32).map(Some),
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(AdamW { params, m, v, master, steps: 0, hp })
+        Ok(AdamW { params, mv, master, steps: 0, hp })
     }
 
     /// Updates taken so far.
@@ -78,21 +82,18 @@ impl AdamW {
         }
         self.steps += 1;
         let AdamParams { beta1, beta2, eps, weight_decay } = self.hp;
-        let t = self.steps as i32;
-        let (bc1, bc2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
         for (i, (_, var)) in self.params.iter().enumerate() {
             let g = grads[i].to_dtype(DType::F32)?;
-            self.m[i] = ((&self.m[i] * beta1)? + (&g * (1.0 - beta1))?)?;
-            self.v[i] = ((&self.v[i] * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
-            let m_hat = (&self.m[i] / bc1)?;
-            let v_hat = (&self.v[i] / bc2)?;
-            let update = (m_hat / (v_hat.sqrt()? + eps)?)?;
             let theta = match &self.master[i] {
                 Some(w) => w.clone(),
-                None => var.as_tensor().detach(),
+                None => var.as_tensor().detach().to_dtype(DType::F32)?,
             };
             let decay = if var.rank() >= 2 { weight_decay } else { 0.0 };
-            let new = ((theta.to_dtype(DType::F32)? * (1.0 - lr * decay))? - (update * lr)?)?;
+            let s = AdamWStep { lr, beta1, beta2, eps, weight_decay: decay, step: self.steps };
+            // One pass: (3, ..) = new m, new v, new theta.
+            let out = adamw_step(&theta, &g, &self.mv[i], &s).map_err(|e| Error::Model(e.to_string()))?;
+            self.mv[i] = out.narrow(0, 0, 2)?;
+            let new = out.get(2)?;
             var.set(&new.to_dtype(var.dtype())?)?;
             if let Some(w) = self.master.get_mut(i).and_then(Option::as_mut) {
                 *w = new;
@@ -106,8 +107,12 @@ impl AdamW {
     pub fn state_tensors(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::new();
         for (i, (name, _)) in self.params.iter().enumerate() {
-            out.insert(format!("m.{name}"), self.m[i].clone());
-            out.insert(format!("v.{name}"), self.v[i].clone());
+            // Contiguous views of the (2, ..) moments; `get` cannot fail on
+            // a first dimension of 2.
+            if let (Ok(m), Ok(v)) = (self.mv[i].get(0), self.mv[i].get(1)) {
+                out.insert(format!("m.{name}"), m);
+                out.insert(format!("v.{name}"), v);
+            }
             if let Some(w) = &self.master[i] {
                 out.insert(format!("w.{name}"), w.clone());
             }
@@ -118,7 +123,8 @@ impl AdamW {
     /// Restores moments and the step count saved by [`AdamW::state_tensors`].
     pub fn load_state(&mut self, tensors: &HashMap<String, Tensor>, steps: usize) -> Result<()> {
         for (i, (name, var)) in self.params.iter().enumerate() {
-            for (slot, key) in [(&mut self.m[i], format!("m.{name}")), (&mut self.v[i], format!("v.{name}"))] {
+            let mut moments = Vec::with_capacity(2);
+            for key in [format!("m.{name}"), format!("v.{name}")] {
                 let t = tensors
                     .get(&key)
                     .ok_or_else(|| Error::Invalid(format!("optimizer state has no tensor `{key}`")))?;
@@ -129,8 +135,9 @@ impl AdamW {
                         var.dims()
                     )));
                 }
-                *slot = t.to_device(var.device())?.to_dtype(DType::F32)?;
+                moments.push(t.to_device(var.device())?.to_dtype(DType::F32)?);
             }
+            self.mv[i] = Tensor::stack(&moments, 0)?;
             if self.master[i].is_some() {
                 let key = format!("w.{name}");
                 let t = tensors
@@ -186,7 +193,7 @@ impl GradAccumulator {
 pub fn global_norm(grads: &[Tensor]) -> Result<f64> {
     let mut sq = 0.0f64;
     for g in grads {
-        sq += g.to_dtype(DType::F64)?.sqr()?.sum_all()?.to_scalar::<f64>()?;
+        sq += sum_squares(g).map_err(|e| Error::Model(e.to_string()))?;
     }
     Ok(sq.sqrt())
 }

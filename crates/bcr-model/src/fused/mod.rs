@@ -5,10 +5,14 @@
 //! candle's backward, a zero tensor plus an add per op).
 //!
 //! - `linear`: `x @ w^T` for any leading shape, as one graph node.
+//! - `logsoftmax`: the log-probability of target tokens and the entropy,
+//!   over the vocabulary, without materialising the log-softmax.
 //! - `norm`: RMSNorm.
 //! - `softmax`: softmax over the last dimension, and the attention
 //!   weights `softmax(scale * scores + mask)` with a broadcast mask.
 //! - `silu`: `silu(gate) * up`, the SwiGLU product.
+//! - `adamw`: one AdamW update in one pass (and a sum of squares for the
+//!   gradient norm).
 //! - `attention`: grouped-query attention as one graph node with a
 //!   hand-written backward (four matmuls and one softmax-backward pass).
 //! - `rope`: rotary embedding fused with the `(b, t, h, d) -> (b, h, t, d)`
@@ -20,8 +24,10 @@
 //! `crate::simd` when the CPU has AVX-512F; f64 (the finite-difference
 //! tests) and other CPUs use the scalar twins here, which compute in f64.
 
+pub(crate) mod adamw;
 pub(crate) mod attention;
 pub(crate) mod linear;
+pub(crate) mod logsoftmax;
 pub(crate) mod norm;
 pub(crate) mod rope;
 pub(crate) mod silu;
@@ -55,6 +61,16 @@ pub(crate) trait Float: Copy + Send + Sync + 'static + candle_core::WithDType {
     /// Gradients of `silu(a) * b` given `gy` into `da` and `db`.
     fn silu_mul_bwd(a: &[Self], b: &[Self], gy: &[Self], da: &mut [Self], db: &mut [Self]) {
         scalar::silu_mul_bwd(a, b, gy, da, db)
+    }
+
+    /// `(logsumexp(x), sum(softmax(x) * x))` over one row.
+    fn lse_row(x: &[Self]) -> (f64, f64) {
+        scalar::lse_row(x)
+    }
+
+    /// `dx = c * exp(x - lse) * (x - shift)` (or without the last factor).
+    fn softmax_scale_row(x: &[Self], lse: f64, c: f64, shift: Option<f64>, dx: &mut [Self]) {
+        scalar::softmax_scale_row(x, lse, c, shift, dx)
     }
 }
 
@@ -100,6 +116,27 @@ impl Float for f32 {
             return unsafe { crate::simd::avx512::silu_mul_bwd(a, b, gy, da, db) };
         }
         scalar::silu_mul_bwd(a, b, gy, da, db)
+    }
+
+    fn lse_row(x: &[f32]) -> (f64, f64) {
+        #[cfg(target_arch = "x86_64")]
+        if simd_on() {
+            // SAFETY: AVX-512F is present (simd_on).
+            let (l, m) = unsafe { crate::simd::avx512::lse_row(x) };
+            return (l as f64, m as f64);
+        }
+        scalar::lse_row(x)
+    }
+
+    fn softmax_scale_row(x: &[f32], lse: f64, c: f64, shift: Option<f64>, dx: &mut [f32]) {
+        #[cfg(target_arch = "x86_64")]
+        if simd_on() {
+            // SAFETY: AVX-512F is present (simd_on).
+            return unsafe {
+                crate::simd::avx512::softmax_scale_row(x, lse as f32, c as f32, shift.map(|v| v as f32), dx)
+            };
+        }
+        scalar::softmax_scale_row(x, lse, c, shift, dx)
     }
 }
 
@@ -160,6 +197,24 @@ pub(crate) mod scalar {
     pub(crate) fn silu_mul<T: Float>(a: &[T], b: &[T], y: &mut [T]) {
         for ((o, a), b) in y.iter_mut().zip(a).zip(b) {
             *o = T::from(a.f() * sigmoid(a.f()) * b.f());
+        }
+    }
+
+    pub(crate) fn lse_row<T: Float>(x: &[T]) -> (f64, f64) {
+        let m = x.iter().fold(f64::NEG_INFINITY, |m, v| m.max(v.f()));
+        let (mut s, mut t) = (0.0, 0.0);
+        for v in x {
+            let e = (v.f() - m).exp();
+            s += e;
+            t += e * v.f();
+        }
+        (m + s.ln(), t / s)
+    }
+
+    pub(crate) fn softmax_scale_row<T: Float>(x: &[T], lse: f64, c: f64, shift: Option<f64>, dx: &mut [T]) {
+        for (o, v) in dx.iter_mut().zip(x) {
+            let p = c * (v.f() - lse).exp();
+            *o = T::from(shift.map_or(p, |s| p * (v.f() - s)));
         }
     }
 
@@ -254,6 +309,15 @@ mod tests {
             scalar::silu_mul_bwd(&x, &g, &gy, &mut da2, &mut db2);
             close(&da1, &da2, 1e-5, "silu_mul da");
             close(&db1, &db2, 1e-5, "silu_mul db");
+            let (l1, m1) = f32::lse_row(&x);
+            let (l2, m2) = scalar::lse_row(&x);
+            assert!((l1 - l2).abs() < 1e-5 * (1.0 + l2.abs()) && (m1 - m2).abs() < 1e-5 * (1.0 + m2.abs()), "lse");
+            for shift in [None, Some(0.3)] {
+                let (mut a, mut b) = (vec![0f32; n], vec![0f32; n]);
+                f32::softmax_scale_row(&x, l2, -0.7, shift, &mut a);
+                scalar::softmax_scale_row(&x, l2, -0.7, shift, &mut b);
+                close(&a, &b, 1e-6, "softmax_scale_row");
+            }
         }
     }
 }
