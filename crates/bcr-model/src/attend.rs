@@ -207,30 +207,46 @@ mod avx512 {
         for (c, x) in qv.iter_mut().enumerate() {
             *x = _mm512_mul_ps(_mm512_loadu_ps(q.add(16 * c)), _mm512_set1_ps(scale));
         }
-        let mut max = f32::NEG_INFINITY;
-        for (j, s) in scores.iter_mut().enumerate().take(l) {
-            let kr = k.add(j * ks);
-            let mut acc = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
-            for (c, x) in qv.iter().enumerate().skip(1) {
-                acc = _mm512_fmadd_ps(*x, _mm512_loadu_ps(kr.add(16 * c)), acc);
+        // Scores 16 keys at a time: one 16-lane partial sum per key, then
+        // one transposing reduction gives the 16 scores in one vector.
+        let mut vmax = _mm512_set1_ps(f32::NEG_INFINITY);
+        let sp = scores.as_mut_ptr();
+        for j0 in (0..l).step_by(16) {
+            let nk = (l - j0).min(16);
+            let mut acc = [_mm512_setzero_ps(); 16];
+            for (jj, a) in acc.iter_mut().enumerate().take(nk) {
+                let kr = k.add((j0 + jj) * ks);
+                let mut s = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+                for (c, x) in qv.iter().enumerate().skip(1) {
+                    s = _mm512_fmadd_ps(*x, _mm512_loadu_ps(kr.add(16 * c)), s);
+                }
+                *a = s;
             }
-            let mut val = _mm512_reduce_add_ps(acc);
+            let lanes: __mmask16 = if nk == 16 { 0xffff } else { ((1u32 << nk) - 1) as __mmask16 };
+            let mut sv = crate::simd::avx512::reduce16(&acc);
             if let Some(m) = mask {
-                val += m[j];
+                sv = _mm512_add_ps(sv, _mm512_maskz_loadu_ps(lanes, m.as_ptr().add(j0)));
             }
-            *s = val;
-            max = max.max(val);
+            _mm512_mask_storeu_ps(sp.add(j0), lanes, sv);
+            vmax = _mm512_mask_max_ps(vmax, lanes, vmax, sv);
         }
+        let mut max = _mm512_reduce_max_ps(vmax);
         // A fully masked row cannot happen (a query always sees itself), but
         // keep it finite: all-zero weights give a zero output.
         if max == f32::NEG_INFINITY {
             max = 0.0;
         }
-        let mut sum = 0f32;
-        for s in scores.iter_mut().take(l) {
-            *s = (*s - max).exp();
-            sum += *s;
+        // exp(s - max) 16 lanes at a time (masked slots give exactly 0).
+        let mv = _mm512_set1_ps(max);
+        let mut vsum = _mm512_setzero_ps();
+        for i in (0..l).step_by(16) {
+            let lanes: __mmask16 = if i + 16 <= l { 0xffff } else { ((1u32 << (l - i)) - 1) as __mmask16 };
+            let e = crate::simd::avx512::exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(lanes, sp.add(i)), mv));
+            let e = _mm512_maskz_mov_ps(lanes, e);
+            _mm512_mask_storeu_ps(sp.add(i), lanes, e);
+            vsum = _mm512_add_ps(vsum, e);
         }
+        let sum = _mm512_reduce_add_ps(vsum);
         let inv = if sum > 0.0 { 1.0 / sum } else { 0.0 };
         let mut acc = [_mm512_setzero_ps(); C];
         for (j, &p) in scores.iter().enumerate().take(l) {

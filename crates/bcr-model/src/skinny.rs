@@ -182,7 +182,7 @@ mod avx512 {
                     v[i * 4 + j] = *a;
                 }
             }
-            let r = reduce16(&v);
+            let r = crate::simd::avx512::reduce16(&v);
             _mm_storeu_ps(y, _mm512_extractf32x4_ps::<0>(r));
             _mm_storeu_ps(y.add(ldy), _mm512_extractf32x4_ps::<1>(r));
             _mm_storeu_ps(y.add(2 * ldy), _mm512_extractf32x4_ps::<2>(r));
@@ -194,39 +194,6 @@ mod avx512 {
                 *y.add(i * ldy + j) = _mm512_reduce_add_ps(*a);
             }
         }
-    }
-
-    /// `r[i] = sum of the 16 lanes of v[i]`, in 45 instructions instead of
-    /// 16 separate horizontal sums: pairs are interleaved and added within
-    /// 128-bit lanes (32-bit, then 64-bit granules), then across lanes.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn reduce16(v: &[__m512; 16]) -> __m512 {
-        // 16 -> 8: lane L of s[p] holds partial sums of v[2p] (slots 0, 2)
-        // and v[2p + 1] (slots 1, 3).
-        let mut s = [_mm512_setzero_ps(); 8];
-        for (p, o) in s.iter_mut().enumerate() {
-            let (a, b) = (v[2 * p], v[2 * p + 1]);
-            *o = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
-        }
-        // 8 -> 4: lane L of t[q] holds partial sums of v[4q..4q + 4], in order.
-        let mut t = [_mm512_setzero_ps(); 4];
-        for (q, o) in t.iter_mut().enumerate() {
-            let (a, b) = (_mm512_castps_pd(s[2 * q]), _mm512_castps_pd(s[2 * q + 1]));
-            *o = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)), _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
-        }
-        // 4 -> 2 -> 1: add the four 128-bit lanes of each t[q] together,
-        // landing t[q]'s sums in lane q.
-        let x0 = even_odd(t[0], t[1]);
-        let x1 = even_odd(t[2], t[3]);
-        even_odd(x0, x1)
-    }
-
-    /// `[a.L0 + a.L1, a.L2 + a.L3, b.L0 + b.L1, b.L2 + b.L3]` over 128-bit lanes.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    fn even_odd(a: __m512, b: __m512) -> __m512 {
-        _mm512_add_ps(_mm512_shuffle_f32x4::<0b10_00_10_00>(a, b), _mm512_shuffle_f32x4::<0b11_01_11_01>(a, b))
     }
 }
 

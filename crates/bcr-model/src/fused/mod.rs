@@ -228,6 +228,23 @@ pub(crate) mod scalar {
     }
 }
 
+/// Below this many output elements a kernel runs on the calling thread:
+/// handing a decode step's single row to rayon's pool from a thread outside
+/// it costs a cross-thread wake-up and a wait, more than the work itself.
+const SERIAL_BELOW: usize = 1 << 14;
+
+/// `f(i, piece)` over the `chunk`-sized pieces of `out` (the `i`-th piece
+/// starts at `i * chunk`): on rayon's threads, or serially when `out` is
+/// small.
+pub(crate) fn for_chunks<T: Send>(out: &mut [T], chunk: usize, f: impl Fn(usize, &mut [T]) + Sync + Send) {
+    use rayon::prelude::*;
+    if out.len() < SERIAL_BELOW {
+        out.chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    } else {
+        out.par_chunks_mut(chunk).enumerate().for_each(|(i, c)| f(i, c));
+    }
+}
+
 /// The contiguous part of a storage that a layout describes.
 pub(crate) fn slice<'a, T>(s: &'a [T], l: &Layout) -> CResult<&'a [T]> {
     match l.contiguous_offsets() {

@@ -6,7 +6,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{dispatch, last_dim, operand, slice, CResult, Float};
+use super::{dispatch, for_chunks, last_dim, operand, slice, CResult, Float};
 
 /// RMSNorm over the last dimension with a weight of that length.
 pub(crate) struct RmsNorm {
@@ -26,7 +26,8 @@ fn rms_fwd<T: Float>(x: &[T], lx: &Layout, w: &CpuStorage, lw: &Layout, eps: f64
         candle_core::bail!("rms_norm: weight of {} for rows of {n}", w.len());
     }
     let mut y = vec![T::from(0.0); x.len()];
-    y.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(|(y, x)| {
+    for_chunks(&mut y, n, |i, y| {
+        let x = &x[i * n..(i + 1) * n];
         let r = inv_rms(x, eps);
         for ((o, v), w) in y.iter_mut().zip(x).zip(w) {
             *o = T::from(v.f() * r * w.f());

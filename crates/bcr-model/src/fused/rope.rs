@@ -10,10 +10,8 @@
 //! `dx1 = g1 cos + g2 sin`, `dx2 = g2 cos - g1 sin`, `(b, h, t, d) ->
 //! (b, t, h, d)`. The tables are constants and get no gradient.
 
+use super::{for_chunks, operand, slice, CResult, Float};
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
-use rayon::prelude::*;
-
-use super::{operand, slice, CResult, Float};
 
 /// `(b, t, h, d) -> (b, h, t, d)` with the rotation.
 pub(crate) struct RopeHeads;
@@ -34,7 +32,7 @@ fn rotate<T: Float>(
 ) -> Vec<T> {
     let half = d / 2;
     let mut dst = vec![T::from(0.0); b * t * h * d];
-    dst.par_chunks_mut(d).enumerate().for_each(|(r, out)| {
+    for_chunks(&mut dst, d, |r, out| {
         let (bi, ti, hi) = if to_heads { (r / (h * t), r % t, (r / t) % h) } else { (r / (t * h), (r / h) % t, r % h) };
         let s = if to_heads { (bi * t + ti) * h + hi } else { (bi * h + hi) * t + ti };
         let x = &src[s * d..(s + 1) * d];

@@ -6,7 +6,7 @@
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{dispatch, operand, slice, CResult, Float};
+use super::{dispatch, for_chunks, operand, slice, CResult, Float};
 
 /// Elements per rayon task: large enough to amortise the task, small
 /// enough to split a decode step's few rows.
@@ -26,9 +26,10 @@ fn silu_fwd<T: Float>(a: &[T], la: &Layout, b: &CpuStorage, lb: &Layout) -> CRes
     let a = slice(a, la)?;
     let b: &[T] = operand(b, lb)?;
     let mut y = vec![T::from(0.0); a.len()];
-    y.par_chunks_mut(CHUNK)
-        .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-        .for_each(|(y, (a, b))| T::silu_mul(a, b, y));
+    for_chunks(&mut y, CHUNK, |i, y| {
+        let r = i * CHUNK..i * CHUNK + y.len();
+        T::silu_mul(&a[r.clone()], &b[r], y)
+    });
     Ok((T::to_cpu_storage_owned(y), la.shape().clone()))
 }
 

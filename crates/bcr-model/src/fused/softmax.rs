@@ -11,7 +11,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::{dispatch, last_dim, operand, slice, CResult, Float};
+use super::{dispatch, for_chunks, last_dim, operand, slice, CResult, Float};
 
 /// `softmax(scale * x [+ mask])` over the last dimension: `apply_op1`
 /// without a mask, `apply_op2(mask)` with one.
@@ -28,12 +28,12 @@ fn softmax_fwd<T: Float>(x: &[T], l: &Layout, mask: Option<(&[T], usize)>, scale
     let n = last_dim(l)?;
     let mut y = vec![T::from(0.0); x.len()];
     match mask {
-        None => y.par_chunks_mut(n).zip(x.par_chunks(n)).for_each(|(y, x)| T::softmax_row(x, None, scale, y)),
+        None => for_chunks(&mut y, n, |r, y| T::softmax_row(&x[r * n..(r + 1) * n], None, scale, y)),
         Some((m, t)) => {
             let per_batch = x.len() / n / (m.len() / n / t);
-            y.par_chunks_mut(n).zip(x.par_chunks(n)).enumerate().for_each(|(r, (y, x))| {
+            for_chunks(&mut y, n, |r, y| {
                 let mr = (r / per_batch) * t + r % t;
-                T::softmax_row(x, Some(&m[mr * n..(mr + 1) * n]), scale, y)
+                T::softmax_row(&x[r * n..(r + 1) * n], Some(&m[mr * n..(mr + 1) * n]), scale, y)
             });
         }
     }
