@@ -34,7 +34,9 @@ use candle_nn::VarBuilder;
 use crate::attend::decode_attention;
 use crate::config::{Arch, ModelConfig};
 use crate::error::{Error, Result};
-use crate::ops::{attention_mask, grouped_attention, linear, rms_norm, rope_heads, silu_mlp, Rotary};
+use crate::ops::{
+    attention_mask, grouped_attention, linear, linear_many, rms_norm, rope_heads, silu_mlp, silu_mul, Rotary,
+};
 
 /// One row of a ragged batch: `left_pad` padding columns, `len` real
 /// tokens starting at RoPE position `start_pos`, then right padding.
@@ -194,9 +196,16 @@ impl Attention {
     fn forward(&self, x: &Tensor, ctx: &StepCtx, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
         let (b, t, _) = x.dims3()?;
         let hd = self.head_dim;
-        let q = linear(x, &self.q.0, self.q.1.as_ref())?.reshape((b, t, self.heads, hd))?;
-        let k = linear(x, &self.k.0, self.k.1.as_ref())?.reshape((b, t, self.kv_heads, hd))?;
-        let v = linear(x, &self.v.0, self.v.1.as_ref())?.reshape((b, t, self.kv_heads, hd))?;
+        let ws = [(&self.q.0, self.q.1.as_ref()), (&self.k.0, self.k.1.as_ref()), (&self.v.0, self.v.1.as_ref())];
+        // Generation: the three projections in one pass of the decode kernel.
+        let proj = if cache.is_some() { linear_many(x, &ws)? } else { None };
+        let [q, k, v] = match proj.map(<[Tensor; 3]>::try_from) {
+            Some(Ok(qkv)) => qkv,
+            _ => [linear(x, ws[0].0, ws[0].1)?, linear(x, ws[1].0, ws[1].1)?, linear(x, ws[2].0, ws[2].1)?],
+        };
+        let q = q.reshape((b, t, self.heads, hd))?;
+        let k = k.reshape((b, t, self.kv_heads, hd))?;
+        let v = v.reshape((b, t, self.kv_heads, hd))?;
         let (q, k) = match &self.qk_norm {
             Some((qn, kn)) => (rms_norm(&q, qn, self.eps)?, rms_norm(&k, kn, self.eps)?),
             None => (q, k),
@@ -252,9 +261,17 @@ impl Layer {
 
     fn forward(&self, x: &Tensor, ctx: &StepCtx, cache: Option<(&mut KvCache, usize)>) -> Result<Tensor> {
         let eps = ctx.eps;
+        let decoding = cache.is_some();
         let h = (x + self.attn.forward(&rms_norm(x, &self.input_norm, eps)?, ctx, cache)?)?;
         let n = rms_norm(&h, &self.post_norm, eps)?;
-        Ok((&h + silu_mlp(&n, &self.mlp.gate, &self.mlp.up, &self.mlp.down)?)?)
+        let m = &self.mlp;
+        // Generation: gate and up in one pass of the decode kernel.
+        let gate_up = if decoding { linear_many(&n, &[(&m.gate, None), (&m.up, None)])? } else { None };
+        let y = match gate_up.map(<[Tensor; 2]>::try_from) {
+            Some(Ok([g, u])) => linear(&silu_mul(&g, &u)?, &m.down, None)?,
+            _ => silu_mlp(&n, &m.gate, &m.up, &m.down)?,
+        };
+        Ok((&h + y)?)
     }
 }
 

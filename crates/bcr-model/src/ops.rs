@@ -83,12 +83,70 @@ pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
 pub fn silu_mlp(x: &Tensor, gate: &Tensor, up: &Tensor, down: &Tensor) -> Result<Tensor> {
     let g = linear(x, gate, None)?;
     let u = linear(x, up, None)?;
-    let h = if fusable(&g) && fusable(&u) && g.dtype() == u.dtype() {
-        g.apply_op2(&u, crate::fused::silu::SiluMul)?
-    } else {
-        (g.silu()? * u)?
+    linear(&silu_mul(&g, &u)?, down, None)
+}
+
+/// `silu(g) * u` (the SwiGLU product): one fused node for contiguous
+/// f32/f64 CPU inputs.
+pub fn silu_mul(g: &Tensor, u: &Tensor) -> Result<Tensor> {
+    if fusable(g) && fusable(u) && g.dtype() == u.dtype() {
+        return Ok(g.apply_op2(u, crate::fused::silu::SiluMul)?);
+    }
+    Ok((g.silu()? * u)?)
+}
+
+/// Several projections of one input, `[x @ w_i^T (+ b_i)]`, for a decode
+/// step: one parallel region of the AVX-512 decode kernel for all of them
+/// (q/k/v, or gate/up), and no autograd graph, so for generation only.
+/// `None` when the kernel does not apply (more than 64 rows, not f32 on
+/// an AVX-512 CPU, or turned off); then call [`linear`] for each.
+pub(crate) fn linear_many(x: &Tensor, ws: &[(&Tensor, Option<&Tensor>)]) -> Result<Option<Vec<Tensor>>> {
+    use candle_core::{CpuStorage, Storage};
+    let dims = x.dims().to_vec();
+    let Some((&k, lead)) = dims.split_last() else { return Ok(None) };
+    let rows: usize = lead.iter().product();
+    let ok = fusable(x)
+        && x.dtype() == DType::F32
+        && (1..=crate::skinny::MAX_ROWS).contains(&rows)
+        && crate::skinny::enabled()
+        && ws.iter().all(|(w, _)| {
+            w.device().is_cpu()
+                && w.dtype() == DType::F32
+                && w.is_contiguous()
+                && w.rank() == 2
+                && w.dim(1).ok() == Some(k)
+        });
+    if !ok {
+        return Ok(None);
+    }
+    fn f32_slice<'a>(s: &'a Storage, l: &candle_core::Layout) -> Option<&'a [f32]> {
+        match (s, l.contiguous_offsets()) {
+            (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Some(&v[a..b]),
+            _ => None,
+        }
+    }
+    let ys = {
+        let (xs, xl) = x.storage_and_layout();
+        let guards: Vec<_> = ws.iter().map(|(w, _)| w.storage_and_layout()).collect();
+        let Some(xv) = f32_slice(&xs, xl) else { return Ok(None) };
+        let Some(wv) = guards.iter().map(|(g, l)| f32_slice(g, l)).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        crate::skinny::matmul_xwt_many(xv, &wv, rows, k)?
     };
-    linear(&h, down, None)
+    let mut out = Vec::with_capacity(ws.len());
+    for (y, (w, b)) in ys.into_iter().zip(ws) {
+        let mut d = dims.clone();
+        if let Some(last) = d.last_mut() {
+            *last = w.dim(0)?;
+        }
+        let y = Tensor::from_vec(y, d, x.device())?;
+        out.push(match b {
+            Some(b) => y.broadcast_add(&b.detach())?,
+            None => y,
+        });
+    }
+    Ok(Some(out))
 }
 
 /// Softmax over the last dimension: the fused kernel for contiguous

@@ -59,36 +59,51 @@ impl OutPtr {
 /// `y[m, n] = sum_k x[m, k] * w[n, k]`, `x` `(m, k)` and `w` `(n, k)`
 /// row-major; errors when the CPU lacks AVX-512F.
 pub(crate) fn matmul_xwt(x: &[f32], w: &[f32], m: usize, k: usize, n: usize) -> CResult<Vec<f32>> {
-    if x.len() != m * k || w.len() != n * k {
+    if w.len() != n * k {
+        candle_core::bail!("skinny matmul: weight of {} values is not ({n}, {k})", w.len());
+    }
+    let mut ys = matmul_xwt_many(x, &[w], m, k)?;
+    Ok(ys.pop().unwrap_or_default())
+}
+
+/// [`matmul_xwt`] for several weights `w_i` `(n_i, k)` that share the
+/// input `x`, in one parallel region: a decode step's q/k/v (or gate/up)
+/// projections then cost one hand-off to rayon's threads instead of three.
+pub(crate) fn matmul_xwt_many(x: &[f32], ws: &[&[f32]], m: usize, k: usize) -> CResult<Vec<Vec<f32>>> {
+    if k == 0 || x.len() != m * k || ws.iter().any(|w| w.len() % k != 0) {
         candle_core::bail!(
-            "skinny matmul: buffer sizes {} and {} do not match ({m}, {k}) x ({n}, {k})",
+            "skinny matmul: buffer sizes {} and {:?} do not match ({m}, {k}) x (n, {k})",
             x.len(),
-            w.len()
+            ws.iter().map(|w| w.len()).collect::<Vec<_>>()
         );
     }
     if !has_avx512() {
         candle_core::bail!("skinny matmul needs AVX-512F");
     }
-    let mut y = vec![0f32; m * n];
-    if m == 0 || n == 0 {
-        return Ok(y);
+    let ns: Vec<usize> = ws.iter().map(|w| w.len() / k).collect();
+    let mut ys: Vec<Vec<f32>> = ns.iter().map(|&n| vec![0f32; m * n]).collect();
+    if m == 0 {
+        return Ok(ys);
     }
-    let out = OutPtr(y.as_mut_ptr());
+    // Blocks of every weight, in one index space: (weight, first row).
+    let blocks: Vec<(usize, usize)> =
+        ns.iter().enumerate().flat_map(|(i, &n)| (0..n.div_ceil(BLOCK)).map(move |b| (i, b * BLOCK))).collect();
+    let outs: Vec<OutPtr> = ys.iter_mut().map(|y| OutPtr(y.as_mut_ptr())).collect();
     use rayon::prelude::*;
-    (0..n.div_ceil(BLOCK)).into_par_iter().for_each(|b| {
-        let n0 = b * BLOCK;
+    blocks.par_iter().for_each(|&(i, n0)| {
+        let (w, n) = (ws[i], ns[i]);
         let n1 = (n0 + BLOCK).min(n);
         // SAFETY: AVX-512F was detected above; the block writes columns
-        // n0..n1 of `y` only, and every index stays inside the buffers
-        // whose sizes were checked above.
+        // n0..n1 of output i only, and every index stays inside the
+        // buffers whose sizes were checked above.
         #[cfg(target_arch = "x86_64")]
         unsafe {
-            avx512::block(x, w, m, k, n, n0, n1, out.get())
+            avx512::block(x, w, m, k, n, n0, n1, outs[i].get())
         }
         #[cfg(not(target_arch = "x86_64"))]
-        let _ = (n0, n1, out);
+        let _ = (w, n, n1, &outs);
     });
-    Ok(y)
+    Ok(ys)
 }
 
 #[cfg(target_arch = "x86_64")]
