@@ -64,7 +64,7 @@ pub fn device_name(device: &Device) -> String {
 /// `CANDLE_NUM_THREADS - 1` workers that spin for a while after each op,
 /// while matmuls (and bcr's fused kernels) run on rayon's pool. With few
 /// cores the spinning workers take the CPU from the GEMM threads: on this
-/// project's 2-core machine, one pool worker spinning cost 10-15% of a
+/// project's 2-core machine, one spinning pool worker cost 15-20% of a
 /// training step (`docs/design.md`). Since the heavy elementwise work runs
 /// in bcr's own rayon kernels, the pool is not needed there. So with at
 /// most 4 rayon threads, and unless the user set it, this sets
