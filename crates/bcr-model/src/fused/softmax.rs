@@ -30,7 +30,8 @@ fn softmax_fwd<T: Float>(x: &[T], l: &Layout, mask: Option<(&[T], usize)>, scale
     match mask {
         None => for_chunks(&mut y, n, |r, y| T::softmax_row(&x[r * n..(r + 1) * n], None, scale, y)),
         Some((m, t)) => {
-            let per_batch = x.len() / n / (m.len() / n / t);
+            // max(1): an empty batch (no rows) must not divide by zero.
+            let per_batch = x.len() / n / (m.len() / n / t).max(1);
             for_chunks(&mut y, n, |r, y| {
                 let mr = (r / per_batch) * t + r % t;
                 T::softmax_row(&x[r * n..(r + 1) * n], Some(&m[mr * n..(mr + 1) * n]), scale, y)
@@ -123,5 +124,21 @@ impl CustomOp2 for SoftmaxBwd {
 
     fn cpu_fwd(&self, s1: &CpuStorage, l1: &Layout, s2: &CpuStorage, l2: &Layout) -> CResult<(CpuStorage, Shape)> {
         dispatch!(s1, softmax_bwd, l1, s2, l2, self.scale)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device};
+
+    /// An empty batch gives an empty result, not a division by zero.
+    #[test]
+    fn empty_batch_is_empty() -> CResult<()> {
+        let x = Tensor::zeros((0, 2, 3, 3), DType::F32, &Device::Cpu)?;
+        let m = Tensor::zeros((0, 1, 3, 3), DType::F32, &Device::Cpu)?;
+        let y = x.apply_op2_no_bwd(&m, &Softmax { scale: 1.0 })?;
+        assert_eq!(y.dims(), &[0, 2, 3, 3]);
+        Ok(())
     }
 }
