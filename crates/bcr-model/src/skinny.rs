@@ -82,10 +82,12 @@ pub(crate) fn matmul_xwt_many(x: &[f32], ws: &[&[f32]], m: usize, k: usize) -> C
         candle_core::bail!("skinny matmul needs AVX-512F");
     }
     let ns: Vec<usize> = ws.iter().map(|w| w.len() / k).collect();
-    let mut ys: Vec<Vec<f32>> = ns.iter().map(|&n| vec![0f32; m * n]).collect();
     if m == 0 {
-        return Ok(ys);
+        return Ok(ns.iter().map(|_| Vec::new()).collect());
     }
+    // Not zeroed: the tiles below write every element (the lm_head's
+    // output alone is 6 MB per batch-32 step).
+    let mut ys: Vec<Vec<f32>> = ns.iter().map(|&n| Vec::with_capacity(m * n)).collect();
     // Blocks of every weight, in one index space: (weight, first row).
     let blocks: Vec<(usize, usize)> =
         ns.iter().enumerate().flat_map(|(i, &n)| (0..n.div_ceil(BLOCK)).map(move |b| (i, b * BLOCK))).collect();
@@ -104,6 +106,11 @@ pub(crate) fn matmul_xwt_many(x: &[f32], ws: &[&[f32]], m: usize, k: usize) -> C
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (w, n, n1, &outs);
     });
+    for (y, &n) in ys.iter_mut().zip(&ns) {
+        // SAFETY: the blocks cover columns 0..n of every output, and each
+        // block's tiles cover rows 0..m: all m * n elements were written.
+        unsafe { y.set_len(m * n) };
+    }
     Ok(ys)
 }
 
