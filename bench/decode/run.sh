@@ -5,7 +5,9 @@
 # SmolLM2-135M-Instruct.Q4_1.gguf dequantized to fp32, ~100-token prompts,
 # NEW_TOKENS (256) greedy tokens with end-of-sequence ignored, batch 1/8/32,
 # the same number of threads. Prints aggregate decode tokens/s (prompt pass
-# excluded) and the ratio bcr / PyTorch. Also bcr with bf16 weights.
+# excluded) and the ratio bcr / PyTorch. Also both with bf16 weights: bcr
+# keeps f32 activations on the CPU (bf16 decode kernel), PyTorch runs
+# everything in bf16.
 #
 #   bench/decode/run.sh                       # creates bench/decode/.venv
 #   PYTHON=/path/venv/bin/python THREADS=2 BATCHES="1 8 32" bench/decode/run.sh
@@ -51,15 +53,18 @@ PY
 echo "threads=$threads new_tokens=$new model=$(basename "$gguf")"
 OMP_NUM_THREADS=$threads "$python" "$here/torch_decode.py" "$gguf" "$work/prompts.jsonl" \
   --batch $batches --new "$new" --threads "$threads" 2>/dev/null | tee "$work/torch.jsonl"
+OMP_NUM_THREADS=$threads "$python" "$here/torch_decode.py" "$gguf" "$work/prompts.jsonl" \
+  --batch $batches --new "$new" --threads "$threads" --dtype bfloat16 2>/dev/null | tee "$work/torch-bf16.jsonl"
 run_bcr() { # batch dtype -> decode tok/s
   RAYON_NUM_THREADS=$threads "$probe" "$gguf" "$work/prompts.jsonl" "$1" "$new" "$2" | tee -a "$work/bcr.jsonl" |
     sed 's/.*"decode_tok_s":\([0-9.]*\).*/\1/'
 }
-printf "\n%-6s %14s %14s %14s %10s %10s\n" batch pytorch-fp32 bcr-f32 bcr-bf16 f32/pt bf16/pt
+printf "\n%-6s %10s %10s %10s %10s %8s %8s %10s\n" batch pt-fp32 bcr-f32 pt-bf16 bcr-bf16 f32/pt bf16/pt bf16/pt32
 for b in $batches; do
   pt=$(grep "\"batch\": $b," "$work/torch.jsonl" | sed 's/.*"decode_tok_s": \([0-9.]*\).*/\1/')
+  ptb=$(grep "\"batch\": $b," "$work/torch-bf16.jsonl" | sed 's/.*"decode_tok_s": \([0-9.]*\).*/\1/')
   f32=$(run_bcr "$b" f32)
   bf16=$(run_bcr "$b" bf16)
-  printf "%-6s %14.1f %14s %14s %10.2f %10.2f\n" "$b" "$pt" "$f32" "$bf16" \
-    "$(echo "$f32 / $pt" | bc -l)" "$(echo "$bf16 / $pt" | bc -l)"
+  printf "%-6s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f %10.2f\n" "$b" "$pt" "$f32" "$ptb" "$bf16" \
+    "$(echo "$f32 / $pt" | bc -l)" "$(echo "$bf16 / $ptb" | bc -l)" "$(echo "$bf16 / $pt" | bc -l)"
 done

@@ -275,6 +275,17 @@ impl Layer {
     }
 }
 
+/// What the loaders do after building a model for inference: a bf16 model
+/// on the CPU computes in f32 ([`CausalLm::with_f32_activations`]), unless
+/// `BCR_CPU_BF16_ACTIVATIONS=1` asks for candle's all-bf16 path.
+pub(crate) fn for_inference(lm: CausalLm) -> Result<CausalLm> {
+    let all_bf16 = std::env::var("BCR_CPU_BF16_ACTIVATIONS").is_ok_and(|v| v == "1");
+    if lm.device().is_cpu() && lm.dtype() == DType::BF16 && !all_bf16 {
+        return lm.with_f32_activations();
+    }
+    Ok(lm)
+}
+
 /// Per-call tensors shared by every layer.
 struct StepCtx {
     rot: Rotary,
@@ -291,6 +302,9 @@ pub struct CausalLm {
     lm_head: Tensor,
     inv_freq: Vec<f64>,
     rope_scale: f64,
+    /// The dtype of the activations: the weights' own, or f32 after
+    /// [`CausalLm::with_f32_activations`].
+    compute: DType,
 }
 
 impl std::fmt::Debug for CausalLm {
@@ -301,6 +315,7 @@ impl std::fmt::Debug for CausalLm {
             .field("hidden_size", &self.cfg.hidden_size)
             .field("vocab_size", &self.cfg.vocab_size)
             .field("dtype", &self.dtype())
+            .field("compute_dtype", &self.compute)
             .finish()
     }
 }
@@ -316,7 +331,8 @@ impl CausalLm {
         let norm = mvb.pp("norm").get(d, "weight")?;
         let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { vb.pp("lm_head").get((v, d), "weight")? };
         let (inv_freq, rope_scale) = cfg.rope_inv_freq();
-        Ok(CausalLm { cfg: cfg.clone(), embed, layers, norm, lm_head, inv_freq, rope_scale })
+        let compute = embed.dtype();
+        Ok(CausalLm { cfg: cfg.clone(), embed, layers, norm, lm_head, inv_freq, rope_scale, compute })
     }
 
     /// Every tensor `new` reads, with its shape, in HF names.
@@ -369,6 +385,39 @@ impl CausalLm {
         self.embed.dtype()
     }
 
+    /// The dtype of the activations (see [`CausalLm::with_f32_activations`]).
+    pub fn compute_dtype(&self) -> DType {
+        self.compute
+    }
+
+    /// Keeps the embedding and projection matrices as they are (bf16) and
+    /// runs everything else in f32: norms, biases, RoPE, attention and the
+    /// KV cache. This is how a bf16 model runs on the CPU ([`crate::Model`]
+    /// and the loaders do it for `bf16` on `cpu`): candle's CPU bf16 ops
+    /// convert element by element and were 2-5x slower than f32, while the
+    /// bf16 decode kernel reads half the weight bytes of f32 and does twice
+    /// the products per instruction. Prompts (more than 64 rows) convert a
+    /// layer's weights to f32 for the packed matmul. For inference: weights
+    /// that are `Var`s would be copied here, and the copies not trained.
+    pub fn with_f32_activations(mut self) -> Result<Self> {
+        let f = |t: &Tensor| t.to_dtype(DType::F32);
+        let fb = |b: &Option<Tensor>| b.as_ref().map(f).transpose();
+        for l in &mut self.layers {
+            l.input_norm = f(&l.input_norm)?;
+            l.post_norm = f(&l.post_norm)?;
+            let a = &mut l.attn;
+            for p in [&mut a.q, &mut a.k, &mut a.v, &mut a.o] {
+                p.1 = fb(&p.1)?;
+            }
+            if let Some((qn, kn)) = &a.qk_norm {
+                a.qk_norm = Some((f(qn)?, f(kn)?));
+            }
+        }
+        self.norm = f(&self.norm)?;
+        self.compute = DType::F32;
+        Ok(self)
+    }
+
     /// Logits `(b, t, V)` for unpadded rows; row `i` starts at RoPE
     /// position `positions[i]` (see the module doc).
     pub fn forward(&self, input_ids: &Tensor, positions: &[usize], cache: Option<&mut KvCache>) -> Result<Tensor> {
@@ -390,6 +439,9 @@ impl CausalLm {
         let past = cache.as_deref().map_or(0, |c| c.len);
         let ctx = self.step_ctx(rows, t, cache.as_deref_mut())?;
         let mut x = self.embed.embedding(&input_ids.flatten_all()?)?.reshape((b, t, self.cfg.hidden_size))?;
+        if x.dtype() != self.compute {
+            x = x.to_dtype(self.compute)?;
+        }
         for (i, layer) in self.layers.iter().enumerate() {
             x = layer.forward(&x, &ctx, cache.as_deref_mut().map(|c| (c, i)))?;
         }
@@ -440,7 +492,7 @@ impl CausalLm {
     fn step_ctx(&self, rows: &[RowSpan], t: usize, cache: Option<&mut KvCache>) -> Result<StepCtx> {
         let b = rows.len();
         let positions: Vec<usize> = rows.iter().flat_map(|r| (0..t).map(move |j| r.position(j))).collect();
-        let rot = Rotary::new(&positions, b, &self.inv_freq, self.rope_scale, self.dtype(), self.device())?;
+        let rot = Rotary::new(&positions, b, &self.inv_freq, self.rope_scale, self.compute, self.device())?;
         let new_valid: Vec<Vec<bool>> = rows.iter().map(|r| (0..t).map(|j| r.is_real(j)).collect()).collect();
         let (past, valid) = match cache {
             Some(c) => {
@@ -462,7 +514,7 @@ impl CausalLm {
         let mask = if all_valid && t == 1 {
             None
         } else {
-            Some(attention_mask(&valid, past, t, self.dtype(), self.device())?)
+            Some(attention_mask(&valid, past, t, self.compute, self.device())?)
         };
         Ok(StepCtx { rot, mask, eps: self.cfg.rms_norm_eps })
     }

@@ -124,7 +124,7 @@ pub fn load_hf_dir(dir: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Cau
     check_tensors(&cfg, &found, &dir.display().to_string())?;
     // SAFETY: as above.
     let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, opts.dtype, &opts.device)? };
-    let lm = CausalLm::new(&cfg, vb)?;
+    let lm = crate::decoder::for_inference(CausalLm::new(&cfg, vb)?)?;
     Ok((cfg, lm))
 }
 

@@ -51,7 +51,21 @@ pub fn rms_norm_composed(x: &Tensor, weight: &Tensor, eps: f64) -> Result<Tensor
 
 /// `x @ w^T (+ bias)` for `x` of shape `(.., in)` and `w` of `(out, in)`:
 /// one 2-D matmul over all leading rows.
+///
+/// A weight of another dtype than `x` (bf16 weights of a CPU model that
+/// computes in f32) takes the bf16 decode kernel for a few rows when no
+/// gradient can be asked for, else is converted to `x`'s dtype first
+/// (differentiable: the gradient reaches `w` through the conversion).
 pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+    if w.dtype() != x.dtype() {
+        if !x.track_op() && !w.track_op() {
+            if let Some(mut y) = linear_many(x, &[(w, bias)])? {
+                return Ok(y.remove(0));
+            }
+        }
+        let bias = bias.map(|b| b.to_dtype(x.dtype())).transpose()?;
+        return linear(x, &w.to_dtype(x.dtype())?, bias.as_ref());
+    }
     let dims = x.dims().to_vec();
     let (rows, k) = match dims.split_last() {
         Some((&k, lead)) => (lead.iter().product::<usize>(), k),
@@ -98,41 +112,51 @@ pub fn silu_mul(g: &Tensor, u: &Tensor) -> Result<Tensor> {
 /// Several projections of one input, `[x @ w_i^T (+ b_i)]`, for a decode
 /// step: one parallel region of the AVX-512 decode kernel for all of them
 /// (q/k/v, or gate/up), and no autograd graph, so for generation only.
-/// `None` when the kernel does not apply (more than 64 rows, not f32 on
-/// an AVX-512 CPU, or turned off); then call [`linear`] for each.
+/// `x` is f32; the weights all f32, or all bf16 (a bf16 model on the CPU,
+/// on a CPU with AVX512_BF16). `None` when the kernel does not apply
+/// (more than 64 rows, other dtypes, no AVX-512, or turned off); then call
+/// [`linear`] for each.
 pub(crate) fn linear_many(x: &Tensor, ws: &[(&Tensor, Option<&Tensor>)]) -> Result<Option<Vec<Tensor>>> {
     use candle_core::{CpuStorage, Storage};
     let dims = x.dims().to_vec();
     let Some((&k, lead)) = dims.split_last() else { return Ok(None) };
     let rows: usize = lead.iter().product();
+    let Some(wdt) = ws.first().map(|(w, _)| w.dtype()) else { return Ok(None) };
     let ok = fusable(x)
         && x.dtype() == DType::F32
         && (1..=crate::skinny::MAX_ROWS).contains(&rows)
-        && crate::skinny::enabled()
+        && match wdt {
+            DType::F32 => crate::skinny::enabled(),
+            DType::BF16 => crate::skinny::bf16_enabled(),
+            _ => false,
+        }
         && ws.iter().all(|(w, _)| {
-            w.device().is_cpu()
-                && w.dtype() == DType::F32
-                && w.is_contiguous()
-                && w.rank() == 2
-                && w.dim(1).ok() == Some(k)
+            w.device().is_cpu() && w.dtype() == wdt && w.is_contiguous() && w.rank() == 2 && w.dim(1).ok() == Some(k)
         });
     if !ok {
         return Ok(None);
     }
-    fn f32_slice<'a>(s: &'a Storage, l: &candle_core::Layout) -> Option<&'a [f32]> {
-        match (s, l.contiguous_offsets()) {
-            (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => Some(&v[a..b]),
-            _ => None,
-        }
-    }
     let ys = {
         let (xs, xl) = x.storage_and_layout();
         let guards: Vec<_> = ws.iter().map(|(w, _)| w.storage_and_layout()).collect();
-        let Some(xv) = f32_slice(&xs, xl) else { return Ok(None) };
-        let Some(wv) = guards.iter().map(|(g, l)| f32_slice(g, l)).collect::<Option<Vec<_>>>() else {
+        let (Storage::Cpu(CpuStorage::F32(xv)), Some((x0, x1))) = (&*xs, xl.contiguous_offsets()) else {
             return Ok(None);
         };
-        crate::skinny::matmul_xwt_many(xv, &wv, rows, k)?
+        let xv = &xv[x0..x1];
+        let mut f32s = Vec::new();
+        let mut bf16s = Vec::new();
+        for (g, l) in &guards {
+            match (&**g, l.contiguous_offsets()) {
+                (Storage::Cpu(CpuStorage::F32(v)), Some((a, b))) => f32s.push(&v[a..b]),
+                (Storage::Cpu(CpuStorage::BF16(v)), Some((a, b))) => bf16s.push(&v[a..b]),
+                _ => return Ok(None),
+            }
+        }
+        if wdt == DType::BF16 {
+            crate::skinny::matmul_xwt_many_bf16(xv, &bf16s, rows, k)?
+        } else {
+            crate::skinny::matmul_xwt_many(xv, &f32s, rows, k)?
+        }
     };
     let mut out = Vec::with_capacity(ws.len());
     for (y, (w, b)) in ys.into_iter().zip(ws) {
@@ -142,7 +166,7 @@ pub(crate) fn linear_many(x: &Tensor, ws: &[(&Tensor, Option<&Tensor>)]) -> Resu
         }
         let y = Tensor::from_vec(y, d, x.device())?;
         out.push(match b {
-            Some(b) => y.broadcast_add(&b.detach())?,
+            Some(b) => y.broadcast_add(&b.detach().to_dtype(DType::F32)?)?,
             None => y,
         });
     }

@@ -17,6 +17,21 @@ pub(crate) fn has_avx512() -> bool {
     }
 }
 
+/// Whether this CPU has the AVX-512 bf16 dot product (`vdpbf16ps`, Zen 4,
+/// Sapphire Rapids and later) with AVX-512BW's 16-bit masked loads.
+pub(crate) fn has_avx512_bf16() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        has_avx512()
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512 {
     use std::arch::x86_64::*;

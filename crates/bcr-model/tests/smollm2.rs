@@ -64,3 +64,30 @@ fn smollm2_matches_transformers() {
     eprintln!("max |logprob diff| over 40 greedy tokens: {worst:e}");
     assert!(worst <= LOGPROB_TOL, "max logprob difference {worst}");
 }
+
+/// bf16 on the CPU (bf16 matrices, f32 activations, the bf16 decode
+/// kernel): teacher-forced one token per step along the reference's greedy
+/// continuation, its greedy pick matches the fp32 reference at nearly every
+/// step.
+#[test]
+fn smollm2_bf16_on_the_cpu_tracks_the_f32_reference() {
+    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.exists()) else {
+        eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
+        return;
+    };
+    let m = Model::load(path.to_str().unwrap(), &LoadOptions { device: Device::Cpu, dtype: DType::BF16 }).unwrap();
+    assert_eq!((m.lm.dtype(), m.lm.compute_dtype()), (DType::BF16, DType::F32));
+    let fx = fixture();
+    let (prompt, greedy) = (ids(&fx["prompt_ids"]), ids(&fx["greedy_ids"]));
+    let row = |v: &[u32]| Tensor::new(v, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
+    let mut cache = bcr_model::KvCache::new(m.lm.config().num_hidden_layers);
+    let mut logits = m.lm.forward(&row(&prompt), &[0], Some(&mut cache)).unwrap();
+    let mut same = 0;
+    for (s, &want) in greedy.iter().enumerate() {
+        let last = logits.get(0).unwrap().get(logits.dim(1).unwrap() - 1).unwrap();
+        same += usize::from(last.argmax(0).unwrap().to_scalar::<u32>().unwrap() == want);
+        logits = m.lm.forward(&row(&[want]), &[prompt.len() + s], Some(&mut cache)).unwrap();
+    }
+    eprintln!("bf16 on the cpu: the f32 greedy token at {same}/{} steps", greedy.len());
+    assert!(same * 100 >= greedy.len() * 90, "{same}/{}", greedy.len());
+}

@@ -119,7 +119,7 @@ pub fn load_gguf(path: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Caus
     let shapes = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
     check_tensors(&cfg, &shapes, &path.display().to_string())?;
     let vb = candle_nn::VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
-    let lm = CausalLm::new(&cfg, vb)?;
+    let lm = crate::decoder::for_inference(CausalLm::new(&cfg, vb)?)?;
     Ok((cfg, lm))
 }
 
