@@ -47,7 +47,8 @@ pub struct Args {
     /// `--features cuda`). Example: `--device cuda:0`.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Weight precision of the native backend: f32, bf16 or f16. Example: `--dtype bf16`.
+    /// Weight precision of the native backend: f32, bf16 or f16. On the CPU,
+    /// bf16 keeps the matrices in bf16 and computes in f32. Example: `--dtype bf16`.
     #[arg(long, default_value = "f32")]
     dtype: String,
     /// Token budget of one response; see --budget-mode. Example: `--budget 4096`.

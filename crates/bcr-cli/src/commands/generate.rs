@@ -77,7 +77,9 @@ pub struct Args {
     /// Sequences decoded together. Example: --batch-size 32
     #[arg(long, value_name = "N", default_value_t = 32)]
     batch_size: usize,
-    /// Weight precision: f32, bf16 or f16. Example: --dtype bf16
+    /// Weight precision: f32, bf16 or f16. On the CPU, bf16 keeps the
+    /// matrices in bf16 and computes in f32 (fastest decode on CPUs with
+    /// AVX512_BF16). Example: --dtype bf16
     #[arg(long, value_name = "DTYPE", default_value = "f32")]
     dtype: String,
     /// Where the model runs: cpu or cuda:K (needs a build with `--features cuda`). Example: --device cuda:0
