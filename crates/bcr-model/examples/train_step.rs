@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use bcr_model::ops::{adamw_step, AdamWStep};
+use bcr_model::ops::{adamw_step, adamw_step_in_place, AdamWStep};
 use bcr_model::{
     completion_logprobs, init_varmap, CausalLm, DType, Grad, InitOptions, LogprobOptions, ModelConfig, SeqPair, Tensor,
     VarBuilder,
@@ -56,8 +56,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let device = bcr_model::parse_device(&args.device)?;
     let vm = init_varmap(&cfg, &InitOptions { seed: 0, device: device.clone(), ..InitOptions::default() })?;
     let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&vm, DType::F32, &device))?;
-    // AdamW as bcr's trainer runs it (`ops::adamw_step`, one pass per
-    // parameter), with torch.optim.AdamW's defaults: lr 1e-4 here, betas
+    // AdamW as bcr's trainer runs it (`ops::adamw_step_in_place` on the
+    // CPU: moments, then the parameter, no new buffers), with torch.optim.AdamW's defaults: lr 1e-4 here, betas
     // (0.9, 0.999), eps 1e-8, weight decay 0.01 on every parameter.
     let vars = vm.all_vars();
     let mut moments = vars
@@ -89,6 +89,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let hp = AdamWStep { lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.01, step: i + 1 };
         for (var, mv) in vars.iter().zip(moments.iter_mut()) {
             let Some(g) = grads.get(var.as_tensor()) else { continue };
+            if adamw_step_in_place(var.as_tensor(), g, mv, &hp)? {
+                continue;
+            }
             let out = adamw_step(var.as_tensor(), g, mv, &hp)?;
             *mv = out.narrow(0, 0, 2)?;
             var.set(&out.get(2)?)?;

@@ -242,8 +242,33 @@ pub struct AdamWStep {
 /// new `m`, `v` and `theta`. On the CPU one pass (`fused/adamw.rs`); on
 /// other devices the same arithmetic as candle ops.
 pub fn adamw_step(theta: &Tensor, g: &Tensor, mv: &Tensor, s: &AdamWStep) -> Result<Tensor> {
-    let t = s.step.max(1) as i32;
-    let (bc1, bc2) = (1.0 - s.beta1.powi(t), 1.0 - s.beta2.powi(t));
+    check_adamw(theta, g, mv)?;
+    let (bc1, bc2) = s.bias_corrections();
+    if theta.device().is_cpu() && crate::fused::enabled() {
+        let op = s.kernel();
+        return Ok(theta.contiguous()?.apply_op3_no_bwd(&g.contiguous()?, &mv.contiguous()?, &op)?);
+    }
+    adamw_step_composed(theta, g, mv, s, bc1, bc2)
+}
+
+/// [`adamw_step`] in place: updates `mv` and then `theta` without new
+/// buffers, and returns true; false (nothing changed) where it does not
+/// apply: not on the CPU, fused kernels off, or a tensor not contiguous.
+/// `theta` must not share storage with another live tensor that should
+/// keep the old values (a `Var`'s own tensor is the intended target).
+pub fn adamw_step_in_place(theta: &Tensor, g: &Tensor, mv: &Tensor, s: &AdamWStep) -> Result<bool> {
+    check_adamw(theta, g, mv)?;
+    let cpu = [theta, g, mv].iter().all(|x| x.device().is_cpu() && x.is_contiguous());
+    if !cpu || !crate::fused::enabled() {
+        return Ok(false);
+    }
+    let op = s.kernel();
+    mv.inplace_op2(g, &crate::fused::adamw::AdamWMoments(op))?;
+    theta.inplace_op2(mv, &crate::fused::adamw::AdamWApply(op))?;
+    Ok(true)
+}
+
+fn check_adamw(theta: &Tensor, g: &Tensor, mv: &Tensor) -> Result<()> {
     let all_f32 = [theta, g, mv].iter().all(|x| x.dtype() == DType::F32);
     if !all_f32 || mv.dims().first() != Some(&2) || mv.dims()[1..] != *theta.dims() || g.dims() != theta.dims() {
         return Err(Error::Input(format!(
@@ -253,21 +278,31 @@ pub fn adamw_step(theta: &Tensor, g: &Tensor, mv: &Tensor, s: &AdamWStep) -> Res
             mv.shape()
         )));
     }
-    if theta.device().is_cpu() && crate::fused::enabled() {
-        let op = crate::fused::adamw::AdamWStep {
-            lr: s.lr,
-            beta1: s.beta1 as f32,
-            beta2: s.beta2 as f32,
-            one_minus_beta1: (1.0 - s.beta1) as f32,
-            one_minus_beta2: (1.0 - s.beta2) as f32,
-            eps: s.eps,
-            weight_decay: s.weight_decay,
+    Ok(())
+}
+
+impl AdamWStep {
+    /// `(1 - beta1^t, 1 - beta2^t)`.
+    fn bias_corrections(&self) -> (f64, f64) {
+        let t = self.step.max(1) as i32;
+        (1.0 - self.beta1.powi(t), 1.0 - self.beta2.powi(t))
+    }
+
+    /// The constants of the CPU kernels.
+    fn kernel(&self) -> crate::fused::adamw::AdamWStep {
+        let (bc1, bc2) = self.bias_corrections();
+        crate::fused::adamw::AdamWStep {
+            lr: self.lr,
+            beta1: self.beta1 as f32,
+            beta2: self.beta2 as f32,
+            one_minus_beta1: (1.0 - self.beta1) as f32,
+            one_minus_beta2: (1.0 - self.beta2) as f32,
+            eps: self.eps,
+            weight_decay: self.weight_decay,
             bc1,
             bc2,
-        };
-        return Ok(theta.contiguous()?.apply_op3_no_bwd(&g.contiguous()?, &mv.contiguous()?, &op)?);
+        }
     }
-    adamw_step_composed(theta, g, mv, s, bc1, bc2)
 }
 
 /// [`adamw_step`] as candle ops (GPUs).
@@ -445,6 +480,34 @@ mod tests {
         assert!(d < 1e-6, "max difference {d}");
         let bad = adamw_step(&theta, &g, &theta, &s).unwrap_err().to_string();
         assert!(bad.contains("moments"), "{bad}");
+        Ok(())
+    }
+
+    /// The in-place update writes exactly what the one-pass update returns.
+    #[test]
+    fn in_place_adamw_equals_the_one_pass_update() -> Result<()> {
+        let dev = Device::Cpu;
+        let theta = Tensor::randn(0f32, 1.0, (5, 40_000), &dev)?; // several rayon chunks
+        let g = Tensor::randn(0f32, 1.0, (5, 40_000), &dev)?;
+        let mv = Tensor::stack(
+            &[Tensor::randn(0f32, 0.1, (5, 40_000), &dev)?, Tensor::rand(0f32, 0.01, (5, 40_000), &dev)?],
+            0,
+        )?;
+        let s = AdamWStep { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.1, step: 3 };
+        let want = adamw_step(&theta, &g, &mv, &s)?;
+        let (th2, mv2) = (theta.copy()?, mv.copy()?);
+        assert!(adamw_step_in_place(&th2, &g, &mv2, &s)?);
+        let same = |a: &Tensor, b: &Tensor| -> Result<bool> {
+            Ok(a.flatten_all()?.to_vec1::<f32>()? == b.flatten_all()?.to_vec1::<f32>()?)
+        };
+        assert!(same(&mv2, &want.narrow(0, 0, 2)?)?, "moments differ");
+        assert!(same(&th2, &want.get(2)?)?, "parameters differ");
+        // Non-contiguous input: not applied, nothing changed.
+        let t = theta.t()?;
+        let before = t.flatten_all()?.to_vec1::<f32>()?;
+        let mv_t = Tensor::zeros((2, 40_000, 5), DType::F32, &dev)?;
+        assert!(!adamw_step_in_place(&t, &g.t()?, &mv_t, &s)?);
+        assert_eq!(t.flatten_all()?.to_vec1::<f32>()?, before);
         Ok(())
     }
 }

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 
-use bcr_model::ops::{adamw_step, sum_squares, AdamWStep};
+use bcr_model::ops::{adamw_step, adamw_step_in_place, sum_squares, AdamWStep};
 use candle_core::backprop::GradStore;
 use candle_core::{DType, Tensor, Var};
 
@@ -84,12 +84,27 @@ impl AdamW {
         let AdamParams { beta1, beta2, eps, weight_decay } = self.hp;
         for (i, (_, var)) in self.params.iter().enumerate() {
             let g = grads[i].to_dtype(DType::F32)?;
+            let decay = if var.rank() >= 2 { weight_decay } else { 0.0 };
+            let s = AdamWStep { lr, beta1, beta2, eps, weight_decay: decay, step: self.steps };
+            // On the CPU: moments and the f32 weights (the Var itself, or
+            // its master copy) updated in place, no new buffers.
+            let target = match &self.master[i] {
+                Some(w) => Some(w.clone()),
+                None if var.dtype() == DType::F32 => Some(var.as_tensor().clone()),
+                None => None,
+            };
+            if let Some(t) = target {
+                if adamw_step_in_place(&t, &g, &self.mv[i], &s).map_err(|e| Error::Model(e.to_string()))? {
+                    if self.master[i].is_some() {
+                        var.set(&t.to_dtype(var.dtype())?)?;
+                    }
+                    continue;
+                }
+            }
             let theta = match &self.master[i] {
                 Some(w) => w.clone(),
                 None => var.as_tensor().detach().to_dtype(DType::F32)?,
             };
-            let decay = if var.rank() >= 2 { weight_decay } else { 0.0 };
-            let s = AdamWStep { lr, beta1, beta2, eps, weight_decay: decay, step: self.steps };
             // One pass: (3, ..) = new m, new v, new theta.
             let out = adamw_step(&theta, &g, &self.mv[i], &s).map_err(|e| Error::Model(e.to_string()))?;
             self.mv[i] = out.narrow(0, 0, 2)?;
@@ -103,7 +118,9 @@ impl AdamW {
     }
 
     /// Moments (`m.<param>`, `v.<param>`) and f32 master weights
-    /// (`w.<param>`, low-precision parameters only) for a checkpoint.
+    /// (`w.<param>`, low-precision parameters only) for a checkpoint. These
+    /// are views of the live state, which [`AdamW::step`] updates in place
+    /// on the CPU: write them out before the next step.
     pub fn state_tensors(&self) -> HashMap<String, Tensor> {
         let mut out = HashMap::new();
         for (i, (name, _)) in self.params.iter().enumerate() {
@@ -143,7 +160,9 @@ impl AdamW {
                 let t = tensors
                     .get(&key)
                     .ok_or_else(|| Error::Invalid(format!("optimizer state has no master weights `{key}`")))?;
-                self.master[i] = Some(t.to_device(var.device())?.to_dtype(DType::F32)?);
+                // A copy: the update writes master weights in place, and an
+                // f32 CPU tensor would otherwise be the caller's own.
+                self.master[i] = Some(t.to_device(var.device())?.to_dtype(DType::F32)?.copy()?);
             }
         }
         self.steps = steps;
