@@ -396,9 +396,9 @@ impl CausalLm {
     /// and the loaders do it for `bf16` on `cpu`): candle's CPU bf16 ops
     /// convert element by element and were 2-5x slower than f32, while the
     /// bf16 decode kernel reads half the weight bytes of f32 and does twice
-    /// the products per instruction. Prompts (more than 64 rows) convert a
-    /// layer's weights to f32 for the packed matmul. For inference: weights
-    /// that are `Var`s would be copied here, and the copies not trained.
+    /// the products per instruction; prompts run it 64 rows at a time. For
+    /// inference: weights that are `Var`s would be copied here, and the
+    /// copies not trained.
     pub fn with_f32_activations(mut self) -> Result<Self> {
         let f = |t: &Tensor| t.to_dtype(DType::F32);
         let fb = |b: &Option<Tensor>| b.as_ref().map(f).transpose();

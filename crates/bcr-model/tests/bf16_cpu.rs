@@ -2,9 +2,10 @@
 //! bf16 and computes everything else in f32 (`CausalLm::with_f32_activations`,
 //! applied by the loaders). The tiny fixtures hold bf16-rounded weights, so
 //! the bf16 and f32 loads have the same weight values: the only difference
-//! left is the bf16 decode kernel rounding its input rows to bf16 (at most 64
-//! rows and no gradient; on CPUs with AVX512_BF16). Prompts of more rows
-//! convert the weights to f32 and must match the f32 model to f32 precision.
+//! left is the bf16 kernel rounding its input rows to bf16 (64 rows at a
+//! time, without gradients, on CPUs with AVX512_BF16; elsewhere the weights
+//! are converted to f32 and the logits match exactly). With gradients the
+//! weights are converted, and the result equals the f32 product exactly.
 
 use std::path::PathBuf;
 
@@ -38,22 +39,24 @@ fn a_bf16_model_on_the_cpu_computes_in_f32() {
 }
 
 #[test]
-fn prompts_of_many_rows_match_the_f32_model() {
+fn prompts_of_many_rows_track_the_f32_model() {
+    // 90 rows: two blocks of the bf16 kernel. Logits have std ~1.5;
+    // measured up to 0.09 on an AMD EPYC (Zen 4).
     for name in FIXTURES {
         let (a, b) = (load(name, DType::BF16), load(name, DType::F32));
-        let x = ids(3, 30, a.config().vocab_size, 1); // 90 rows: the f32 matmul
+        let x = ids(3, 30, a.config().vocab_size, 1);
         let (la, lb) = (a.forward(&x, &[0, 0, 0], None).unwrap(), b.forward(&x, &[0, 0, 0], None).unwrap());
         assert_eq!(la.dtype(), DType::F32);
         let d = max_diff(&la, &lb);
         println!("{name}: 90 rows, max |bf16 - f32| = {d:.2e}");
-        assert!(d < 1e-4, "{name}: 90-row logits differ by {d}");
+        assert!(d < 0.2, "{name}: 90-row logits differ by {d}");
     }
 }
 
 #[test]
 fn decode_steps_track_the_f32_model() {
     // Logits have std ~1.5; rounding the kernel's inputs to bf16 (8 bits
-    // of mantissa) moves them by ~1e-2.
+    // of mantissa) moved them by up to 0.064 on an AMD EPYC (Zen 4).
     for name in FIXTURES {
         let (a, b) = (load(name, DType::BF16), load(name, DType::F32));
         let x = ids(4, 12, a.config().vocab_size, 2);
@@ -68,7 +71,7 @@ fn decode_steps_track_the_f32_model() {
             worst = worst.max(max_diff(&la, &lb));
         }
         println!("{name}: 12 decode steps of 4 rows, max |bf16 - f32| = {worst:.2e}");
-        assert!(worst < 0.1, "{name}: decode logits differ by {worst}");
+        assert!(worst < 0.2, "{name}: decode logits differ by {worst}");
     }
 }
 
@@ -76,12 +79,12 @@ fn decode_steps_track_the_f32_model() {
 fn cached_bf16_decoding_equals_its_full_forward() {
     for name in FIXTURES {
         let lm = load(name, DType::BF16);
-        let x = ids(2, 10, lm.config().vocab_size, 3); // 20 rows: the bf16 kernel
-        let full = lm.forward(&x, &[0, 0], None).unwrap();
+        let x = ids(8, 10, lm.config().vocab_size, 3); // 80 rows: two blocks of the bf16 kernel
+        let full = lm.forward(&x, &[0; 8], None).unwrap();
         let mut cache = KvCache::new(lm.config().num_hidden_layers);
         let mut start = 0;
         for chunk in [4, 1, 2, 3] {
-            let part = lm.forward(&x.narrow(1, start, chunk).unwrap(), &[start, start], Some(&mut cache)).unwrap();
+            let part = lm.forward(&x.narrow(1, start, chunk).unwrap(), &[start; 8], Some(&mut cache)).unwrap();
             let d = max_diff(&part, &full.narrow(1, start, chunk).unwrap());
             assert!(d < 1e-4, "{name}: chunk at {start}: max diff {d}");
             start += chunk;
