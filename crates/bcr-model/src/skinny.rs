@@ -173,6 +173,53 @@ fn drive<W: Sync>(
     ys
 }
 
+/// The body of a kernel module's `block`: columns `n0..n1` of `y` for all
+/// `m` rows of `x`, with the module's own `rows_seq` (at most
+/// `avx512::SEQ_ROWS` rows) or its `MR` x `NR` tiles (`tile::<A, B>`, the
+/// edge tiles smaller). A macro so that each expansion is compiled with its
+/// module's target features and monomorphic kernels.
+#[cfg(target_arch = "x86_64")]
+macro_rules! block_body {
+    ($x:expr, $w:expr, $m:expr, $k:expr, $n:expr, $n0:expr, $n1:expr, $y:expr) => {{
+        let (x, w, m, k, n, n0, n1, y) = ($x, $w, $m, $k, $n, $n0, $n1, $y);
+        let (xp, wp) = (x.as_ptr(), w.as_ptr());
+        if m <= crate::skinny::avx512::SEQ_ROWS {
+            match m {
+                1 => rows_seq::<1>(xp, wp, k, n0, n1, y, n),
+                2 => rows_seq::<2>(xp, wp, k, n0, n1, y, n),
+                3 => rows_seq::<3>(xp, wp, k, n0, n1, y, n),
+                _ => rows_seq::<4>(xp, wp, k, n0, n1, y, n),
+            }
+        } else {
+            let mut j = n0;
+            while j < n1 {
+                let nr = (n1 - j).min(NR);
+                let mut i = 0;
+                while i < m {
+                    let mr = (m - i).min(MR);
+                    // The tile reads rows i..i+mr of x and j..j+nr of w,
+                    // and writes the (mr, nr) corner of y at (i, j).
+                    let args = (xp.add(i * k), wp.add(j * k), k, y.add(i * n + j), n);
+                    crate::skinny::block_body!(@tiles (mr, nr), args;
+                        3: 6 5 4 3 2 1;
+                        2: 6 5 4 3 2 1;
+                        1: 6 5 4 3 2 1;);
+                    i += mr;
+                }
+                j += nr;
+            }
+        }
+    }};
+    (@tiles $mn:expr, $args:ident; $($a:literal: $($b:literal)*;)*) => {
+        match $mn {
+            $($(($a, $b) => tile::<$a, $b>($args.0, $args.1, $args.2, $args.3, $args.4),)*)*
+            _ => unreachable!("tile sizes are 1..=MR by 1..=NR"),
+        }
+    };
+}
+#[cfg(target_arch = "x86_64")]
+use block_body;
+
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use std::arch::x86_64::*;
@@ -195,34 +242,8 @@ mod avx512 {
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn block(x: &[f32], w: &[f32], m: usize, k: usize, n: usize, n0: usize, n1: usize, y: *mut f32) {
-        if m <= SEQ_ROWS {
-            let (xp, wp) = (x.as_ptr(), w.as_ptr());
-            // SAFETY: as for the tiles; rows_seq reads rows n0..n1 of w.
-            return unsafe {
-                match m {
-                    1 => rows_seq::<1>(xp, wp, k, n0, n1, y, n),
-                    2 => rows_seq::<2>(xp, wp, k, n0, n1, y, n),
-                    3 => rows_seq::<3>(xp, wp, k, n0, n1, y, n),
-                    _ => rows_seq::<4>(xp, wp, k, n0, n1, y, n),
-                }
-            };
-        }
-        let mut j = n0;
-        while j < n1 {
-            let nr = (n1 - j).min(NR);
-            let mut i = 0;
-            while i < m {
-                let mr = (m - i).min(MR);
-                let xp = x.as_ptr().add(i * k);
-                let wp = w.as_ptr().add(j * k);
-                let yp = y.add(i * n + j);
-                // SAFETY: the tile reads rows i..i+mr of x and j..j+nr of
-                // w, and writes the (mr, nr) corner of y at (i, j).
-                unsafe { tile_dyn(mr, nr, xp, wp, k, yp, n) };
-                i += mr;
-            }
-            j += nr;
-        }
+        // SAFETY: the caller's contract, passed on.
+        unsafe { super::block_body!(x, w, m, k, n, n0, n1, y) }
     }
 
     /// Up to this many rows of `x`, [`rows_seq`] instead of the tiles.
@@ -301,25 +322,6 @@ mod avx512 {
             for i in 0..mr {
                 *y.add(i * ldy + r) = sums[r * mr + i];
             }
-        }
-    }
-
-    /// Dispatches a tile of `mr` x `nr` (`1..=MR`, `1..=NR`) to its
-    /// monomorphic kernel.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn tile_dyn(mr: usize, nr: usize, x: *const f32, w: *const f32, k: usize, y: *mut f32, ldy: usize) {
-        macro_rules! go {
-            ($($a:literal: $($b:literal)*;)*) => {
-                match (mr, nr) {
-                    $($(($a, $b) => tile::<$a, $b>(x, w, k, y, ldy),)*)*
-                    _ => unreachable!("tile sizes are 1..=MR by 1..=NR"),
-                }
-            };
-        }
-        go! {
-            3: 6 5 4 3 2 1;
-            2: 6 5 4 3 2 1;
-            1: 6 5 4 3 2 1;
         }
     }
 
@@ -415,31 +417,8 @@ mod bf16 {
     #[allow(clippy::too_many_arguments)]
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
     pub(super) unsafe fn block(x: &[u16], w: &[u16], m: usize, k: usize, n: usize, n0: usize, n1: usize, y: *mut f32) {
-        if m <= super::avx512::SEQ_ROWS {
-            let (xp, wp) = (x.as_ptr(), w.as_ptr());
-            // SAFETY: as for the tiles; rows_seq reads rows n0..n1 of w.
-            return unsafe {
-                match m {
-                    1 => rows_seq::<1>(xp, wp, k, n0, n1, y, n),
-                    2 => rows_seq::<2>(xp, wp, k, n0, n1, y, n),
-                    3 => rows_seq::<3>(xp, wp, k, n0, n1, y, n),
-                    _ => rows_seq::<4>(xp, wp, k, n0, n1, y, n),
-                }
-            };
-        }
-        let mut j = n0;
-        while j < n1 {
-            let nr = (n1 - j).min(NR);
-            let mut i = 0;
-            while i < m {
-                let mr = (m - i).min(MR);
-                // SAFETY: the tile reads rows i..i+mr of x and j..j+nr of
-                // w, and writes the (mr, nr) corner of y at (i, j).
-                unsafe { tile_dyn(mr, nr, x.as_ptr().add(i * k), w.as_ptr().add(j * k), k, y.add(i * n + j), n) };
-                i += mr;
-            }
-            j += nr;
-        }
+        // SAFETY: the caller's contract, passed on.
+        unsafe { super::block_body!(x, w, m, k, n, n0, n1, y) }
     }
 
     /// [`super::avx512::rows_seq`] over bf16 pairs, 64 values per step.
@@ -505,23 +484,6 @@ mod bf16 {
         }
     }
 
-    #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
-    unsafe fn tile_dyn(mr: usize, nr: usize, x: *const u16, w: *const u16, k: usize, y: *mut f32, ldy: usize) {
-        macro_rules! go {
-            ($($a:literal: $($b:literal)*;)*) => {
-                match (mr, nr) {
-                    $($(($a, $b) => tile::<$a, $b>(x, w, k, y, ldy),)*)*
-                    _ => unreachable!("tile sizes are 1..=MR by 1..=NR"),
-                }
-            };
-        }
-        go! {
-            3: 6 5 4 3 2 1;
-            2: 6 5 4 3 2 1;
-            1: 6 5 4 3 2 1;
-        }
-    }
-
     /// `y[i * ldy + j] = dot(x[i * k ..], w[j * k ..])` over bf16 pairs.
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512bf16")]
@@ -579,28 +541,34 @@ mod tests {
             .collect()
     }
 
+    /// `(m, k, n)` with remainders in every dimension: rows not a multiple
+    /// of the tile, k not a multiple of 16 or 32 (the masked tails), n not a
+    /// multiple of the tile, of 16 / rows (the sequential kernel, at most 4
+    /// rows) or of the block.
+    const SHAPES: &[(usize, usize, usize)] = &[
+        (1, 16, 4),
+        (1, 32, 6),
+        (1, 576, 1536),
+        (3, 17, 5),
+        (5, 33, 130),
+        (32, 576, 193),
+        (64, 100, 67),
+        (7, 1, 3),
+        (2, 50, 37),
+        (4, 97, 40),
+        (1, 1, 9),
+        (4, 64, 17),
+        (4, 128, 17),
+        (2, 200, 33),
+    ];
+
     #[test]
     fn matches_a_reference_on_ragged_shapes() {
         if !has_avx512() {
             eprintln!("skipped: this CPU has no AVX-512F");
             return;
         }
-        // Remainders in every dimension: rows not a multiple of the tile,
-        // k not a multiple of 16 or 32, n not a multiple of the tile, of 16
-        // / rows (the sequential kernel, at most 4 rows) or of the block.
-        for &(m, k, n) in &[
-            (1, 16, 4),
-            (1, 576, 1536),
-            (3, 17, 5),
-            (5, 33, 130),
-            (32, 576, 193),
-            (64, 100, 67),
-            (7, 1, 3),
-            (2, 50, 37),
-            (4, 97, 40),
-            (1, 1, 9),
-            (4, 64, 17),
-        ] {
+        for &(m, k, n) in SHAPES {
             let x = data(m * k, (m * 31 + k) as u32);
             let w = data(n * k, (n * 7 + k) as u32);
             let y = matmul_xwt(&x, &w, m, k, n).unwrap();
@@ -642,21 +610,7 @@ mod tests {
             return;
         }
         use half::bf16;
-        // k below, at and above multiples of 32 (the masked tail).
-        for &(m, k, n) in &[
-            (1, 32, 6),
-            (1, 576, 1536),
-            (3, 17, 5),
-            (5, 33, 130),
-            (32, 576, 193),
-            (64, 100, 67),
-            (7, 1, 3),
-            (2, 50, 37),
-            (4, 97, 40),
-            (1, 1, 9),
-            (4, 128, 17),
-            (2, 200, 33),
-        ] {
+        for &(m, k, n) in SHAPES {
             let x = data(m * k, (m * 31 + k) as u32);
             let w: Vec<bf16> = data(n * k, (n * 7 + k) as u32).into_iter().map(bf16::from_f32).collect();
             let y = matmul_xwt_many_bf16(&x, &[&w], m, k).unwrap().pop().unwrap();
