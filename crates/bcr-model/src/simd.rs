@@ -18,12 +18,14 @@ pub(crate) fn has_avx512() -> bool {
 }
 
 /// Whether this CPU has the AVX-512 bf16 dot product (`vdpbf16ps`, Zen 4,
-/// Sapphire Rapids and later) with AVX-512BW's 16-bit masked loads.
+/// Sapphire Rapids and later) with AVX-512BW's 16-bit masked loads and
+/// stores (the 256-bit store needs AVX-512VL).
 pub(crate) fn has_avx512_bf16() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         has_avx512()
             && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512bf16")
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -397,8 +397,9 @@ mod bf16 {
     /// `xb = bf16(x)`, rounded to nearest even.
     ///
     /// # Safety
-    /// AVX512_BF16 must be present; `xb` as long as `x`.
-    #[target_feature(enable = "avx512f,avx512bf16")]
+    /// AVX512_BF16, AVX-512BW and AVX-512VL must be present; `xb` as long
+    /// as `x`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16")]
     pub(super) unsafe fn round(x: &[f32], xb: &mut [u16]) {
         let n = x.len().min(xb.len());
         for i in (0..n).step_by(16) {
