@@ -27,7 +27,7 @@ if [ -z "$python" ]; then
   }
   python=$here/.venv/bin/python
 fi
-(cd "$root" && cargo build --release -q -p bcr-model --example decode)
+(cd "$root" && cargo build --release -q -p bcr-model --example decode --example bound)
 probe=$root/target/release/examples/decode
 # What `bcr`'s main does with mallopt: keep freed buffers instead of
 # returning them to the kernel after every op (see shared notes on candle).
@@ -67,4 +67,20 @@ for b in $batches; do
   bf16=$(run_bcr "$b" bf16)
   printf "%-6s %10.1f %10.1f %10.1f %10.1f %8.2f %8.2f %10.2f\n" "$b" "$pt" "$f32" "$ptb" "$bf16" \
     "$(echo "$f32 / $pt" | bc -l)" "$(echo "$bf16 / $ptb" | bc -l)" "$(echo "$bf16 / $pt" | bc -l)"
+done
+
+# Single stream against the memory-bandwidth bound, both in one process
+# (crates/bcr-model/examples/bound.rs): each round reads the model's own
+# weights at full speed, then decodes 64 tokens at batch 1; the fraction is
+# decode tokens/s over read bandwidth / weight bytes, median over rounds.
+printf "\n%-6s %12s %14s %12s %10s\n" dtype weight-MB median-GB/s median-tok/s fraction
+for dt in f32 bf16; do
+  RAYON_NUM_THREADS=$threads "$root/target/release/examples/bound" "$gguf" "$work/prompts.jsonl" "$dt" "${ROUNDS:-9}" 64 |
+    tee "$work/bound-$dt.jsonl" | "$python" -c '
+import json, statistics, sys
+rows = [json.loads(l) for l in sys.stdin]
+rounds, summary = rows[:-1], rows[-1]
+med = lambda k: statistics.median(r[k] for r in rounds)
+print("%-6s %12.0f %14.1f %12.1f %10.2f  (rounds %.2f-%.2f)" % (rounds[0]["dtype"], rounds[0]["weight_mb_per_token"],
+      med("read_gb_s"), med("decode_tok_s"), summary["median_fraction"], summary["min_fraction"], summary["max_fraction"]))'
 done

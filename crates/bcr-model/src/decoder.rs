@@ -370,6 +370,31 @@ impl CausalLm {
         out
     }
 
+    /// The tensors one decode step reads in full, in the order it reads
+    /// them: every layer's norms and projections (with biases and q/k
+    /// norms), the final norm and the output head (the embedding table
+    /// only as a tied head: its input side reads one row per token). Their
+    /// bytes are what bounds a batch-1 step by memory bandwidth.
+    pub fn decode_weights(&self) -> Vec<&Tensor> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            out.push(&l.input_norm);
+            let a = &l.attn;
+            for (w, b) in [&a.q, &a.k, &a.v] {
+                out.push(w);
+                out.extend(b.as_ref());
+            }
+            if let Some((qn, kn)) = &a.qk_norm {
+                out.extend([qn, kn]);
+            }
+            out.push(&a.o.0);
+            out.extend(a.o.1.as_ref());
+            out.extend([&l.post_norm, &l.mlp.gate, &l.mlp.up, &l.mlp.down]);
+        }
+        out.extend([&self.norm, &self.lm_head]);
+        out
+    }
+
     /// The config the model was built from.
     pub fn config(&self) -> &ModelConfig {
         &self.cfg

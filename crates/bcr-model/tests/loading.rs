@@ -105,3 +105,21 @@ fn missing_shard_and_bad_index_are_errors() {
     let msg = load_hf_dir(dir.path(), &opts()).expect_err("no weight_map").to_string();
     assert!(msg.contains("weight_map"), "{msg}");
 }
+
+#[test]
+fn decode_weights_are_every_tensor_but_the_input_embedding() {
+    for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let (_, lm) = load_hf_dir(&dir, &opts()).unwrap();
+        let cfg = lm.config();
+        // The embedding table is read in full only as a tied output head.
+        let want: Vec<usize> = bcr_model::CausalLm::expected_tensors(cfg)
+            .iter()
+            .filter(|(n, _)| cfg.tie_word_embeddings || n != "model.embed_tokens.weight")
+            .map(|(_, s)| s.iter().product())
+            .collect();
+        let got: Vec<usize> = lm.decode_weights().iter().map(|t| t.elem_count()).collect();
+        assert_eq!(got.len(), want.len(), "{name}: tensor count");
+        assert_eq!(got.iter().sum::<usize>(), want.iter().sum::<usize>(), "{name}: elements");
+    }
+}
