@@ -140,42 +140,119 @@ impl CustomOp3 for DecodeAttention {
             return Ok((CpuStorage::F32(out), Shape::from((b, h, t, d))));
         }
         let g = h / kv;
-        let ptr = OutPtr(out.as_mut_ptr());
+        let parts = key_parts(b * kv, l);
+        // With `parts > 1`, each task writes unnormalised partial outputs
+        // and their (max, sum) per query row, merged below.
+        let rows = b * h * t;
+        let mut partial = if parts > 1 { vec![0f32; parts * rows * d] } else { Vec::new() };
+        let mut stats = if parts > 1 { vec![(0f32, 0f32); parts * rows] } else { Vec::new() };
+        let ptr = OutPtr(if parts > 1 { partial.as_mut_ptr() } else { out.as_mut_ptr() });
+        let sptr = StatsPtr(stats.as_mut_ptr());
         let mask = self.mask.as_deref();
+        let chunk = l.div_ceil(parts);
         use rayon::prelude::*;
-        (0..b * kv).into_par_iter().for_each(|task| {
-            let (bi, kh) = (task / kv, task % kv);
-            let kbase = vk.start + bi * vk.stride[0] + kh * vk.stride[1];
-            let vbase = vv.start + bi * vv.stride[0] + kh * vv.stride[1];
-            let mut scores = vec![0f32; l];
+        (0..b * kv * parts).into_par_iter().for_each(|task| {
+            let (bi, kh, part) = (task / (kv * parts), task / parts % kv, task % parts);
+            let (l0, l1) = (part * chunk, ((part + 1) * chunk).min(l));
+            if l0 >= l1 {
+                return; // stats stay (0, 0): an empty part
+            }
+            let kbase = vk.start + bi * vk.stride[0] + kh * vk.stride[1] + l0 * vk.stride[2];
+            let vbase = vv.start + bi * vv.stride[0] + kh * vv.stride[1] + l0 * vv.stride[2];
+            let mut scores = vec![0f32; l1 - l0];
             for gi in 0..g {
                 let head = kh * g + gi;
                 for j in 0..t {
                     let row = (bi * h + head) * t + j;
-                    let m = mask.map(|m| &m[(bi * t + j) * l..(bi * t + j + 1) * l]);
+                    let m = mask.map(|m| &m[(bi * t + j) * l + l0..(bi * t + j) * l + l1]);
                     // SAFETY: AVX-512F was checked by `applies`/`enabled` (and
-                    // again here); reads stay inside the views checked above;
-                    // `row` is this task's own output row.
+                    // again here); reads stay inside the views checked above
+                    // (keys l0..l1 < l); `part * rows + row` is this task's
+                    // own output row and stats slot.
                     #[cfg(target_arch = "x86_64")]
                     unsafe {
                         if !has_avx512() {
                             return;
                         }
                         let qrow = q.as_ptr().add(row * d);
-                        let o = ptr.get().add(row * d);
+                        let o = ptr.get().add((part * rows + row) * d);
+                        let st = (parts > 1).then(|| &mut *sptr.get().add(part * rows + row));
                         let (kp, vp) = (k.as_ptr().add(kbase), v.as_ptr().add(vbase));
                         let (ks, vs) = (vk.stride[2], vv.stride[2]);
                         match d {
-                            64 => avx512::attend::<4>(qrow, kp, ks, vp, vs, l, self.scale, m, &mut scores, o),
-                            _ => avx512::attend::<8>(qrow, kp, ks, vp, vs, l, self.scale, m, &mut scores, o),
+                            64 => avx512::attend::<4>(qrow, kp, ks, vp, vs, l1 - l0, self.scale, m, &mut scores, o, st),
+                            _ => avx512::attend::<8>(qrow, kp, ks, vp, vs, l1 - l0, self.scale, m, &mut scores, o, st),
                         }
                     }
                     #[cfg(not(target_arch = "x86_64"))]
-                    let _ = (row, m, &mut scores, kbase, vbase, ptr);
+                    let _ = (row, m, &mut scores, kbase, vbase, ptr, sptr);
                 }
             }
         });
+        if parts > 1 {
+            merge_parts(&partial, &stats, parts, rows, d, &mut out);
+        }
         Ok((CpuStorage::F32(out), Shape::from((b, h, t, d))))
+    }
+}
+
+/// Tasks the decode attention aims for per rayon thread: with fewer
+/// (sequence, key head) pairs than that, each pair's keys are split.
+const TASKS_PER_THREAD: usize = 4;
+
+/// Fewest keys in one part of a split.
+const MIN_PART_KEYS: usize = 64;
+
+/// Into how many parts to split each (sequence, key head) pair's `l` keys:
+/// a batch-1 step of SmolLM2 has 3 pairs for 2 threads (one thread does
+/// two, the other waits), and at long contexts the attention is a large
+/// part of the step (the KV cache of a 4k-token context is 190 MB of f32,
+/// more than the bf16 weights). 1 when there are enough pairs already.
+fn key_parts(pairs: usize, l: usize) -> usize {
+    let want = rayon::current_num_threads() * TASKS_PER_THREAD;
+    if pairs == 0 || pairs >= want {
+        return 1;
+    }
+    want.div_ceil(pairs).min(l / MIN_PART_KEYS).max(1)
+}
+
+/// Raw pointer to the per-part softmax statistics, shared by the tasks
+/// (each writes its own slots).
+#[derive(Clone, Copy)]
+struct StatsPtr(*mut (f32, f32));
+// SAFETY: tasks write disjoint slots; the buffer outlives the loop.
+unsafe impl Send for StatsPtr {}
+unsafe impl Sync for StatsPtr {}
+
+impl StatsPtr {
+    fn get(self) -> *mut (f32, f32) {
+        self.0
+    }
+}
+
+/// Combines the parts of a split: row `r`'s output is
+/// `sum_p o_p * e^(m_p - m) / sum_p s_p * e^(m_p - m)` with `m` the
+/// largest `m_p`, where part `p` holds the unnormalised `o_p` and its
+/// (max score, sum of exponentials); parts whose keys are all masked
+/// (sum 0) add nothing.
+fn merge_parts(partial: &[f32], stats: &[(f32, f32)], parts: usize, rows: usize, d: usize, out: &mut [f32]) {
+    for r in 0..rows {
+        let live = |p: &usize| stats[p * rows + r].1 > 0.0;
+        let m = (0..parts).filter(live).map(|p| stats[p * rows + r].0).fold(f32::NEG_INFINITY, f32::max);
+        let o = &mut out[r * d..(r + 1) * d];
+        o.fill(0.0);
+        let mut sum = 0f32;
+        for p in (0..parts).filter(live) {
+            let (mp, sp) = stats[p * rows + r];
+            let w = (mp - m).exp();
+            sum += sp * w;
+            for (x, y) in o.iter_mut().zip(&partial[(p * rows + r) * d..(p * rows + r + 1) * d]) {
+                *x += w * y;
+            }
+        }
+        if sum > 0.0 {
+            o.iter_mut().for_each(|x| *x /= sum);
+        }
     }
 }
 
@@ -184,7 +261,9 @@ mod avx512 {
     use std::arch::x86_64::*;
 
     /// One query row: `o = softmax(scale * q . k_j + mask_j) . v`, with `C`
-    /// chunks of 16 in the head dimension.
+    /// chunks of 16 in the head dimension. With `stats`, `o` is left
+    /// unnormalised (`sum_j e^(s_j - max) v_j`) and `stats` gets the
+    /// (max score, sum of exponentials), for [`super::merge_parts`].
     ///
     /// # Safety
     /// AVX-512F present; `q` and `o` hold `16 * C` floats; key/value row
@@ -202,6 +281,7 @@ mod avx512 {
         mask: Option<&[f32]>,
         scores: &mut [f32],
         o: *mut f32,
+        stats: Option<&mut (f32, f32)>,
     ) {
         let mut qv = [_mm512_setzero_ps(); C];
         for (c, x) in qv.iter_mut().enumerate() {
@@ -230,12 +310,10 @@ mod avx512 {
             _mm512_mask_storeu_ps(sp.add(j0), lanes, sv);
             vmax = _mm512_mask_max_ps(vmax, lanes, vmax, sv);
         }
-        let mut max = _mm512_reduce_max_ps(vmax);
-        // A fully masked row cannot happen (a query always sees itself), but
-        // keep it finite: all-zero weights give a zero output.
-        if max == f32::NEG_INFINITY {
-            max = 0.0;
-        }
+        let raw_max = _mm512_reduce_max_ps(vmax);
+        // A fully masked row (or part of a split row) gets all-zero weights
+        // and a zero output: keep the subtraction below finite.
+        let max = if raw_max == f32::NEG_INFINITY { 0.0 } else { raw_max };
         // exp(s - max) 16 lanes at a time (masked slots give exactly 0).
         let mv = _mm512_set1_ps(max);
         let mut vsum = _mm512_setzero_ps();
@@ -259,7 +337,14 @@ mod avx512 {
                 *a = _mm512_fmadd_ps(pv, _mm512_loadu_ps(vr.add(16 * c)), *a);
             }
         }
-        let iv = _mm512_set1_ps(inv);
+        // One part of a split row: the unnormalised sum and its statistics.
+        let iv = match stats {
+            Some(st) => {
+                *st = (raw_max, sum);
+                _mm512_set1_ps(1.0)
+            }
+            None => _mm512_set1_ps(inv),
+        };
         for (c, a) in acc.iter().enumerate() {
             _mm512_storeu_ps(o.add(16 * c), _mm512_mul_ps(*a, iv));
         }
@@ -280,20 +365,27 @@ mod tests {
             return Ok(());
         }
         let dev = Device::Cpu;
-        for &(d, t) in &[(64usize, 1usize), (128, 2)] {
-            let (b, h, kv, l, cap) = (3, 6, 2, 11, 16);
+        // (d, t, b, kv, l, padding of row 1): short caches take one task per
+        // (sequence, key head); 300 keys for 2 pairs split into parts, the
+        // first of which is all padding for the padded row.
+        let cases =
+            [(64usize, 1usize, 3usize, 2usize, 11usize, 3usize), (128, 2, 3, 2, 11, 3), (64, 1, 2, 2, 300, 160)];
+        for &(d, t, b, kv, l, pad) in &cases {
+            let (h, cap) = (6, l + 5);
             let q = Tensor::randn(0f32, 1.0, (b, h, t, d), &dev)?;
             let kc = Tensor::randn(0f32, 1.0, (b, kv, cap, d), &dev)?;
             let vc = Tensor::randn(0f32, 1.0, (b, kv, cap, d), &dev)?;
             let (k, v) = (kc.narrow(2, 0, l)?, vc.narrow(2, 0, l)?);
             assert!(!k.is_contiguous());
-            // Row 1 has padding in slots 0..3; every query sees itself.
+            // Row 1 has padding in slots 0..pad; every query sees itself.
             let mut m = vec![0f32; b * t * l];
             for j in 0..t {
-                for s in 0..3 {
+                for s in 0..pad {
                     m[(t + j) * l + s] = f32::NEG_INFINITY;
                 }
             }
+            let parts = key_parts(b * kv, l);
+            assert_eq!(parts > 1, l == 300 && rayon::current_num_threads() > 1, "parts = {parts}");
             let mask = Tensor::from_vec(m.clone(), (b, 1, t, l), &dev)?;
             let scale = 1.0 / (d as f64).sqrt();
             assert!(applies(&q, &k, &v, Some(&mask)));
@@ -304,7 +396,7 @@ mod tests {
             let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
             let theirs = probs.reshape((b, kv, g * t, l))?.matmul(&v.contiguous()?)?.reshape((b, h, t, d))?;
             let diff = (ours - theirs)?.abs()?.max_all()?.to_scalar::<f32>()?;
-            assert!(diff < 1e-5, "d={d} t={t}: max difference {diff}");
+            assert!(diff < 1e-5, "d={d} t={t} l={l} ({parts} parts): max difference {diff}");
         }
         Ok(())
     }
