@@ -3,7 +3,11 @@
 //! a library crate, and returns `anyhow::Result<()>`. `main` prints any error
 //! as one line and exits with status 1.
 
+#![deny(unsafe_code)]
+
 mod commands;
+// mallopt through libc: the one unsafe call of the binary.
+#[allow(unsafe_code)]
 mod malloc;
 
 use clap::Parser;

@@ -98,8 +98,8 @@ fn keeps_order_and_fields_and_flags_bad_records_without_stopping() {
     assert_eq!(out[0]["equivalent"], true);
     assert_eq!(out[0]["id"], 7);
     assert_eq!(out[1]["equivalent"], false);
-    assert_eq!(out[2]["error"], "missing field `pred`");
-    assert_eq!(out[3]["error"], "field `pred`: expected a string, found a number");
+    assert_eq!(out[2]["error"], "field `pred`: missing (fields present: gold)");
+    assert_eq!(out[3]["error"], "field `pred`: expected a string, found number 3");
     assert_eq!(out[3]["equivalent"], false);
     assert_eq!(out[4]["equivalent"], true);
     let err = String::from_utf8_lossy(&run.stderr);
@@ -115,7 +115,7 @@ fn malformed_json_stops_with_file_and_line() {
     assert_eq!(run.status.code(), Some(1));
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("bad.jsonl:3: field `-`: not JSON"), "{err}");
+    assert!(err.contains("bad.jsonl:3: field `-`: malformed JSON"), "{err}");
 
     let array = write(dir.path(), "array.jsonl", "[1, 2]\n");
     let run = bcr(&["grade", "--input", s(&array)], None);

@@ -61,6 +61,14 @@ pub enum Error {
         /// The rendering error.
         message: String,
     },
+    /// A config file or `--set` override is invalid.
+    #[error("{at}: {message}")]
+    Config {
+        /// Where: `FILE:LINE`, `FILE` or `--set KEY=VALUE`.
+        at: String,
+        /// What is wrong, with the value found and what was expected.
+        message: String,
+    },
     /// An invalid argument or configuration value.
     #[error("{0}")]
     Invalid(String),

@@ -6,22 +6,31 @@
 //! per-problem grades -> reward. No ML framework here: it compiles fast and is
 //! shared by the trainer, the evaluator and the Python package.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
+mod budget;
 mod chat;
 pub mod data;
+mod deprecated;
 mod error;
+pub mod gguf;
 mod grade;
+pub mod hub;
 pub mod pack;
 mod parse;
 mod problem;
 mod prompt;
 mod reward;
+pub mod run;
+mod toml_config;
 
-pub use chat::{ChatMessage, ChatTemplate, SpecialTokens, TokenizerConfig};
+pub use budget::BudgetMode;
+pub use chat::{join_messages, ChatMessage, ChatTemplate, FinishReason, SpecialTokens, TokenizerConfig};
 pub use data::{
-    benchmark_dir, benchmark_path, load_problems, read_packs, write_jsonl, write_jsonl_to, Benchmark, Format,
-    LoadOptions, Loaded, PackReader,
+    benchmark_dir, benchmark_path, load_problem_set, load_problems, read_packs, write_jsonl, write_jsonl_to, Benchmark,
+    Format, LoadOptions, Loaded, PackReader, ProblemSet, ProblemSource,
 };
+pub use deprecated::warn_deprecated;
 pub use error::{Error, Location, Result};
 pub use grade::{extract_answer, grade, verify, Reason, Verdict};
 pub use pack::{pack_problems, PackOptions, PackStrategy};
@@ -29,3 +38,4 @@ pub use parse::{parse_answers, Diagnostic, ParseOptions, Parsed};
 pub use problem::{Pack, Problem};
 pub use prompt::{PromptTemplate, DEFAULT_LABEL, DEFAULT_PROMPT_TEMPLATE};
 pub use reward::{score_response, RewardConfig, Score, DEFAULT_FORMAT_WEIGHT};
+pub use toml_config::{apply_overrides, load_toml, parse_toml};

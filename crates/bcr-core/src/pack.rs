@@ -81,6 +81,19 @@ impl FromStr for PackStrategy {
     }
 }
 
+impl serde::Serialize for PackStrategy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PackStrategy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(|e: Error| serde::de::Error::custom(e))
+    }
+}
+
 /// Packing parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PackOptions {

@@ -84,6 +84,13 @@ pub struct Score {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+impl Score {
+    /// Whether all N answers were present and well formed (the format term at its maximum).
+    pub fn format_ok(&self) -> bool {
+        self.format >= 1.0
+    }
+}
+
 /// Scores `response` against the golds of its pack (in prompt order).
 ///
 /// `response_tokens` and `budget` are used only by the length penalty; with

@@ -6,22 +6,14 @@
 //! and [`crate::NativeBackend`] (`bcr-model` on candle).
 
 use crate::Result;
+use bcr_core::{ChatMessage, FinishReason};
 use serde::{Deserialize, Serialize};
-
-/// One chat message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Message {
-    /// `system`, `user` or `assistant`.
-    pub role: String,
-    /// The text.
-    pub content: String,
-}
 
 /// One generation request: a chat plus sampling settings.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Request {
     /// The conversation; the last message is the user's.
-    pub messages: Vec<Message>,
+    pub messages: Vec<ChatMessage>,
     /// Hard cap on generated tokens (the BCR budget of the whole response).
     pub max_tokens: usize,
     /// Sampling temperature; 0 is greedy.
@@ -31,29 +23,6 @@ pub struct Request {
     /// Per-request seed, so that a rerun draws the same sample where the
     /// backend honours seeds.
     pub seed: u64,
-}
-
-/// Why generation stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FinishReason {
-    /// An end-of-sequence token or stop string.
-    Stop,
-    /// The token budget ran out: the response is truncated.
-    Length,
-    /// Anything else the server reported (content filter, unknown).
-    Other,
-}
-
-impl FinishReason {
-    /// Maps an OpenAI `finish_reason` string.
-    pub fn from_openai(s: Option<&str>) -> Self {
-        match s {
-            Some("stop") | Some("eos") | Some("stop_sequence") => FinishReason::Stop,
-            Some("length") | Some("max_tokens") => FinishReason::Length,
-            _ => FinishReason::Other,
-        }
-    }
 }
 
 /// Where a response's token count came from (named in the report).

@@ -37,12 +37,7 @@ impl Delta {
 pub fn load_summary(dir: &Path) -> Result<Summary> {
     let path = dir.join("summary.json");
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    serde_json::from_str(&text).map_err(|e| Error::Record {
-        path,
-        line: e.line(),
-        field: "-".into(),
-        message: e.to_string(),
-    })
+    serde_json::from_str(&text).map_err(|e| Error::record(&path, e.line(), e.to_string()))
 }
 
 /// Pairs the rows with data in both runs; also returns the `benchmark N=n`

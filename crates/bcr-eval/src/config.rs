@@ -6,36 +6,9 @@
 //! and may change between sessions (a server restarted on another port).
 
 use crate::{Error, Result};
+use bcr_core::BudgetMode;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
-
-/// How `max_tokens` is set for a pack of N problems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BudgetMode {
-    /// The same budget for every context, whatever N (the BCR training setup).
-    Total,
-    /// `budget x N`: a fixed allowance per problem.
-    PerProblem,
-}
-
-impl BudgetMode {
-    /// `max_tokens` for a pack of `pack_size` problems.
-    pub fn max_tokens(self, budget: usize, pack_size: usize) -> usize {
-        match self {
-            BudgetMode::Total => budget,
-            BudgetMode::PerProblem => budget.saturating_mul(pack_size.max(1)),
-        }
-    }
-
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            BudgetMode::Total => "total",
-            BudgetMode::PerProblem => "per-problem",
-        }
-    }
-}
 
 /// One problem set of the sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,11 +22,10 @@ pub struct BenchmarkSpec {
     pub fingerprint: String,
 }
 
-/// The identity of a run (`[run]` in `config.toml`).
+/// How a sweep samples and grades: what a user chooses besides the problem
+/// sets, the template and the backend (part of a run's identity).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunConfig {
-    /// Problem sets, in sweep order.
-    pub benchmarks: Vec<BenchmarkSpec>,
+pub struct SweepSettings {
     /// Problems per context, in sweep order.
     pub ns: Vec<usize>,
     /// Packings per N (0 = file order, then seeded shuffles).
@@ -68,18 +40,28 @@ pub struct RunConfig {
     pub budget: usize,
     /// How the budget scales with N.
     pub budget_mode: BudgetMode,
-    /// Only the first `limit` problems of each set, if set.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<usize>,
     /// System message, if any (else the model's template default applies).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<String>,
     /// Answer label of the prompt (`Answer k: \boxed{...}`).
     pub label: String,
-    /// Fingerprint of the prompt template source ([`fingerprint`]).
-    pub template: String,
     /// Seed of shuffles and per-request sampling seeds.
     pub seed: u64,
+}
+
+/// The identity of a run (`[run]` in `config.toml`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunConfig {
+    /// Problem sets, in sweep order.
+    pub benchmarks: Vec<BenchmarkSpec>,
+    /// Sampling and grading (flattened into `[run]`).
+    #[serde(flatten)]
+    pub sweep: SweepSettings,
+    /// Only the first `limit` problems of each set, if set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Fingerprint of the prompt template source ([`fingerprint`]).
+    pub template: String,
     /// What generates: `http:chat:MODEL`, `http:completions:MODEL` or `native:SPEC`.
     pub backend: String,
 }
@@ -111,23 +93,23 @@ impl RunConfig {
         if self.benchmarks.is_empty() {
             return bad("no benchmark given".into());
         }
-        if self.ns.is_empty() || self.ns.contains(&0) {
-            return bad(format!("--n: every N must be at least 1, got {:?}", self.ns));
+        if self.sweep.ns.is_empty() || self.sweep.ns.contains(&0) {
+            return bad(format!("--n: every N must be at least 1, got {:?}", self.sweep.ns));
         }
-        if self.samples == 0 || self.shuffles == 0 {
+        if self.sweep.samples == 0 || self.sweep.shuffles == 0 {
             return bad(format!(
                 "--samples and --shuffles must be at least 1, got {} and {}",
-                self.samples, self.shuffles
+                self.sweep.samples, self.sweep.shuffles
             ));
         }
-        if self.budget == 0 {
+        if self.sweep.budget == 0 {
             return bad("--budget: must be at least 1, got 0".into());
         }
-        if !(self.temperature >= 0.0 && self.temperature.is_finite()) {
-            return bad(format!("--temperature: must be >= 0, got {}", self.temperature));
+        if !(self.sweep.temperature >= 0.0 && self.sweep.temperature.is_finite()) {
+            return bad(format!("--temperature: must be >= 0, got {}", self.sweep.temperature));
         }
-        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return bad(format!("--top-p: must be in (0, 1], got {}", self.top_p));
+        if !(self.sweep.top_p > 0.0 && self.sweep.top_p <= 1.0) {
+            return bad(format!("--top-p: must be in (0, 1], got {}", self.sweep.top_p));
         }
         if let Some(b) = self.benchmarks.iter().find(|b| b.problems == 0) {
             return bad(format!("benchmark `{}`: no problems to evaluate", b.name));
@@ -149,20 +131,13 @@ pub fn prepare_run_dir(dir: &Path, config: &StoredConfig) -> Result<()> {
         }
     }
     let text = toml::to_string(config).map_err(|e| Error::Invalid(format!("config: cannot write TOML: {e}")))?;
-    let tmp = dir.join("config.toml.tmp");
-    std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    Ok(bcr_core::run::write_atomic(&path, text.as_bytes())?)
 }
 
 /// Reads a run's `config.toml`.
 pub fn load_config(path: &Path) -> Result<StoredConfig> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    toml::from_str(&text).map_err(|e| Error::Record {
-        path: path.to_path_buf(),
-        line: 0,
-        field: "-".into(),
-        message: e.to_string().replace('\n', " "),
-    })
+    toml::from_str(&text).map_err(|e| Error::record(path, 0, e.to_string().replace('\n', " ")))
 }
 
 /// Keys whose values differ, as `key: stored -> requested`.
@@ -204,8 +179,7 @@ mod tests {
     use super::*;
 
     pub(crate) fn run_config() -> RunConfig {
-        RunConfig {
-            benchmarks: vec![BenchmarkSpec { name: "gsm8k".into(), problems: 5, fingerprint: "ab".into() }],
+        let sweep = SweepSettings {
             ns: vec![1, 2],
             shuffles: 1,
             samples: 1,
@@ -213,11 +187,15 @@ mod tests {
             top_p: 1.0,
             budget: 512,
             budget_mode: BudgetMode::PerProblem,
-            limit: Some(5),
             system: None,
             label: "Answer".into(),
-            template: "t".into(),
             seed: 0,
+        };
+        RunConfig {
+            benchmarks: vec![BenchmarkSpec { name: "gsm8k".into(), problems: 5, fingerprint: "ab".into() }],
+            sweep,
+            limit: Some(5),
+            template: "t".into(),
             backend: "http:chat:m".into(),
         }
     }
@@ -235,8 +213,8 @@ mod tests {
         prepare_run_dir(dir.path(), &stored(run_config(), 32)).unwrap();
         assert_eq!(load_config(&dir.path().join("config.toml")).unwrap().runtime.concurrency, 32);
         let mut changed = run_config();
-        changed.ns = vec![1, 2, 3];
-        changed.system = Some("be brief".into());
+        changed.sweep.ns = vec![1, 2, 3];
+        changed.sweep.system = Some("be brief".into());
         let err = prepare_run_dir(dir.path(), &stored(changed, 4)).unwrap_err().to_string();
         assert!(err.contains("ns: [1,2] -> [1,2,3]"), "{err}");
         assert!(err.contains("system: null -> \"be brief\""), "{err}");
@@ -246,12 +224,12 @@ mod tests {
     fn validate_names_the_bad_value() {
         type Edit = fn(&mut RunConfig);
         let cases: Vec<(Edit, &str)> = vec![
-            (|c| c.ns = vec![1, 0], "every N"),
-            (|c| c.ns.clear(), "every N"),
-            (|c| c.samples = 0, "--samples"),
-            (|c| c.budget = 0, "--budget"),
-            (|c| c.temperature = f64::NAN, "--temperature"),
-            (|c| c.top_p = 0.0, "--top-p"),
+            (|c| c.sweep.ns = vec![1, 0], "every N"),
+            (|c| c.sweep.ns.clear(), "every N"),
+            (|c| c.sweep.samples = 0, "--samples"),
+            (|c| c.sweep.budget = 0, "--budget"),
+            (|c| c.sweep.temperature = f64::NAN, "--temperature"),
+            (|c| c.sweep.top_p = 0.0, "--top-p"),
             (|c| c.benchmarks[0].problems = 0, "no problems"),
             (|c| c.benchmarks.clear(), "no benchmark"),
         ];
@@ -265,10 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn budget_modes_and_fingerprints() {
-        assert_eq!(BudgetMode::Total.max_tokens(4096, 3), 4096);
-        assert_eq!(BudgetMode::PerProblem.max_tokens(512, 3), 1536);
-        assert_eq!(BudgetMode::PerProblem.max_tokens(usize::MAX, 2), usize::MAX);
+    fn fingerprints() {
         assert_ne!(fingerprint(["ab", "c"]), fingerprint(["a", "bc"]));
         assert_eq!(fingerprint(["x"]), fingerprint(["x"]));
     }

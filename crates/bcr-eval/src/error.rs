@@ -21,8 +21,8 @@ pub enum Error {
     #[error(transparent)]
     Core(#[from] bcr_core::Error),
     /// The native model failed to load or generate.
-    #[error("model: {0}")]
-    Model(String),
+    #[error(transparent)]
+    Model(#[from] bcr_model::Error),
     /// A request to an OpenAI-compatible server failed. `retryable` is true
     /// for connection errors, timeouts, 429, 5xx and unreadable bodies.
     #[error("{url}: {message}")]
@@ -41,18 +41,6 @@ pub enum Error {
         dir: PathBuf,
         /// The differing keys, `key: stored -> requested`.
         diff: String,
-    },
-    /// A record of a run file (samples, config, summary) is malformed.
-    #[error("{path}:{line}: field `{field}`: {message}")]
-    Record {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line; 0 when the whole file is at fault.
-        line: usize,
-        /// The field at fault (`-` for the whole record).
-        field: String,
-        /// What was expected and what was found.
-        message: String,
     },
     /// Some requests still failed after every retry; their samples are not
     /// written, and rerunning the same command retries exactly them.
@@ -79,6 +67,12 @@ pub enum Error {
 }
 
 impl Error {
+    /// A malformed record of a run file (`line` 0: the whole file).
+    pub(crate) fn record(path: &std::path::Path, line: usize, message: String) -> Self {
+        let at = bcr_core::Location { file: path.to_path_buf(), line };
+        Error::Core(bcr_core::Error::Record { at, field: "-".into(), message })
+    }
+
     /// An [`Error::Io`] for `path`.
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), error: source }

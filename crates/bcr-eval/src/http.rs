@@ -8,9 +8,10 @@
 //! Token counts come from `usage.completion_tokens`; without it, from the
 //! optional tokenizer, else a bytes/4 estimate ([`TokenSource`]).
 
-use crate::backend::{Backend, FinishReason, Flow, Message, Request, Response, TokenSource};
+use crate::backend::{Backend, Flow, Request, Response, TokenSource};
 use crate::retry::{parse_retry_after, RetryPolicy};
 use crate::{Error, Result};
+use bcr_core::{join_messages, FinishReason};
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -248,12 +249,6 @@ fn is_transient(e: &ureq::Error) -> bool {
     !matches!(e, ureq::Error::BadUri(_) | ureq::Error::HostNotFound | ureq::Error::RequireHttpsOnly(_))
 }
 
-/// The prompt of a completions request: message contents joined by blank lines.
-pub fn join_messages(messages: &[Message]) -> String {
-    let parts: Vec<&str> = messages.iter().map(|m| m.content.as_str()).collect();
-    parts.join("\n\n")
-}
-
 fn excerpt(s: &str) -> String {
     let one_line: String = s.chars().take(200).map(|c| if c.is_control() { ' ' } else { c }).collect();
     if s.chars().count() > 200 {
@@ -331,12 +326,5 @@ mod tests {
         assert!(HttpBackend::new(cfg("http://127.0.0.1:1/v1", 0)).is_err());
         let b = HttpBackend::new(cfg("http://127.0.0.1:1/v1/", 1)).unwrap();
         assert_eq!(b.url, "http://127.0.0.1:1/v1/chat/completions");
-    }
-
-    #[test]
-    fn completions_prompt_joins_messages() {
-        let m = |r: &str, c: &str| Message { role: r.into(), content: c.into() };
-        assert_eq!(join_messages(&[m("system", "S"), m("user", "U")]), "S\n\nU");
-        assert_eq!(join_messages(&[]), "");
     }
 }

@@ -22,34 +22,35 @@
 //! pool, timeouts, retries with backoff and jitter) and [`NativeBackend`] for
 //! a local `bcr-model` model.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod backend;
 mod compare;
 mod config;
 mod error;
+mod evaluate;
 mod http;
-mod hub;
 mod native;
 mod plot;
-mod progress;
 mod report;
 mod retry;
 mod stats;
 mod store;
 mod sweep;
 
-pub use backend::{Backend, FinishReason, Flow, Message, Request, Response, TokenSource};
+pub use backend::{Backend, Flow, Request, Response, TokenSource};
 pub use compare::{compare, load_summary, table, Delta};
 pub use config::{
-    diff_run, fingerprint, load_config, prepare_run_dir, BenchmarkSpec, BudgetMode, RunConfig, RuntimeConfig,
-    StoredConfig,
+    diff_run, fingerprint, load_config, prepare_run_dir, BenchmarkSpec, RunConfig, RuntimeConfig, StoredConfig,
+    SweepSettings,
 };
 pub use error::{Error, Result};
-pub use http::{join_messages, Api, HttpBackend, HttpConfig, TokenCounter};
+pub use evaluate::{evaluate, BackendSpec, EvalOutcome, EvalSpec};
+pub use http::{Api, HttpBackend, HttpConfig, TokenCounter};
 pub use native::NativeBackend;
 pub use plot::{write_model_plots, write_plots};
 pub use report::{csv, markdown, summarise, write_reports, Row, Summary};
 pub use retry::{parse_retry_after, RetryPolicy};
 pub use stats::{mean, pass_at_k, std_err};
-pub use store::{load_samples, read_jsonl, Appender, GroupTiming, Sample, SampleKey};
-pub use sweep::{load_benchmark, run_sweep, BenchData, SweepOptions, SweepOutcome};
+pub use store::{load_samples, GroupTiming, Sample, SampleKey};
+pub use sweep::{benchmark_spec, run_sweep, SweepOptions, SweepOutcome};

@@ -1,18 +1,16 @@
 //! [`NativeBackend`]: a local `bcr-model` model (HF directory, GGUF file or
 //! Hub id) generating with batched KV-cache decoding on candle.
 //!
-//! Requests are rendered with the model's own chat template (from
-//! `tokenizer_config.json` or the GGUF metadata; without one, the message
-//! contents are joined by blank lines and BOS is added), then decoded in
+//! Requests are turned into prompt ids by `Tokenizer::encode_chat` (the
+//! model's own chat template, or the contents joined by blank lines with
+//! BOS for a model without one), then decoded in
 //! batches of up to `batch_size` consecutive requests that share
 //! `max_tokens`, temperature and top-p. Each request keeps its own seed, so
 //! a resumed run draws the same samples. Token counts are the generated ids
 //! themselves (end-of-sequence included), [`TokenSource::Native`].
 
-use crate::backend::{Backend, FinishReason, Flow, Request, Response, TokenSource};
-use crate::http::join_messages;
+use crate::backend::{Backend, Flow, Request, Response, TokenSource};
 use crate::{Error, Result};
-use bcr_core::ChatMessage;
 use bcr_model::{generate_with_stats, LoadOptions, Model, SamplingConfig};
 use std::time::Instant;
 
@@ -37,7 +35,7 @@ impl NativeBackend {
 
     /// Loads `spec` on the device and in the dtype of `opts`.
     pub fn load_with(spec: &str, batch_size: usize, opts: &LoadOptions) -> Result<Self> {
-        let model = Model::load(spec, opts).map_err(|e| Error::Model(format!("{spec}: {e}")))?;
+        let model = Model::load(spec, opts)?;
         Self::new(model, spec, batch_size)
     }
 
@@ -49,31 +47,14 @@ impl NativeBackend {
         Ok(NativeBackend { model, spec: spec.to_string(), batch_size })
     }
 
-    /// Token ids of a request's prompt.
-    fn prompt_ids(&self, req: &Request) -> Result<Vec<u32>> {
-        let tok = &self.model.tokenizer;
-        let err = |e: bcr_model::Error| Error::Model(format!("{}: {e}", self.spec));
-        match tok.chat_template() {
-            Some(_) => {
-                let msgs: Vec<ChatMessage> = req
-                    .messages
-                    .iter()
-                    .map(|m| ChatMessage { role: m.role.clone(), content: m.content.clone() })
-                    .collect();
-                let text = tok.apply_chat_template(&msgs, true).map_err(err)?;
-                tok.encode(&text, false).map_err(err)
-            }
-            None => tok.encode(&join_messages(&req.messages), true).map_err(err),
-        }
-    }
-
     /// Runs one batch (same sampling settings); delivers each result.
     fn run_batch(
         &self,
         batch: &[(usize, &Request)],
         on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync),
     ) -> Result<Flow> {
-        let prompts = batch.iter().map(|(_, r)| self.prompt_ids(r)).collect::<Result<Vec<_>>>()?;
+        let tok = &self.model.tokenizer;
+        let prompts = batch.iter().map(|(_, r)| tok.encode_chat(&r.messages)).collect::<bcr_model::Result<Vec<_>>>()?;
         let seeds: Vec<u64> = batch.iter().map(|(_, r)| r.seed).collect();
         let first = batch[0].1;
         let cfg = SamplingConfig {
@@ -83,20 +64,15 @@ impl NativeBackend {
             ..SamplingConfig::default()
         };
         let start = Instant::now();
-        let (gens, _) = generate_with_stats(&self.model.lm, &self.model.tokenizer, &prompts, &seeds, &cfg)
-            .map_err(|e| Error::Model(format!("{}: {e}", self.spec)))?;
+        let (gens, _) = generate_with_stats(&self.model.lm, tok, &prompts, &seeds, &cfg)?;
         let latency_s = start.elapsed().as_secs_f64();
         let mut flow = Flow::Continue;
         for ((i, _), g) in batch.iter().zip(gens) {
-            let finish = match g.finish {
-                bcr_model::FinishReason::Stop => FinishReason::Stop,
-                bcr_model::FinishReason::Length => FinishReason::Length,
-            };
             let resp = Response {
                 completion_tokens: g.tokens.len(),
                 text: g.text,
                 token_source: TokenSource::Native,
-                finish,
+                finish: g.finish,
                 latency_s,
                 attempts: 1,
             };

@@ -12,11 +12,13 @@
 //! instances with no parsable labelled answer. Throughput divides by the
 //! group's wall time summed over sessions.
 
-use crate::backend::{FinishReason, TokenSource};
+use crate::backend::TokenSource;
 use crate::config::{load_config, RunConfig};
 use crate::stats::{mean, pass_at_k, std_err};
-use crate::store::{load_samples, read_jsonl, GroupTiming, Sample};
+use crate::store::{load_samples, GroupTiming, Sample};
 use crate::{Error, Result};
+use bcr_core::run::read_jsonl;
+use bcr_core::FinishReason;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -76,11 +78,11 @@ pub fn summarise(dir: &Path) -> Result<Summary> {
     let run = stored.run;
     let mut rows = Vec::new();
     for b in &run.benchmarks {
-        for &n in &run.ns {
+        for &n in &run.sweep.ns {
             let group: Vec<&Sample> = samples.iter().filter(|s| s.key.benchmark == b.name && s.key.n == n).collect();
             let wall_s: f64 = timings.iter().filter(|t| t.benchmark == b.name && t.n == n).map(|t| t.wall_s).sum();
-            let expected = b.problems.div_ceil(n) * run.shuffles * run.samples;
-            rows.push(row(&b.name, n, &group, wall_s, expected, run.samples));
+            let expected = b.problems.div_ceil(n) * run.sweep.shuffles * run.sweep.samples;
+            rows.push(row(&b.name, n, &group, wall_s, expected, run.sweep.samples));
         }
     }
     Ok(Summary { run, backend: stored.runtime.backend, rows })
@@ -200,16 +202,16 @@ pub fn markdown(s: &Summary, command: &str) -> String {
     let _ = writeln!(
         out,
         "- budget: {} tokens, {} (`max_tokens` = {})",
-        run.budget,
-        run.budget_mode.name(),
+        run.sweep.budget,
+        run.sweep.budget_mode.name(),
         budget_formula(run)
     );
     let _ = writeln!(
         out,
         "- sampling: temperature {}, top-p {}, {} draw(s) per pack, {} packing(s) per N, seed {}",
-        run.temperature, run.top_p, run.samples, run.shuffles, run.seed
+        run.sweep.temperature, run.sweep.top_p, run.sweep.samples, run.sweep.shuffles, run.sweep.seed
     );
-    let k = run.samples;
+    let k = run.sweep.samples;
     let pass_col = if k > 1 { format!(" pass@{k} |") } else { String::new() };
     let _ = writeln!(out, "\n| benchmark | N | problems | accuracy (%) | ± s.e. |{pass_col} tokens/problem | truncated (%) | format fail (%) | wall (s) | problems/s | tokens/s |");
     let _ =
@@ -241,9 +243,9 @@ pub fn markdown(s: &Summary, command: &str) -> String {
 }
 
 fn budget_formula(run: &RunConfig) -> String {
-    match run.budget_mode {
-        crate::BudgetMode::Total => format!("{} for every N", run.budget),
-        crate::BudgetMode::PerProblem => format!("{} x N", run.budget),
+    match run.sweep.budget_mode {
+        bcr_core::BudgetMode::Total => format!("{} for every N", run.sweep.budget),
+        bcr_core::BudgetMode::PerProblem => format!("{} x N", run.sweep.budget),
     }
 }
 

@@ -1,29 +1,18 @@
 //! The run's append-only files: `samples.jsonl` (one line per completed
 //! request, keyed by [`SampleKey`]) and `metrics.jsonl` (one line per
-//! benchmark x N group of a session, with its wall time).
-//!
-//! Crash safety: each line is written with one `write` call on a file opened
-//! for appending and is flushed at once; the file is fsynced every
-//! [`SYNC_EVERY`] lines or [`SYNC_INTERVAL`], and on close. A crash can leave
-//! a truncated last line (no trailing newline): loading drops it, truncates
-//! the file back to the last whole line, and the request runs again. A key
-//! that appears twice (never written by this code, but possible after manual
-//! concatenation) is counted once: the first line wins.
+//! benchmark x N group of a session, with its wall time), written through
+//! `bcr_core::run::Appender`: a crash loses at most a truncated last line,
+//! which loading drops, and the request runs again. A key that appears twice
+//! (never written by this code, but possible after manual concatenation) is
+//! counted once: the first line wins.
 
-use crate::backend::{FinishReason, TokenSource};
-use crate::{Error, Result};
+use crate::backend::TokenSource;
+use crate::Result;
+use bcr_core::run::read_jsonl;
+use bcr_core::FinishReason;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-/// Lines written between two fsyncs.
-pub const SYNC_EVERY: usize = 32;
-/// Longest time between two fsyncs while lines are written.
-pub const SYNC_INTERVAL: Duration = Duration::from_secs(5);
+use std::path::Path;
 
 /// Identity of one sample: which benchmark, N, packing, pack and draw.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -90,43 +79,6 @@ pub struct GroupTiming {
     pub bcr_s: f64,
 }
 
-/// Reads every whole line of a JSONL file written by [`Appender`], repairing
-/// a crash-truncated tail. Missing file = empty. Returns the parsed records.
-pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if whole < bytes.len() {
-        // A crash mid-write: drop the partial line so appends start clean.
-        let f = OpenOptions::new().write(true).open(path).map_err(|e| Error::io(path, e))?;
-        f.set_len(whole as u64).map_err(|e| Error::io(path, e))?;
-        f.sync_all().map_err(|e| Error::io(path, e))?;
-    }
-    let text = std::str::from_utf8(&bytes[..whole]).map_err(|e| Error::Record {
-        path: path.to_path_buf(),
-        line: 0,
-        field: "-".into(),
-        message: format!("not UTF-8: {e}"),
-    })?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let rec = serde_json::from_str(line).map_err(|e| Error::Record {
-            path: path.to_path_buf(),
-            line: i + 1,
-            field: "-".into(),
-            message: format!("{e}"),
-        })?;
-        out.push(rec);
-    }
-    Ok(out)
-}
-
 /// Loads `samples.jsonl`, keeping the first line of each key.
 pub fn load_samples(path: &Path) -> Result<Vec<Sample>> {
     let all: Vec<Sample> = read_jsonl(path)?;
@@ -134,62 +86,12 @@ pub fn load_samples(path: &Path) -> Result<Vec<Sample>> {
     Ok(all.into_iter().filter(|s| seen.insert(s.key.clone())).collect())
 }
 
-/// Appends JSON lines to a file, flushing each and fsyncing periodically.
-/// Shared between worker threads.
-#[derive(Debug)]
-pub struct Appender {
-    path: PathBuf,
-    inner: Mutex<AppendState>,
-}
-
-#[derive(Debug)]
-struct AppendState {
-    file: File,
-    unsynced: usize,
-    last_sync: Instant,
-}
-
-impl Appender {
-    /// Opens (creating) `path` for appending.
-    pub fn open(path: &Path) -> Result<Self> {
-        let file = OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-        let state = AppendState { file, unsynced: 0, last_sync: Instant::now() };
-        Ok(Appender { path: path.to_path_buf(), inner: Mutex::new(state) })
-    }
-
-    /// Writes `record` as one line.
-    pub fn append<T: Serialize>(&self, record: &T) -> Result<()> {
-        let mut line = serde_json::to_string(record).map_err(|e| Error::Record {
-            path: self.path.clone(),
-            line: 0,
-            field: "-".into(),
-            message: format!("cannot serialise: {e}"),
-        })?;
-        line.push('\n');
-        let mut st = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        st.file.write_all(line.as_bytes()).map_err(|e| Error::io(&self.path, e))?;
-        st.file.flush().map_err(|e| Error::io(&self.path, e))?;
-        st.unsynced += 1;
-        if st.unsynced >= SYNC_EVERY || st.last_sync.elapsed() >= SYNC_INTERVAL {
-            st.file.sync_data().map_err(|e| Error::io(&self.path, e))?;
-            st.unsynced = 0;
-            st.last_sync = Instant::now();
-        }
-        Ok(())
-    }
-
-    /// Fsyncs what is written.
-    pub fn sync(&self) -> Result<()> {
-        let mut st = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        st.file.sync_data().map_err(|e| Error::io(&self.path, e))?;
-        st.unsynced = 0;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bcr_core::run::Appender;
+    use std::fs::OpenOptions;
+    use std::io::Write;
 
     fn sample(pack: &str, s: usize) -> Sample {
         Sample {

@@ -8,59 +8,21 @@
 //! each has its own wall time; inside a group the backend runs requests
 //! concurrently.
 
-use crate::backend::{Backend, Flow, Message, Request, Response};
+use crate::backend::{Backend, Flow, Request, Response};
 use crate::config::{fingerprint, prepare_run_dir, BenchmarkSpec, RunConfig, RuntimeConfig, StoredConfig};
-use crate::progress::Progress;
-use crate::store::{load_samples, Appender, GroupTiming, Sample, SampleKey};
-use crate::{hub, Error, Result};
-use bcr_core::{
-    pack_problems, Benchmark, LoadOptions, Pack, PackOptions, PackStrategy, Problem, PromptTemplate, RewardConfig,
-};
+use crate::store::{load_samples, GroupTiming, Sample, SampleKey};
+use crate::{Error, Result};
+use bcr_core::run::{Appender, Progress, ProgressSpec};
+use bcr_core::{pack_problems, ChatMessage, Pack, PackOptions, PackStrategy, ProblemSet, PromptTemplate, RewardConfig};
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
 
-/// One problem set, loaded.
-#[derive(Debug, Clone)]
-pub struct BenchData {
-    /// Name in keys and reports.
-    pub name: String,
-    /// Where it was read from.
-    pub source: String,
-    /// The problems (after `limit`).
-    pub problems: Vec<Problem>,
-}
-
-impl BenchData {
-    /// The `[run]` entry of this set.
-    pub fn spec(&self) -> BenchmarkSpec {
-        let parts = self.problems.iter().flat_map(|p| [p.id.as_str(), p.question.as_str(), p.answer.as_str()]);
-        BenchmarkSpec { name: self.name.clone(), problems: self.problems.len(), fingerprint: fingerprint(parts) }
-    }
-}
-
-/// Loads a benchmark by name (`gsm8k`), a problem file by path, or a Hub
-/// dataset (`owner/name[:file]`), keeping the first `limit` problems.
-pub fn load_benchmark(spec: &str, limit: Option<usize>) -> Result<BenchData> {
-    let (name, source, mut problems) = if let Ok(b) = Benchmark::from_name(spec) {
-        let path = bcr_core::benchmark_path(b)?;
-        (b.name().to_string(), path.display().to_string(), b.load()?)
-    } else {
-        let path = if Path::new(spec).exists() || !hub::looks_like_hub_id(spec) {
-            std::path::PathBuf::from(spec)
-        } else {
-            hub::download(spec)?
-        };
-        let loaded = bcr_core::load_problems(&path, &LoadOptions::default())?;
-        let stem = path.file_stem().map_or_else(|| spec.to_string(), |s| s.to_string_lossy().into_owned());
-        let name = if hub::looks_like_hub_id(spec) && !Path::new(spec).exists() { spec.to_string() } else { stem };
-        (name, path.display().to_string(), loaded.problems)
-    };
-    if let Some(m) = limit {
-        problems.truncate(m);
-    }
-    Ok(BenchData { name, source, problems })
+/// The `[run]` entry of a problem set: its name, size and fingerprint.
+pub fn benchmark_spec(set: &ProblemSet) -> BenchmarkSpec {
+    let parts = set.problems.iter().flat_map(|p| [p.id.as_str(), p.question.as_str(), p.answer.as_str()]);
+    BenchmarkSpec { name: set.name.clone(), problems: set.problems.len(), fingerprint: fingerprint(parts) }
 }
 
 /// Everything a sweep needs besides the data and the backend.
@@ -96,7 +58,7 @@ struct Job {
 }
 
 /// Runs (or resumes) the sweep into `dir`.
-pub fn run_sweep(dir: &Path, data: &[BenchData], opts: &SweepOptions, backend: &dyn Backend) -> Result<SweepOutcome> {
+pub fn run_sweep(dir: &Path, data: &[ProblemSet], opts: &SweepOptions, backend: &dyn Backend) -> Result<SweepOutcome> {
     opts.run.validate()?;
     prepare_run_dir(dir, &StoredConfig { run: opts.run.clone(), runtime: opts.runtime.clone() })?;
     let samples_path = dir.join("samples.jsonl");
@@ -106,9 +68,9 @@ pub fn run_sweep(dir: &Path, data: &[BenchData], opts: &SweepOptions, backend: &
     let mut outcome = SweepOutcome::default();
     let mut first_error: Option<Error> = None;
     for bench in data {
-        for &n in &opts.run.ns {
+        for &n in &opts.run.sweep.ns {
             let jobs = pending_jobs(bench, n, &opts.run, &done)?;
-            let total = bench.problems.len().div_ceil(n) * opts.run.shuffles * opts.run.samples;
+            let total = bench.problems.len().div_ceil(n) * opts.run.sweep.shuffles * opts.run.sweep.samples;
             outcome.already_done += total - jobs.len();
             if jobs.is_empty() {
                 continue;
@@ -142,13 +104,13 @@ pub fn run_sweep(dir: &Path, data: &[BenchData], opts: &SweepOptions, backend: &
 }
 
 /// The jobs of one benchmark at one N that are not done yet, in order.
-fn pending_jobs(bench: &BenchData, n: usize, run: &RunConfig, done: &HashSet<SampleKey>) -> Result<Vec<Job>> {
+fn pending_jobs(bench: &ProblemSet, n: usize, run: &RunConfig, done: &HashSet<SampleKey>) -> Result<Vec<Job>> {
     let mut jobs = Vec::new();
-    for shuffle in 0..run.shuffles {
+    for shuffle in 0..run.sweep.shuffles {
         let strategy = if shuffle == 0 { PackStrategy::Sequential } else { PackStrategy::Random };
-        let seed = run.seed.wrapping_add(shuffle as u64);
+        let seed = run.sweep.seed.wrapping_add(shuffle as u64);
         for pack in pack_problems(&bench.problems, &PackOptions { n, strategy, seed })? {
-            for sample in 0..run.samples {
+            for sample in 0..run.sweep.samples {
                 let key =
                     SampleKey { benchmark: bench.name.clone(), n, shuffle, pack_id: pack.pack_id.clone(), sample };
                 if !done.contains(&key) {
@@ -184,12 +146,13 @@ impl Group<'_> {
         let start = Instant::now();
         let requests = self.jobs.iter().map(|j| self.request(j)).collect::<Result<Vec<_>>>()?;
         let prep_s = start.elapsed().as_secs_f64();
-        let progress = Progress::start(self.label.clone(), requests.len(), self.opts.progress);
+        let spec = ProgressSpec::counted(&self.label, "requests", requests.len() as u64);
+        let progress = Progress::new(&spec, self.opts.progress);
         let tally = Mutex::new(Tally { bcr_s: prep_s, ..Tally::default() });
         let on_result = |i: usize, result: Result<Response>| -> Flow {
             let t0 = Instant::now();
             let flow = self.deliver(&self.jobs[i], &requests[i], result, &tally);
-            progress.inc();
+            progress.advance(1);
             let mut t = tally.lock().unwrap_or_else(|p| p.into_inner());
             t.bcr_s += t0.elapsed().as_secs_f64();
             flow
@@ -240,16 +203,16 @@ impl Group<'_> {
     fn request(&self, job: &Job) -> Result<Request> {
         let run = &self.opts.run;
         let mut messages = Vec::new();
-        if let Some(system) = &run.system {
-            messages.push(Message { role: "system".into(), content: system.clone() });
+        if let Some(system) = &run.sweep.system {
+            messages.push(ChatMessage::system(system.clone()));
         }
-        messages.push(Message { role: "user".into(), content: self.opts.prompt.render(&job.pack)? });
+        messages.push(ChatMessage::user(self.opts.prompt.render(&job.pack)?));
         Ok(Request {
             messages,
-            max_tokens: run.budget_mode.max_tokens(run.budget, job.pack.n),
-            temperature: run.temperature,
-            top_p: run.top_p,
-            seed: request_seed(run.seed, &job.key),
+            max_tokens: run.sweep.budget_mode.max_tokens(run.sweep.budget, job.pack.n),
+            temperature: run.sweep.temperature,
+            top_p: run.sweep.top_p,
+            seed: request_seed(run.sweep.seed, &job.key),
         })
     }
 
@@ -291,8 +254,10 @@ fn request_seed(seed: u64, key: &SampleKey) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::SweepSettings;
+    use bcr_core::Problem;
 
-    fn bench(m: usize) -> BenchData {
+    fn bench(m: usize) -> ProblemSet {
         let problems = (0..m)
             .map(|i| Problem {
                 id: format!("p{i}"),
@@ -302,24 +267,27 @@ mod tests {
                 source: None,
             })
             .collect();
-        BenchData { name: "t".into(), source: "mem".into(), problems }
+        ProblemSet { name: "t".into(), source: "mem".into(), problems }
     }
 
     fn run(shuffles: usize, samples: usize) -> RunConfig {
-        RunConfig {
-            benchmarks: vec![bench(7).spec()],
+        let sweep = SweepSettings {
             ns: vec![3],
             shuffles,
             samples,
             temperature: 0.0,
             top_p: 1.0,
             budget: 10,
-            budget_mode: crate::BudgetMode::Total,
-            limit: None,
+            budget_mode: bcr_core::BudgetMode::Total,
             system: None,
             label: "Answer".into(),
-            template: "t".into(),
             seed: 1,
+        };
+        RunConfig {
+            benchmarks: vec![benchmark_spec(&bench(7))],
+            sweep,
+            limit: None,
+            template: "t".into(),
             backend: "test".into(),
         }
     }

@@ -78,8 +78,7 @@ pub fn check_model(model: &Model, opts: &CheckOptions) -> Result<CheckResult> {
             }
             let problems = group.iter().enumerate().map(|(k, t)| to_problem(t, format!("c{p}-{k}"))).collect();
             let user = template.render(&Pack::new(format!("c{p}"), problems))?;
-            let text = model.tokenizer.apply_chat_template(&[ChatMessage::new("user", user)], true)?;
-            prompts.push(model.tokenizer.encode(&text, false)?);
+            prompts.push(model.tokenizer.encode_chat(&[ChatMessage::user(user)])?);
             golds.push(group.iter().map(|t| t.answer.clone()).collect::<Vec<_>>());
         }
         for (g, gold) in generate(&model.lm, &model.tokenizer, &prompts, &sampling)?.iter().zip(&golds) {
@@ -91,7 +90,7 @@ pub fn check_model(model: &Model, opts: &CheckOptions) -> Result<CheckResult> {
                 }
             }
             tokens += g.tokens.len();
-            truncated += usize::from(g.finish == bcr_model::FinishReason::Length);
+            truncated += usize::from(g.finish == bcr_core::FinishReason::Length);
             done += 1;
         }
     }
@@ -117,16 +116,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = SftConfig {
             output: dir.path().to_path_buf(),
-            model: TinySpec {
-                hidden_size: 32,
-                num_layers: 1,
-                num_heads: 2,
-                num_kv_heads: 1,
-                head_dim: 16,
-                intermediate_size: 64,
-                max_position_embeddings: 512,
-                rope_theta: 1e4,
-            },
+            model: TinySpec::for_tests(),
             data: DataSpec { examples: 20, vocab_size: 300, max_seq_len: 512, ..DataSpec::default() },
             train: TrainSpec { steps: 2, batch_size: 2, ..TrainSpec::default() },
         };

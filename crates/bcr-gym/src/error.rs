@@ -56,19 +56,6 @@ impl Error {
     }
 }
 
-/// A TOML parse error as `file:line`, field `toml`, and the message.
-pub(crate) fn toml_error(text: &str, file: &str, e: &toml::de::Error) -> Error {
-    let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    Error::Config {
-        file: match line {
-            Some(l) => format!("{file}:{l}"),
-            None => file.to_string(),
-        },
-        field: "toml".to_string(),
-        message: e.message().trim().to_string(),
-    }
-}
-
 /// The first of `fields` (key, value) that is 0, as a config error of `file`.
 pub(crate) fn require_nonzero(file: &str, fields: &[(&str, usize)]) -> Result<()> {
     match fields.iter().find(|(_, v)| *v == 0) {

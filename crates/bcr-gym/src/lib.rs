@@ -11,12 +11,12 @@
 //! greedy held-out check ([`check`]). [`demo`] is `bcr demo`: three RL runs
 //! from the warm start, the task-scaling sweep and the report.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod check;
 pub mod corpus;
 pub mod demo;
 mod error;
-pub mod overrides;
 pub mod sft;
 pub mod solution;
 pub mod split;

@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::corpus::{build_examples, VerbosityMix};
-use crate::error::{require_nonzero, toml_error, Error, Result};
+use crate::error::{require_nonzero, Error, Result};
 use crate::tiny::{write_model_config, TinySpec};
 use crate::tokenizer::{save_tokenizer_dir, train_tokenizer};
 
@@ -120,23 +120,16 @@ pub struct SftConfig {
 impl SftConfig {
     /// Parses TOML text; `file` names the source in errors.
     pub fn from_toml(text: &str, file: &str) -> Result<Self> {
-        let cfg: SftConfig = toml::from_str(text).map_err(|e| toml_error(text, file, &e))?;
+        let cfg: SftConfig = bcr_core::parse_toml(text, file)?;
         cfg.validate(file)?;
         Ok(cfg)
     }
 
-    /// Reads `path`, applies `--set` overrides, parses and validates.
+    /// Reads `path`, applies `--set` overrides (strict), and validates.
     pub fn load(path: &Path, sets: &[String]) -> Result<Self> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut doc: toml::Table = text.parse().map_err(|e| toml_error(&text, &file, &e))?;
-        crate::overrides::apply_sets(&mut doc, sets)?;
-        let text = toml::to_string(&doc).map_err(|e| Error::Config {
-            file: file.clone(),
-            field: "--set".into(),
-            message: e.to_string(),
-        })?;
-        Self::from_toml(&text, &file)
+        let cfg: SftConfig = bcr_core::load_toml(path, sets)?;
+        cfg.validate(&path.display().to_string())?;
+        Ok(cfg)
     }
 
     /// Checks every value; errors name `file` and the field.
@@ -189,7 +182,7 @@ impl SftConfig {
 }
 
 /// One optimizer step's numbers (for progress and the log).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct StepLog {
     /// 1-based step.
     pub step: usize,
@@ -354,16 +347,7 @@ mod tests {
     fn small(dir: &Path) -> SftConfig {
         SftConfig {
             output: dir.to_path_buf(),
-            model: TinySpec {
-                hidden_size: 32,
-                num_layers: 1,
-                num_heads: 2,
-                num_kv_heads: 1,
-                head_dim: 16,
-                intermediate_size: 64,
-                max_position_embeddings: 512,
-                rope_theta: 10_000.0,
-            },
+            model: TinySpec::for_tests(),
             data: DataSpec {
                 examples: 40,
                 pack_sizes: vec![1],

@@ -35,6 +35,23 @@ pub struct TinySpec {
     pub rope_theta: f64,
 }
 
+#[cfg(test)]
+impl TinySpec {
+    /// The smallest model the tests train (one layer of width 32): seconds on a CPU.
+    pub(crate) fn for_tests() -> Self {
+        TinySpec {
+            hidden_size: 32,
+            num_layers: 1,
+            num_heads: 2,
+            num_kv_heads: 1,
+            head_dim: 16,
+            intermediate_size: 64,
+            max_position_embeddings: 512,
+            rope_theta: 1e4,
+        }
+    }
+}
+
 impl Default for TinySpec {
     fn default() -> Self {
         TinySpec {

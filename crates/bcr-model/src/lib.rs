@@ -49,35 +49,26 @@
 //! `rms_norm` and `rope` return no gradient and are not used there.
 #![deny(missing_docs)]
 
-mod attend;
-mod config;
-mod decoder;
+mod arch;
 mod device;
 mod error;
-mod fused;
 mod generate;
-mod gguf;
-mod hf;
-mod init;
-mod logprobs;
-mod model;
-pub mod ops;
-pub mod sampling;
-mod simd;
-mod skinny;
-mod tokenizer;
+mod kernels;
+mod load;
 
+pub use arch::cache::{KvCache, RowSpan};
+pub use arch::config::{Arch, ModelConfig, RopeScaling};
+pub use arch::decoder::CausalLm;
+pub use arch::init::{init_varmap, InitOptions};
+pub use arch::ops;
 pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{VarBuilder, VarMap};
-pub use config::{Arch, ModelConfig, RopeScaling};
-pub use decoder::{CausalLm, KvCache, RowSpan};
 pub use device::{device_index, device_name, parse_device, parse_dtype, tune_cpu_threads};
 pub use error::{Error, Result};
+pub use generate::logprobs::{completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair};
+pub use generate::sampling::{self, row_seed, SamplingConfig};
 pub use generate::{generate, generate_with_stats, FinishReason, GenerateStats, Generation};
-pub use gguf::{load_gguf, GgmlType, GgufFile, GgufHeader, GgufValue, TensorInfo};
-pub use hf::{check_tensors, load_hf_dir, resolve_hub, safetensors_files, HfLoadOptions};
-pub use init::{init_varmap, InitOptions};
-pub use logprobs::{completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair};
-pub use model::{LoadOptions, Model, ModelSource};
-pub use sampling::{row_seed, SamplingConfig};
-pub use tokenizer::{GenerationDefaults, Tokenizer};
+pub use load::gguf::{load_gguf, GgmlType, GgufFile};
+pub use load::hf::{check_tensors, load_hf_dir, resolve_hub, safetensors_files, HfLoadOptions};
+pub use load::model::{Checkpoint, LoadOptions, Model, ModelSource};
+pub use load::tokenizer::{GenerationDefaults, Tokenizer};

@@ -27,6 +27,8 @@
 //! path panics on user input, and a panic would surface as pyo3's
 //! `PanicException`, never abort the interpreter.
 #![deny(missing_docs)]
+// No unsafe code of its own: what pyo3's macros expand to is theirs.
+#![deny(unsafe_code)]
 
 mod batch;
 mod reward;

@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{Tensor, Var};
@@ -80,25 +79,6 @@ pub struct TrainState {
     pub data: Vec<Cursor>,
 }
 
-/// Writes `bytes` to `path` atomically: temp file, fsync, rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = tmp_sibling(path);
-    let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
-}
-
-fn tmp_sibling(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    // Persists the rename itself; directories can be opened read-only and fsynced on Unix.
-    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(dir, e))
-}
-
 fn save_tensors(path: &Path, tensors: &HashMap<String, Tensor>) -> Result<()> {
     candle_core::safetensors::save(tensors, path)?;
     File::open(path).and_then(|f| f.sync_all()).map_err(|e| Error::io(path, e))
@@ -139,25 +119,17 @@ pub fn save(run_dir: &Path, snap: &Snapshot, keep: usize) -> Result<PathBuf> {
     fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
     let name = dir_name(snap.state.step);
     let dir = root.join(&name);
-    let tmp = root.join(format!(".{name}.tmp"));
-    if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    save_tensors(&tmp.join(MODEL_FILE), &named_tensors(snap.weights))?;
-    if let Some(reference) = snap.reference {
-        save_tensors(&tmp.join(REFERENCE_FILE), &named_tensors(reference))?;
-    }
-    save_tensors(&tmp.join("optimizer.safetensors"), &snap.optimizer.state_tensors())?;
-    let state = serde_json::to_string_pretty(snap.state).map_err(|e| Error::Invalid(e.to_string()))?;
-    write_atomic(&tmp.join("state.json"), state.as_bytes())?;
-    write_atomic(&tmp.join("config.toml"), snap.config_toml.as_bytes())?;
-    if dir.exists() {
-        fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    }
-    fs::rename(&tmp, &dir).map_err(|e| Error::io(&dir, e))?;
-    sync_dir(&root)?;
-    write_atomic(&root.join("latest"), name.as_bytes())?;
+    bcr_core::run::replace_dir(&dir, |tmp| -> Result<()> {
+        save_tensors(&tmp.join(MODEL_FILE), &named_tensors(snap.weights))?;
+        if let Some(reference) = snap.reference {
+            save_tensors(&tmp.join(REFERENCE_FILE), &named_tensors(reference))?;
+        }
+        save_tensors(&tmp.join("optimizer.safetensors"), &snap.optimizer.state_tensors())?;
+        let state = serde_json::to_string_pretty(snap.state).map_err(|e| Error::Invalid(e.to_string()))?;
+        bcr_core::run::write_atomic(&tmp.join("state.json"), state.as_bytes())?;
+        Ok(bcr_core::run::write_atomic(&tmp.join("config.toml"), snap.config_toml.as_bytes())?)
+    })?;
+    bcr_core::run::write_atomic(&root.join("latest"), name.as_bytes())?;
     prune(&root, keep)?;
     Ok(dir)
 }

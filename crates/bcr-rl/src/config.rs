@@ -7,6 +7,7 @@
 //! ...`, see [`crate::overrides`]), then [`TrainConfig::validate`] checks
 //! the values (`config key algo.clip_low: ...`).
 
+use bcr_core::{BudgetMode, PackStrategy};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -50,28 +51,6 @@ impl Default for ModelSection {
     }
 }
 
-/// How problems are grouped into packs (see `bcr_core::pack_problems`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strategy {
-    /// Every pack has about the same mean difficulty (the paper's choice).
-    Stratified,
-    /// Shuffled, then consecutive.
-    Random,
-    /// File order.
-    Sequential,
-}
-
-/// How `data.budget` turns into the `max_new_tokens` of one response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BudgetMode {
-    /// The whole response gets `budget` tokens whatever N is (the paper).
-    FixedTotal,
-    /// The response gets `budget * N` tokens (`budget` is per problem).
-    PerProblemXN,
-}
-
 /// `[data]`: the problems, N, and the shared budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -82,11 +61,12 @@ pub struct DataSection {
     pub format: String,
     /// Problems per pack. Several values = mixed N: step `s` uses `n[s % len]`.
     pub n: Vec<usize>,
-    /// Packing strategy.
-    pub strategy: Strategy,
+    /// Packing strategy: `stratified` (the paper's), `random` or `sequential`.
+    pub strategy: PackStrategy,
     /// Token budget (whole response, or per problem: see `budget_mode`).
     pub budget: usize,
-    /// `fixed-total` or `per-problem-x-n`.
+    /// `total` (one budget for the whole response, the paper's) or
+    /// `per-problem` (`budget x N`).
     pub budget_mode: BudgetMode,
     /// Use at most this many problems from the file (0 = all).
     pub max_problems: usize,
@@ -100,9 +80,9 @@ impl Default for DataSection {
             path: "gsm8k".into(),
             format: "auto".into(),
             n: vec![3],
-            strategy: Strategy::Stratified,
+            strategy: PackStrategy::Stratified,
             budget: 5120,
-            budget_mode: BudgetMode::FixedTotal,
+            budget_mode: BudgetMode::Total,
             max_problems: 0,
             system_prompt: String::new(),
         }
@@ -112,10 +92,7 @@ impl Default for DataSection {
 impl DataSection {
     /// `max_new_tokens` of a response to a pack of `n` problems.
     pub fn budget_for(&self, n: usize) -> usize {
-        match self.budget_mode {
-            BudgetMode::FixedTotal => self.budget,
-            BudgetMode::PerProblemXN => self.budget * n,
-        }
+        self.budget_mode.max_tokens(self.budget, n)
     }
 }
 
@@ -324,22 +301,13 @@ impl Default for RunSection {
 impl TrainConfig {
     /// Parses TOML text; `origin` (the file name) prefixes errors as `FILE:LINE`.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| 1 + text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count());
-            let at = match line {
-                Some(l) => format!("{origin}:{l}"),
-                None => origin.to_string(),
-            };
-            Error::config(at, e.message().trim().to_string())
-        })
+        Ok(bcr_core::parse_toml(text, origin)?)
     }
 
-    /// Reads and parses a config file (no overrides, no validation).
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_toml_str(&text, &path.display().to_string())
+    /// Reads and parses a config file, then applies `--set` overrides (no
+    /// validation: [`TrainConfig::validate`] runs when training starts).
+    pub fn load(path: &Path, sets: &[String]) -> Result<Self> {
+        Ok(bcr_core::load_toml(path, sets)?)
     }
 
     /// The resolved config as TOML (written to `RUN_DIR/config.toml`).
@@ -382,7 +350,7 @@ mod tests {
         let mut seen = 0;
         for name in ["paper-1p5b", "paper-4b", "baseline-n1", "length-penalty", "smollm2-gsm8k"] {
             let path = dir.join(format!("{name}.toml"));
-            let cfg = TrainConfig::from_file(&path).unwrap();
+            let cfg = TrainConfig::load(&path, &[]).unwrap();
             cfg.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
             let text = std::fs::read_to_string(&path).unwrap();
             let mut got = Vec::new();
@@ -424,7 +392,7 @@ mod tests {
     fn budget_modes() {
         let mut d = DataSection { budget: 100, ..DataSection::default() };
         assert_eq!(d.budget_for(3), 100);
-        d.budget_mode = BudgetMode::PerProblemXN;
+        d.budget_mode = BudgetMode::PerProblem;
         assert_eq!(d.budget_for(3), 300);
     }
 }

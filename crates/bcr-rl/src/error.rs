@@ -53,8 +53,8 @@ pub enum Error {
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
     /// The policy model failed (loading, generation, log-probs).
-    #[error("model: {0}")]
-    Model(String),
+    #[error(transparent)]
+    Model(#[from] bcr_model::Error),
 }
 
 impl Error {

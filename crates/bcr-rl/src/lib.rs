@@ -10,7 +10,8 @@
 //! reduced through one aggregation function.
 //!
 //! ```text
-//! TrainConfig (TOML + --set) -> Trainer::new(cfg, policy, task, problems)
+//! TrainConfig (TOML + bcr_core::apply_overrides) -> train(cfg, Resume, quiet)
+//!   = load problems, ModelPolicy, BcrTask -> Trainer::new / Trainer::resume -> run
 //!   step: PackStream::draw -> rollout::collect -> group_advantages
 //!         -> keep_informative_groups -> update (mu epochs, micro-batches, AdamW)
 //!         -> metrics.jsonl / samples.jsonl -> checkpoint::save every K
@@ -21,6 +22,8 @@
 //! [`optim`], [`filter`]. The model is behind the [`Policy`] trait and the
 //! task (prompt + reward) behind [`Task`].
 #![deny(missing_docs)]
+// Only the SIGINT handler (libc) is unsafe; it says so where it is.
+#![deny(unsafe_code)]
 
 pub mod advantages;
 pub mod agg;
@@ -33,36 +36,32 @@ pub mod loss;
 mod metrics;
 mod model_policy;
 pub mod optim;
-mod overrides;
 mod policy;
-mod progress;
 mod rollout;
 pub mod schedule;
+#[allow(unsafe_code)]
 mod signal;
 mod stats;
 mod task;
+mod train;
 mod trainer;
 pub mod update;
 mod validate;
 
 #[cfg(test)]
-mod proof;
-#[cfg(test)]
-mod proof_model;
-#[cfg(test)]
-mod tiny;
+mod testing;
 
 pub use config::{
-    AdvantageKind, AlgoSection, BudgetMode, DataSection, LossAgg, ModelSection, OptimSection, RewardSection,
-    RolloutSection, RunSection, ScheduleKind, Strategy, TrainConfig,
+    AdvantageKind, AlgoSection, DataSection, LossAgg, ModelSection, OptimSection, RewardSection, RolloutSection,
+    RunSection, ScheduleKind, TrainConfig,
 };
 pub use data::{load_training_problems, Cursor, PackStream};
 pub use error::{Error, Result};
-pub use metrics::{read_jsonl, SampleRecord, StepMetrics, Summary};
+pub use metrics::{SampleRecord, StepMetrics, Summary};
 pub use model_policy::{parse_device, parse_dtype, ModelPolicy};
-pub use overrides::apply as apply_overrides;
-pub use policy::{Completion, Policy, Sampling, TokenScores};
+pub use policy::{copy_vars, Completion, Policy, Sampling, TokenScores};
 pub use rollout::{collect as collect_rollouts, RolloutBatch, RolloutSpec, Sample};
 pub use signal::{clear_stop, install_ctrlc_handler, request_stop, stop_requested, uninstall_ctrlc_handler};
-pub use task::{BcrTask, Score, Task};
+pub use task::{BcrTask, Task};
+pub use train::{train, Resume, TrainOutcome};
 pub use trainer::Trainer;

@@ -11,7 +11,7 @@
 
 use candle_core::Tensor;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The log-ratio is clamped to +-20 before `exp`: a ratio of e^20 is already
 /// clipped away, and the clamp keeps one stale token from producing Inf.
@@ -73,7 +73,7 @@ pub fn kl_k3(logp: &Tensor, ref_logp: &Tensor) -> Result<Tensor> {
 /// (`bcr_model::ops::entropy`: one fused node on the CPU, composed ops
 /// elsewhere; candle's fused softmax has no backward).
 pub fn entropy_from_logits(logits: &Tensor) -> Result<Tensor> {
-    bcr_model::ops::entropy(logits).map_err(|e| Error::Model(e.to_string()))
+    Ok(bcr_model::ops::entropy(logits)?)
 }
 
 #[cfg(test)]

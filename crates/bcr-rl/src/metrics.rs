@@ -1,13 +1,11 @@
 //! What a run writes besides checkpoints: `metrics.jsonl` (one line per
 //! step), `samples.jsonl` (a few responses per step) and `summary.json`.
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One line of `metrics.jsonl`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -128,45 +126,11 @@ impl Summary {
     }
 }
 
-/// Appends one JSON line and flushes (a crash loses at most the current step).
-pub fn append_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut f = OpenOptions::new().create(true).append(true).open(path).map_err(|e| Error::io(path, e))?;
-    let line = serde_json::to_string(value).map_err(|e| Error::Invalid(e.to_string()))?;
-    writeln!(f, "{line}").and_then(|_| f.flush()).map_err(|e| Error::io(path, e))
-}
-
-/// Reads every line of a JSONL file of `T` (missing file = empty).
-pub fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<T>> {
-    let f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(path, e)),
-    };
-    let mut out = Vec::new();
-    for (i, line) in BufReader::new(f).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v =
-            serde_json::from_str(&line).map_err(|e| Error::Invalid(format!("{}:{}: {e}", path.display(), i + 1)))?;
-        out.push(v);
-    }
-    Ok(out)
-}
-
-/// Drops the lines of a step-keyed JSONL file whose `step` is after `step`
-/// (a resumed run re-does those steps).
+/// Keeps the lines of a step-keyed JSONL log up to `step` (a resumed run
+/// redoes the steps after its checkpoint).
 pub fn truncate_after(path: &Path, step: usize) -> Result<()> {
-    let lines: Vec<serde_json::Value> = read_jsonl(path)?;
-    let mut text = String::new();
-    for v in lines {
-        if v.get("step").and_then(|s| s.as_u64()).is_some_and(|s| s as usize <= step) {
-            text.push_str(&v.to_string());
-            text.push('\n');
-        }
-    }
-    crate::checkpoint::write_atomic(path, text.as_bytes())
+    let kept = |v: &serde_json::Value| v.get("step").and_then(|s| s.as_u64()).is_some_and(|s| s as usize <= step);
+    Ok(bcr_core::run::retain_jsonl(path, kept)?)
 }
 
 #[cfg(test)]
@@ -177,20 +141,17 @@ mod tests {
     fn summary_and_truncation() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.jsonl");
+        let log = bcr_core::run::Appender::open(&path).unwrap();
         for step in 1..=12 {
-            let m = StepMetrics { step, reward_mean: step as f64, skipped: step == 3, ..Default::default() };
-            append_json(&path, &m).unwrap();
+            log.append(&StepMetrics { step, reward_mean: step as f64, skipped: step == 3, ..Default::default() })
+                .unwrap();
         }
-        let all: Vec<StepMetrics> = read_jsonl(&path).unwrap();
+        let all: Vec<StepMetrics> = bcr_core::run::read_jsonl(&path).unwrap();
         let s = Summary::from_metrics(&all, 20, true, None);
         assert_eq!((s.steps, s.skipped_steps), (12, 1));
         assert!((s.reward_first - 5.5).abs() < 1e-12 && (s.reward_last - 7.5).abs() < 1e-12);
         truncate_after(&path, 4).unwrap();
-        let kept: Vec<StepMetrics> = read_jsonl(&path).unwrap();
+        let kept: Vec<StepMetrics> = bcr_core::run::read_jsonl(&path).unwrap();
         assert_eq!(kept.iter().map(|m| m.step).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
-        assert!(read_jsonl::<StepMetrics>(&dir.path().join("none.jsonl")).unwrap().is_empty());
-        std::fs::write(&path, "{\"step\": 1}\nnot json\n").unwrap();
-        let err = read_jsonl::<serde_json::Value>(&path).unwrap_err().to_string();
-        assert!(err.contains("metrics.jsonl:2"), "{err}");
     }
 }

@@ -13,10 +13,9 @@
 //! logits, giving log-probs and entropies `(b, t_c)`.
 
 use std::collections::HashMap;
-use std::path::Path;
 
 use bcr_core::ChatMessage;
-use bcr_model::{CausalLm, GgufFile, ModelConfig, ModelSource, RowSpan, SamplingConfig, Tokenizer};
+use bcr_model::{CausalLm, Checkpoint, ModelConfig, RowSpan, SamplingConfig, Tokenizer};
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 
@@ -35,10 +34,6 @@ pub struct ModelPolicy {
     device: Device,
 }
 
-fn model_err(e: bcr_model::Error) -> Error {
-    Error::Model(e.to_string())
-}
-
 /// `cpu` or `cuda:K` as a candle device (the `model.device` config key).
 pub fn parse_device(spec: &str) -> Result<Device> {
     bcr_model::parse_device(spec).map_err(|e| Error::config("config key model.device", e.to_string()))
@@ -49,41 +44,15 @@ pub fn parse_dtype(spec: &str) -> Result<DType> {
     bcr_model::parse_dtype(spec).map_err(|e| Error::config("config key model.dtype", e.to_string()))
 }
 
-fn load_dir_tensors(dir: &Path, dtype: DType, device: &Device) -> Result<(ModelConfig, HashMap<String, Tensor>)> {
-    let cfg = ModelConfig::from_file(&dir.join("config.json")).map_err(model_err)?;
-    let mut tensors = HashMap::new();
-    for file in bcr_model::safetensors_files(dir).map_err(model_err)? {
-        for (name, t) in candle_core::safetensors::load(&file, device)? {
-            tensors.insert(name, t.to_dtype(dtype)?);
-        }
-    }
-    Ok((cfg, tensors))
-}
-
 impl ModelPolicy {
-    /// Loads `[model]`: the checkpoint, its tokenizer, on the device and dtype asked for.
+    /// Loads `[model]`: the checkpoint (resolved as everywhere in bcr,
+    /// [`Checkpoint::open`]), its tokenizer, on the device and dtype asked for.
     pub fn load(section: &ModelSection) -> Result<Self> {
         let device = parse_device(&section.device)?;
         let dtype = parse_dtype(&section.dtype)?;
-        let source = ModelSource::parse(&section.path).map_err(model_err)?;
-        let (cfg, tensors, tokenizer) = match source {
-            ModelSource::Gguf(path) => {
-                let file = GgufFile::open(&path).map_err(model_err)?;
-                let cfg = file.config().map_err(model_err)?;
-                let tensors = file.hf_tensors(dtype, &device).map_err(model_err)?;
-                (cfg, tensors, Tokenizer::from_gguf(&file).map_err(model_err)?)
-            }
-            ModelSource::Dir(dir) => {
-                let (cfg, tensors) = load_dir_tensors(&dir, dtype, &device)?;
-                (cfg, tensors, Tokenizer::from_dir(&dir).map_err(model_err)?)
-            }
-            ModelSource::Hub(id) => {
-                let dir = bcr_model::resolve_hub(&id).map_err(model_err)?;
-                let (cfg, tensors) = load_dir_tensors(&dir, dtype, &device)?;
-                (cfg, tensors, Tokenizer::from_dir(&dir).map_err(model_err)?)
-            }
-        };
-        Self::from_tensors(cfg, tensors, tokenizer, &section.path)
+        let ckpt = Checkpoint::open(&section.path)?;
+        let tensors = ckpt.tensors(dtype, &device)?;
+        Self::from_tensors(ckpt.config, tensors, ckpt.tokenizer, &section.path)
     }
 
     /// Builds the policy from named tensors (checked against the config).
@@ -94,7 +63,7 @@ impl ModelPolicy {
         source: &str,
     ) -> Result<Self> {
         let shapes = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
-        bcr_model::check_tensors(&cfg, &shapes, source).map_err(model_err)?;
+        bcr_model::check_tensors(&cfg, &shapes, source)?;
         let wanted: Vec<String> = CausalLm::expected_tensors(&cfg).into_iter().map(|(n, _)| n).collect();
         let mut vars = Vec::with_capacity(wanted.len());
         for name in wanted {
@@ -110,16 +79,16 @@ impl ModelPolicy {
     fn assemble(cfg: ModelConfig, vars: Vec<(String, Var)>, tokenizer: Tokenizer) -> Result<Self> {
         let (dtype, device) = match vars.first() {
             Some((_, v)) => (v.dtype(), v.device().clone()),
-            None => return Err(Error::Model("the checkpoint has no tensors".into())),
+            None => return Err(Error::Invalid("the checkpoint has no tensors".into())),
         };
         let map = VarMap::new();
         {
-            let mut data = map.data().lock().map_err(|_| Error::Model("variable map lock poisoned".into()))?;
+            let mut data = map.data().lock().map_err(|_| Error::Invalid("variable map lock poisoned".into()))?;
             for (name, var) in &vars {
                 data.insert(name.clone(), var.clone());
             }
         }
-        let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&map, dtype, &device)).map_err(model_err)?;
+        let lm = CausalLm::new(&cfg, VarBuilder::from_varmap(&map, dtype, &device))?;
         Ok(ModelPolicy { cfg, lm, tokenizer, vars, dtype, device })
     }
 
@@ -149,20 +118,9 @@ impl Policy for ModelPolicy {
     }
 
     fn encode_prompt(&self, system: Option<&str>, user: &str) -> Result<Vec<u32>> {
-        let tok = &self.tokenizer;
-        if tok.chat_template().is_none() {
-            // A base model without a chat template gets the raw text.
-            let text = system.map_or_else(|| user.to_string(), |s| format!("{s}\n\n{user}"));
-            return tok.encode(&text, true).map_err(model_err);
-        }
-        let mut messages = Vec::new();
-        if let Some(s) = system {
-            messages.push(ChatMessage { role: "system".into(), content: s.into() });
-        }
-        messages.push(ChatMessage { role: "user".into(), content: user.into() });
-        let text = tok.apply_chat_template(&messages, true).map_err(model_err)?;
-        // The template already wrote any BOS token.
-        tok.encode(&text, false).map_err(model_err)
+        let mut messages: Vec<ChatMessage> = system.map(ChatMessage::system).into_iter().collect();
+        messages.push(ChatMessage::user(user));
+        Ok(self.tokenizer.encode_chat(&messages)?)
     }
 
     fn generate(&self, prompts: &[Vec<u32>], s: &Sampling) -> Result<Vec<Completion>> {
@@ -175,11 +133,11 @@ impl Policy for ModelPolicy {
             seed: s.seed,
             stop: Vec::new(),
         };
-        let gens = bcr_model::generate(&self.lm, &self.tokenizer, prompts, &cfg).map_err(model_err)?;
+        let gens = bcr_model::generate(&self.lm, &self.tokenizer, prompts, &cfg)?;
         Ok(gens
             .into_iter()
             .map(|g| Completion {
-                truncated: g.finish == bcr_model::FinishReason::Length,
+                truncated: g.finish == bcr_core::FinishReason::Length,
                 tokens: g.tokens,
                 text: g.text,
             })
@@ -210,12 +168,12 @@ impl Policy for ModelPolicy {
         }
         let dev = &self.device;
         let ids = Tensor::from_vec(ids, (b, t), dev)?;
-        let hidden = self.lm.hidden_rows(&ids, &spans, None).map_err(model_err)?;
+        let hidden = self.lm.hidden_rows(&ids, &spans, None)?;
         let d = hidden.dim(2)?;
         let picked = hidden.reshape((b * t, d))?.index_select(&Tensor::from_vec(gather, b * t_c, dev)?, 0)?;
-        let logits = self.lm.logits(&picked).map_err(model_err)?;
+        let logits = self.lm.logits(&picked)?;
         let targets = Tensor::from_vec(targets, b * t_c, dev)?;
-        let logprobs = bcr_model::ops::log_softmax_gather(&logits, &targets).map_err(model_err)?.reshape((b, t_c))?;
+        let logprobs = bcr_model::ops::log_softmax_gather(&logits, &targets)?.reshape((b, t_c))?;
         let entropy = match with_entropy {
             true => Some(entropy_from_logits(&logits)?.reshape((b, t_c))?),
             false => None,
@@ -224,11 +182,6 @@ impl Policy for ModelPolicy {
     }
 
     fn frozen_copy(&self) -> Result<Self> {
-        let vars = self
-            .vars
-            .iter()
-            .map(|(n, v)| Ok((n.clone(), Var::from_tensor(&v.as_tensor().detach().copy()?)?)))
-            .collect::<Result<Vec<_>>>()?;
-        Self::assemble(self.cfg.clone(), vars, self.tokenizer.clone())
+        Self::assemble(self.cfg.clone(), crate::policy::copy_vars(&self.vars)?, self.tokenizer.clone())
     }
 }

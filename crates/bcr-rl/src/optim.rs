@@ -94,7 +94,7 @@ impl AdamW {
                 None => None,
             };
             if let Some(t) = target {
-                if adamw_step_in_place(&t, &g, &self.mv[i], &s).map_err(|e| Error::Model(e.to_string()))? {
+                if adamw_step_in_place(&t, &g, &self.mv[i], &s)? {
                     if self.master[i].is_some() {
                         var.set(&t.to_dtype(var.dtype())?)?;
                     }
@@ -106,7 +106,7 @@ impl AdamW {
                 None => var.as_tensor().detach().to_dtype(DType::F32)?,
             };
             // One pass: (3, ..) = new m, new v, new theta.
-            let out = adamw_step(&theta, &g, &self.mv[i], &s).map_err(|e| Error::Model(e.to_string()))?;
+            let out = adamw_step(&theta, &g, &self.mv[i], &s)?;
             self.mv[i] = out.narrow(0, 0, 2)?;
             let new = out.get(2)?;
             var.set(&new.to_dtype(var.dtype())?)?;
@@ -212,7 +212,7 @@ impl GradAccumulator {
 pub fn global_norm(grads: &[Tensor]) -> Result<f64> {
     let mut sq = 0.0f64;
     for g in grads {
-        sq += sum_squares(g).map_err(|e| Error::Model(e.to_string()))?;
+        sq += sum_squares(g)?;
     }
     Ok(sq.sqrt())
 }

@@ -71,3 +71,8 @@ pub trait Policy {
     where
         Self: Sized;
 }
+
+/// Detached copies of named variables (a frozen reference policy's weights).
+pub fn copy_vars(vars: &[(String, Var)]) -> Result<Vec<(String, Var)>> {
+    vars.iter().map(|(n, v)| Ok((n.clone(), Var::from_tensor(&v.as_tensor().detach().copy()?)?))).collect()
+}

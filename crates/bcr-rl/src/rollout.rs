@@ -9,7 +9,8 @@ use bcr_core::Pack;
 
 use crate::error::{Error, Result};
 use crate::policy::{Completion, Policy, Sampling};
-use crate::task::{Score, Task};
+use crate::task::Task;
+use bcr_core::Score;
 
 /// One response to one pack, with its score.
 #[derive(Debug, Clone)]
@@ -49,15 +50,41 @@ impl RolloutBatch {
 
 /// What a rollout needs besides the policy and the task.
 #[derive(Debug, Clone)]
-pub struct RolloutSpec<'a> {
+pub struct RolloutSpec {
     /// G.
     pub group_size: usize,
     /// Sampling settings (budget included).
     pub sampling: Sampling,
     /// Optional system message.
-    pub system: Option<&'a str>,
+    pub system: Option<String>,
     /// Rows per generate call (0 = all at once).
     pub max_batch: usize,
+}
+
+impl RolloutSpec {
+    /// The rollout settings of `[rollout]` and `[data]` (budget and seed
+    /// are set per step by [`RolloutSpec::at`]).
+    pub fn from_config(c: &crate::TrainConfig) -> Self {
+        let r = &c.rollout;
+        RolloutSpec {
+            group_size: r.group_size,
+            sampling: Sampling {
+                max_new_tokens: c.data.budget,
+                temperature: r.temperature,
+                top_p: r.top_p,
+                top_k: r.top_k,
+                seed: 0,
+            },
+            system: Some(c.data.system_prompt.clone()).filter(|s| !s.is_empty()),
+            max_batch: r.max_batch,
+        }
+    }
+
+    /// These settings with this step's budget and sampling seed.
+    pub fn at(&self, budget: usize, seed: u64) -> Self {
+        let sampling = Sampling { max_new_tokens: budget, seed, ..self.sampling.clone() };
+        RolloutSpec { sampling, ..self.clone() }
+    }
 }
 
 /// Samples and scores G responses for each pack.
@@ -66,7 +93,7 @@ pub fn collect<P: Policy, T: Task>(policy: &P, task: &T, packs: Vec<Pack>, spec:
     let mut prompts = Vec::with_capacity(packs.len());
     for pack in &packs {
         let user = task.user_message(pack)?;
-        prompts.push(policy.encode_prompt(spec.system, &user)?);
+        prompts.push(policy.encode_prompt(spec.system.as_deref(), &user)?);
     }
     let repeated: Vec<Vec<u32>> = prompts.iter().flat_map(|p| std::iter::repeat_n(p.clone(), g)).collect();
     let chunk = if spec.max_batch == 0 { repeated.len().max(1) } else { spec.max_batch };
@@ -77,7 +104,7 @@ pub fn collect<P: Policy, T: Task>(policy: &P, task: &T, packs: Vec<Pack>, spec:
         completions.extend(policy.generate(rows, &sampling)?);
     }
     if completions.len() != repeated.len() {
-        return Err(Error::Model(format!(
+        return Err(Error::Invalid(format!(
             "generate returned {} completions for {} prompts",
             completions.len(),
             repeated.len()

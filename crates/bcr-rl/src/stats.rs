@@ -54,7 +54,7 @@ pub fn step_metrics(
         accuracy: mean(s.iter().map(|x| x.score.accuracy)),
         tokens_per_problem: ratio(tokens, (s.len() * n) as f64),
         truncation_rate: mean(s.iter().map(|x| f64::from(u8::from(x.completion.truncated)))),
-        format_failure_rate: mean(s.iter().map(|x| f64::from(u8::from(!x.score.format_ok)))),
+        format_failure_rate: mean(s.iter().map(|x| f64::from(u8::from(!x.score.format_ok())))),
         filtered_share,
         clip_fraction: ratio(u.stats.clipped_tokens, u.stats.tokens),
         kl: ratio(u.stats.kl_sum, u.stats.tokens),

@@ -3,20 +3,9 @@
 //! `bcr-core` prompt template and reward); other tasks (the gym's, the
 //! tests') implement [`Task`] themselves.
 
-use bcr_core::Pack;
+use bcr_core::{Pack, Score};
 
 use crate::error::Result;
-
-/// The reward of one response and what it is made of.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Score {
-    /// The scalar the advantages are computed from.
-    pub reward: f64,
-    /// Share of the pack's problems answered correctly.
-    pub accuracy: f64,
-    /// Whether the response had the required format (all N answers labelled).
-    pub format_ok: bool,
-}
 
 /// A verifiable task over packs.
 pub trait Task {
@@ -60,13 +49,7 @@ impl Task for BcrTask {
     }
 
     fn score(&self, pack: &Pack, response: &str, response_tokens: usize, budget: usize) -> Result<Score> {
-        let s = bcr_core::score_response(response, &pack.golds(), response_tokens, budget, &self.reward)?;
-        Ok(Score {
-            reward: s.reward,
-            accuracy: s.accuracy,
-            // Every one of the N answers present and well formed.
-            format_ok: s.format >= 1.0,
-        })
+        Ok(bcr_core::score_response(response, &pack.golds(), response_tokens, budget, &self.reward)?)
     }
 }
 
@@ -101,7 +84,7 @@ mod tests {
         for (response, reward, accuracy, format_ok) in cases {
             let s = task.score(&pack(), response, 10, 100).unwrap();
             assert!((s.reward - reward).abs() < 1e-12, "{response}: {s:?}");
-            assert_eq!((s.accuracy, s.format_ok), (accuracy, format_ok), "{response}");
+            assert_eq!((s.accuracy, s.format_ok()), (accuracy, format_ok), "{response}");
         }
         let penalised = RewardSection { length_penalty: 1.0, ..RewardSection::default() };
         let s = BcrTask::new(&penalised).unwrap().score(&pack(), cases[0].0, 50, 100).unwrap();

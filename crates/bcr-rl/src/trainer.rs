@@ -20,21 +20,25 @@ use crate::config::TrainConfig;
 use crate::data::PackStream;
 use crate::error::{Error, Result};
 use crate::filter::keep_informative_groups;
-use crate::loss::Clip;
 use crate::metrics::{self, StepMetrics, Summary};
 use crate::optim::{AdamParams, AdamW};
-use crate::policy::{Policy, Sampling};
-use crate::progress::Progress;
+use crate::policy::Policy;
 use crate::rollout::{self, RolloutBatch, RolloutSpec};
 use crate::schedule::lr_at;
 use crate::stats::{sample_records, step_metrics, StepTimes};
 use crate::task::Task;
-use crate::update::{update, LossSettings, TrainRow, UpdateSettings};
+use crate::update::{update, TrainRow, UpdateSettings};
+use bcr_core::run::{Appender, Progress, ProgressSpec};
 
 /// A GRPO run: policy, optimizer, data stream, RNG and run directory.
 pub struct Trainer<P: Policy, T: Task> {
     cfg: TrainConfig,
+    /// `[rollout]`/`[data]` and `[algo]`/`[optim]` as the step uses them.
+    rollout: RolloutSpec,
+    update: UpdateSettings,
     config_toml: String,
+    metrics_log: Appender,
+    samples_log: Appender,
     policy: P,
     reference: Option<P>,
     task: T,
@@ -63,7 +67,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         }
         std::fs::create_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
         let config_toml = cfg.to_toml()?;
-        checkpoint::write_atomic(&run_dir.join("config.toml"), config_toml.as_bytes())?;
+        bcr_core::run::write_atomic(&run_dir.join("config.toml"), config_toml.as_bytes())?;
         let data = PackStream::new(problems, &cfg.data.n, cfg.data.strategy, cfg.run.seed)?;
         let rng = ChaCha8Rng::seed_from_u64(cfg.run.seed);
         Self::assemble(cfg, config_toml, policy, task, data, rng, run_dir)
@@ -82,7 +86,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         let data = PackStream::at(problems, state.data.clone(), cfg.data.strategy, cfg.run.seed)?;
         let rng = state.rng.restore()?;
         let config_toml = cfg.to_toml()?;
-        checkpoint::write_atomic(&run_dir.join("config.toml"), config_toml.as_bytes())?;
+        bcr_core::run::write_atomic(&run_dir.join("config.toml"), config_toml.as_bytes())?;
         for log in ["metrics.jsonl", "samples.jsonl"] {
             metrics::truncate_after(&run_dir.join(log), state.step)?;
         }
@@ -114,7 +118,23 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         let o = &cfg.optim;
         let hp = AdamParams { beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weight_decay: o.weight_decay };
         let opt = AdamW::new(policy.named_vars(), hp)?;
-        Ok(Trainer { cfg, config_toml, policy, reference, task, opt, data, rng, step: 0, bad_streak: 0, run_dir })
+        Ok(Trainer {
+            rollout: RolloutSpec::from_config(&cfg),
+            update: UpdateSettings::from_config(&cfg),
+            metrics_log: Appender::open(&run_dir.join("metrics.jsonl"))?,
+            samples_log: Appender::open(&run_dir.join("samples.jsonl"))?,
+            cfg,
+            config_toml,
+            policy,
+            reference,
+            task,
+            opt,
+            data,
+            rng,
+            step: 0,
+            bad_streak: 0,
+            run_dir,
+        })
     }
 
     /// The policy being trained.
@@ -142,19 +162,7 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         let packs = self.data.draw(step, c.rollout.packs_per_step)?;
         // 2-4. Prompts, G samples per pack, parse/grade/reward.
         let t_roll = Instant::now();
-        let system = Some(c.data.system_prompt.as_str()).filter(|s| !s.is_empty());
-        let spec = RolloutSpec {
-            group_size: c.rollout.group_size,
-            sampling: Sampling {
-                max_new_tokens: budget,
-                temperature: c.rollout.temperature,
-                top_p: c.rollout.top_p,
-                top_k: c.rollout.top_k,
-                seed: self.rng.next_u64(),
-            },
-            system,
-            max_batch: c.rollout.max_batch,
-        };
+        let spec = self.rollout.at(budget, self.rng.next_u64());
         let batch = rollout::collect(&self.policy, &self.task, packs, &spec)?;
         let rollout_s = t_roll.elapsed().as_secs_f64();
         // 5. Group-relative advantages, then drop groups with no signal.
@@ -167,24 +175,9 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         };
         let rows = train_rows(&batch, &adv, &keep, g);
         // 6-7. Old log-probs once, then mu epochs of micro-batched updates.
-        let lr = lr_at(step, c.run.steps, c.optim.lr, c.optim.warmup_steps, c.optim.schedule, c.optim.min_lr_ratio);
-        let settings = UpdateSettings {
-            loss: LossSettings {
-                clip: Clip {
-                    low: c.algo.clip_low,
-                    high: c.algo.clip_high,
-                    dual: (c.algo.dual_clip > 0.0).then_some(c.algo.dual_clip),
-                },
-                agg: c.algo.loss_agg,
-                kl_coef: c.algo.kl_coef,
-                entropy_coef: c.algo.entropy_coef,
-                budget,
-            },
-            epochs: c.algo.epochs,
-            micro_batch: c.optim.micro_batch,
-            max_grad_norm: c.optim.max_grad_norm,
-            lr,
-        };
+        let o = &c.optim;
+        let lr = lr_at(step, c.run.steps, o.lr, o.warmup_steps, o.schedule, o.min_lr_ratio);
+        let settings = self.update.at(budget, lr);
         let outcome = update(&self.policy, self.reference.as_ref(), &mut self.opt, &rows, &settings)?;
         // 8. Guard against divergence: skip a non-finite step, abort after several.
         match &outcome.skipped {
@@ -205,9 +198,9 @@ impl<P: Policy, T: Task> Trainer<P, T> {
         self.step += 1;
         let times = StepTimes { rollout_s, step_s: t_step.elapsed().as_secs_f64() };
         let m = step_metrics(self.step, n, &batch, filtered, lr, &outcome, times);
-        metrics::append_json(&self.run_dir.join("metrics.jsonl"), &m)?;
+        self.metrics_log.append(&m)?;
         for rec in sample_records(self.step, &batch, c.run.samples_per_step) {
-            metrics::append_json(&self.run_dir.join("samples.jsonl"), &rec)?;
+            self.samples_log.append(&rec)?;
         }
         // 10. Checkpoint every K steps.
         if c.run.save_every > 0 && self.step.is_multiple_of(c.run.save_every) {
@@ -240,7 +233,8 @@ impl<P: Policy, T: Task> Trainer<P, T> {
     /// Runs until `run.steps` or until `stop()` says so (Ctrl-C), then saves
     /// a checkpoint and writes `summary.json`.
     pub fn run(&mut self, stop: &dyn Fn() -> bool, quiet: bool) -> Result<Summary> {
-        let progress = Progress::new(self.step, self.cfg.run.steps, quiet);
+        let spec = ProgressSpec::steps("train", self.step as u64, self.cfg.run.steps as u64);
+        let progress = Progress::new(&spec, !quiet);
         let mut interrupted = false;
         while self.step < self.cfg.run.steps {
             if stop() {
@@ -251,16 +245,26 @@ impl<P: Policy, T: Task> Trainer<P, T> {
             if m.skipped {
                 progress.warn(&format!("step {}: non-finite loss or gradient, update skipped", m.step));
             }
-            progress.step(&m);
+            progress.set(m.step as u64, &step_line(&m));
         }
         progress.finish();
         let ckpt = self.save()?;
-        let all: Vec<StepMetrics> = metrics::read_jsonl(&self.run_dir.join("metrics.jsonl"))?;
+        self.metrics_log.sync()?;
+        self.samples_log.sync()?;
+        let all: Vec<StepMetrics> = bcr_core::run::read_jsonl(&self.run_dir.join("metrics.jsonl"))?;
         let summary = Summary::from_metrics(&all, self.cfg.run.steps, interrupted, Some(ckpt));
         let text = serde_json::to_string_pretty(&summary).map_err(|e| Error::Invalid(e.to_string()))?;
-        checkpoint::write_atomic(&self.run_dir.join("summary.json"), text.as_bytes())?;
+        bcr_core::run::write_atomic(&self.run_dir.join("summary.json"), text.as_bytes())?;
         Ok(summary)
     }
+}
+
+/// The progress line of a finished step.
+fn step_line(m: &StepMetrics) -> String {
+    format!(
+        "reward {:.3} acc {:.3} tok/problem {:.0} trunc {:.2} {:.1}s",
+        m.reward_mean, m.accuracy, m.tokens_per_problem, m.truncation_rate, m.step_s
+    )
 }
 
 /// Training rows of the kept groups, each with its sequence advantage.

@@ -116,7 +116,7 @@ pub fn microbatch_loss<P: Policy>(
     let logp = scores.logprobs;
     let (b, t) = logp.dims2()?;
     if b != rows.len() {
-        return Err(Error::Model(format!("score returned {b} rows for {}", rows.len())));
+        return Err(Error::Invalid(format!("score returned {b} rows for {}", rows.len())));
     }
     let (mask, adv) = row_tensors(rows, t, logp.dtype(), logp.device())?;
     let old = match old {
@@ -159,6 +159,32 @@ pub struct UpdateSettings {
     pub max_grad_norm: f64,
     /// Learning rate of this step.
     pub lr: f64,
+}
+
+impl UpdateSettings {
+    /// The update settings of `[algo]` and `[optim]` (budget and learning
+    /// rate are set per step by [`UpdateSettings::at`]).
+    pub fn from_config(c: &crate::TrainConfig) -> Self {
+        let (a, o) = (&c.algo, &c.optim);
+        UpdateSettings {
+            loss: LossSettings {
+                clip: Clip { low: a.clip_low, high: a.clip_high, dual: (a.dual_clip > 0.0).then_some(a.dual_clip) },
+                agg: a.loss_agg,
+                kl_coef: a.kl_coef,
+                entropy_coef: a.entropy_coef,
+                budget: c.data.budget,
+            },
+            epochs: a.epochs,
+            micro_batch: o.micro_batch,
+            max_grad_norm: o.max_grad_norm,
+            lr: o.lr,
+        }
+    }
+
+    /// These settings with this step's response budget and learning rate.
+    pub fn at(&self, budget: usize, lr: f64) -> Self {
+        UpdateSettings { loss: LossSettings { budget, ..self.loss }, lr, ..*self }
+    }
 }
 
 /// What the update did.

@@ -8,7 +8,7 @@
 mod verl;
 
 use anyhow::Context;
-use bcr_core::data::{benchmark_path, load_problems, Benchmark, Format, LoadOptions};
+use bcr_core::data::{Benchmark, Format, LoadOptions};
 use bcr_core::pack::{pack_problems, PackOptions, PackStrategy};
 use bcr_core::{Pack, PromptTemplate};
 use std::path::{Path, PathBuf};
@@ -56,7 +56,7 @@ struct BuildArgs {
     input: PathBuf,
     /// Schema of --input (auto, problems, math500, aime, amc, gsm8k, minerva,
     /// olympiadbench, deepmath). Example: --input-format deepmath
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
+    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = super::parse_flag::<Format>)]
     input_format: Format,
     /// Skip malformed input records (their number is reported) instead of
     /// stopping at the first. Example: --skip-invalid
@@ -67,8 +67,8 @@ struct BuildArgs {
     n: u64,
     /// How training problems are grouped (stratified by difficulty, as in the
     /// paper; sequential; random). Example: --strategy stratified
-    #[arg(long, value_enum, default_value_t = Strategy::Stratified)]
-    strategy: Strategy,
+    #[arg(long, value_name = "STRATEGY", default_value = "stratified", value_parser = super::parse_flag::<PackStrategy>)]
+    strategy: PackStrategy,
     /// Seed of the packing shuffles. Example: --seed 7
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -105,9 +105,6 @@ enum OutputFormat {
     Verl,
 }
 
-// The packing flags are `bcr pack`'s own, so the two commands accept the same values.
-use super::pack::{parse_format, Strategy};
-
 /// How packs become rows.
 struct RowStyle<'a> {
     template: &'a PromptTemplate,
@@ -127,16 +124,9 @@ fn run_build(args: BuildArgs) -> anyhow::Result<()> {
     let template = PromptTemplate::default().with_label(&args.label).context("--label")?;
     let system = args.system.as_deref();
     let n = usize::try_from(args.n).context("--n is too large")?;
-    let input = resolve_input(&args.input)?;
-    let loaded = load_problems(&input, &LoadOptions { format: args.input_format, skip_invalid: args.skip_invalid })?;
-    if let Some(first) = loaded.skipped.first() {
-        eprintln!(
-            "warning: skipped {} invalid record(s) of {}; the first: {first}",
-            loaded.skipped.len(),
-            input.display()
-        );
-    }
-    let opts = PackOptions { n, strategy: args.strategy.into(), seed: args.seed };
+    let (input, loaded) =
+        super::load_input(&args.input, &LoadOptions { format: args.input_format, skip_invalid: args.skip_invalid })?;
+    let opts = PackOptions { n, strategy: args.strategy, seed: args.seed };
     let packs = pack_problems(&loaded.problems, &opts)?;
     anyhow::ensure!(!packs.is_empty(), "{}: no problems to pack", input.display());
     let style = RowStyle { template: &template, system, split: "train" };
@@ -211,17 +201,6 @@ fn row(pack: &Pack, data_source: &str, style: &RowStyle<'_>, index: i64) -> anyh
         difficulties: pack.problems.iter().map(|p| p.difficulty).collect(),
         mean_difficulty: pack.mean_difficulty(),
     })
-}
-
-/// An existing path as given; otherwise a bundled benchmark's name.
-fn resolve_input(input: &Path) -> anyhow::Result<PathBuf> {
-    if input.exists() {
-        return Ok(input.to_path_buf());
-    }
-    match input.to_str().map(Benchmark::from_name) {
-        Some(Ok(b)) => Ok(benchmark_path(b)?),
-        _ => anyhow::bail!("{}: no such file (and not a benchmark name)", input.display()),
-    }
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 //! ending in `summary.{json,csv}`, `report.md` and `scaling.{svg,png}`.
 
 use anyhow::{bail, Context};
-use bcr_eval::{
-    Api, Backend, BudgetMode, HttpBackend, HttpConfig, RetryPolicy, RunConfig, RuntimeConfig, SweepOptions,
-};
+use bcr_core::BudgetMode;
+use bcr_eval::{Api, BackendSpec, EvalSpec, HttpConfig, RetryPolicy, SweepSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -56,8 +55,8 @@ pub struct Args {
     budget: usize,
     /// `total`: max_tokens = budget for every N (BCR's setup); `per-problem`: budget x N.
     /// Example: `--budget-mode per-problem`.
-    #[arg(long, default_value = "total", value_parser = ["total", "per-problem"])]
-    budget_mode: String,
+    #[arg(long, value_name = "MODE", default_value = "total", value_parser = super::parse_flag::<BudgetMode>)]
+    budget_mode: BudgetMode,
     /// Seeded packings per N (the first is the file order). Example: `--shuffles 3`.
     #[arg(long, default_value_t = 1)]
     shuffles: usize,
@@ -106,69 +105,41 @@ pub struct Args {
 
 /// Runs `bcr eval`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let mut data = Vec::new();
-    for spec in &args.benchmarks {
-        let bench = bcr_eval::load_benchmark(spec, args.limit).with_context(|| format!("--benchmarks `{spec}`"))?;
-        data.push(bench);
-    }
-    let mut prompt = match &args.template {
-        Some(path) => bcr_core::PromptTemplate::from_file(path)?,
-        None => bcr_core::PromptTemplate::default(),
-    };
-    prompt = prompt.with_label(&args.label).context("--label")?;
-    let backend = backend(&args)?;
-    let run = RunConfig {
-        benchmarks: data.iter().map(|b| b.spec()).collect(),
+    let sweep = SweepSettings {
         ns: args.ns.clone(),
         shuffles: args.shuffles,
         samples: args.samples,
         temperature: args.temperature,
         top_p: args.top_p,
         budget: args.budget,
-        budget_mode: if args.budget_mode == "total" { BudgetMode::Total } else { BudgetMode::PerProblem },
-        limit: args.limit,
+        budget_mode: args.budget_mode,
         system: args.system.clone(),
         label: args.label.clone(),
-        template: bcr_eval::fingerprint([prompt.source()]),
         seed: args.seed,
-        backend: match &args.model {
-            Some(m) if args.endpoint.is_none() => format!("native:{m}"),
-            _ => format!("http:{}:{}", args.api, args.served_model),
-        },
     };
-    let runtime = RuntimeConfig {
-        sources: data.iter().map(|b| b.source.clone()).collect(),
-        backend: backend.describe(),
-        concurrency: args.concurrency,
-    };
-    let mut reward = bcr_core::RewardConfig::default();
-    reward.parse.label = args.label.clone();
-    let opts = SweepOptions { run, runtime, prompt, reward, progress: !args.quiet };
-    let outcome = bcr_eval::run_sweep(&args.out, &data, &opts, backend.as_ref());
-    // Reports are written even after failed requests: they cover what is done.
-    let summary = bcr_eval::summarise(&args.out)?;
-    bcr_eval::write_reports(&args.out, &summary, &command_line())?;
-    bcr_eval::write_plots(&args.out, &summary)?;
-    let outcome = outcome?;
-    print!("{}", bcr_eval::markdown(&summary, &command_line()));
+    let spec =
+        EvalSpec { benchmarks: args.benchmarks.clone(), limit: args.limit, template: args.template.clone(), sweep };
+    let backend = backend(&args)?;
+    let out = bcr_eval::evaluate(&args.out, &spec, &backend, !args.quiet, &command_line())?;
+    print!("{}", bcr_eval::markdown(&out.summary, &command_line()));
     eprintln!(
         "{}: {} samples written now, {} already done; reports in {}",
         args.out.display(),
-        outcome.completed,
-        outcome.already_done,
+        out.sweep.completed,
+        out.sweep.already_done,
         args.out.display()
     );
     Ok(())
 }
 
-fn backend(args: &Args) -> anyhow::Result<Box<dyn Backend>> {
+fn backend(args: &Args) -> anyhow::Result<BackendSpec> {
     match (&args.endpoint, &args.model) {
         (Some(url), _) => {
             let api_key = match &args.api_key_env {
                 Some(var) => Some(std::env::var(var).with_context(|| format!("--api-key-env: ${var} is not set"))?),
                 None => None,
             };
-            let config = HttpConfig {
+            Ok(BackendSpec::Http(HttpConfig {
                 base_url: url.clone(),
                 model: args.served_model.clone(),
                 api: if args.api == "chat" { Api::Chat } else { Api::Completions },
@@ -177,16 +148,16 @@ fn backend(args: &Args) -> anyhow::Result<Box<dyn Backend>> {
                 retry: RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() },
                 api_key,
                 tokenizer: None,
-            };
-            Ok(Box::new(HttpBackend::new(config)?))
+            }))
         }
-        (None, Some(spec)) => {
-            let opts = bcr_model::LoadOptions {
+        (None, Some(model)) => Ok(BackendSpec::Native {
+            model: model.clone(),
+            load: bcr_model::LoadOptions {
                 device: bcr_model::parse_device(&args.device).context("--device")?,
                 dtype: bcr_model::parse_dtype(&args.dtype).context("--dtype")?,
-            };
-            Ok(Box::new(bcr_eval::NativeBackend::load_with(spec, args.concurrency, &opts)?))
-        }
+            },
+            batch: args.concurrency,
+        }),
         (None, None) => bail!("give --endpoint URL (OpenAI-compatible server) or --model PATH (native backend)"),
     }
 }

@@ -2,10 +2,11 @@
 //! `.gguf` file or Hub id) with batched KV-cache decoding, streaming one
 //! JSON object per completion.
 
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use bcr_core::run::{PlainLines, Progress, ProgressSpec};
 use bcr_core::ChatMessage;
 use bcr_model::{generate_with_stats, row_seed, GenerateStats, LoadOptions, Model, SamplingConfig};
 use serde_json::{json, Value};
@@ -118,13 +119,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     for (i, p) in prompts.iter().enumerate() {
         encoded.push(encode(&model, &args, &p.text).with_context(|| format!("prompt {i}"))?);
     }
-    let mut out: Box<dyn Write> = match args.output.as_deref() {
-        None => Box::new(std::io::stdout().lock()),
-        Some(p) if p == Path::new("-") => Box::new(std::io::stdout().lock()),
-        Some(p) => Box::new(BufWriter::new(super::create_output(p)?)),
-    };
+    let mut out = super::prompt::open_output(args.output.as_deref())?;
     let jobs: Vec<(usize, usize)> = (0..prompts.len()).flat_map(|i| (0..args.samples).map(move |k| (i, k))).collect();
-    let bar = progress(jobs.len());
+    let spec = ProgressSpec {
+        plain: PlainLines::EveryUpdate,
+        ..ProgressSpec::counted("generate", "completions", jobs.len() as u64)
+    };
+    let progress = Progress::new(&spec, true);
     let mut total = GenerateStats::default();
     for (b, batch) in jobs.chunks(args.batch_size).enumerate() {
         let ids: Vec<Vec<u32>> = batch.iter().map(|&(i, _)| encoded[i].clone()).collect();
@@ -140,14 +141,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         out.flush().context("writing the output")?;
         accumulate(&mut total, &stats);
-        match &bar {
-            Some(bar) => bar.inc(batch.len() as u64),
-            None => eprintln!("batch {}: {}", b + 1, rates(&stats, batch.len())),
-        }
+        let done = progress.position() + batch.len() as u64;
+        progress.set(done, &format!("batch {}: {}", b + 1, rates(&stats, batch.len())));
     }
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     eprintln!("total: {}", rates(&total, jobs.len()));
     Ok(())
 }
@@ -169,29 +166,17 @@ fn encode(model: &Model, args: &Args, text: &str) -> anyhow::Result<Vec<u32>> {
     if args.raw {
         return Ok(model.tokenizer.encode(text, true)?);
     }
-    let mut msgs = Vec::new();
-    if let Some(s) = &args.system {
-        msgs.push(ChatMessage::system(s.clone()));
-    }
+    let mut msgs: Vec<ChatMessage> = args.system.iter().map(ChatMessage::system).collect();
     msgs.push(ChatMessage::user(text));
-    let rendered = model.tokenizer.apply_chat_template(&msgs, true)?;
-    Ok(model.tokenizer.encode(&rendered, false)?)
+    Ok(model.tokenizer.encode_chat(&msgs)?)
 }
 
 fn read_prompts(path: &Path) -> anyhow::Result<Vec<Prompt>> {
-    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     let mut out = Vec::new();
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let at = format!("{}:{}", path.display(), n + 1);
-        let line = line.with_context(|| format!("reading {at}"))?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let v: Value = serde_json::from_str(&line).with_context(|| format!("{at}: not a JSON object"))?;
-        let Some(text) = v.get("prompt").and_then(Value::as_str) else {
-            bail!("{at}: field `prompt`: missing or not a string");
-        };
-        out.push(Prompt { id: v.get("id").cloned(), text: text.to_string() });
+    for record in bcr_core::data::read_records(path)? {
+        let record = record?;
+        let text = record.string("prompt")?;
+        out.push(Prompt { id: record.fields().get("id").cloned(), text });
     }
     if out.is_empty() {
         bail!("{}: no prompts", path.display());
@@ -219,17 +204,6 @@ fn rates(s: &GenerateStats, seqs: usize) -> String {
     )
 }
 
-fn progress(n: usize) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let bar = indicatif::ProgressBar::new(n as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} completions {elapsed}") {
-        bar.set_style(style);
-    }
-    Some(bar)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,9 +213,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
             ("{\"prompt\": \"a\", \"id\": 3}\n\n{\"prompt\": \"b\"}\n", None),
-            ("{\"prompt\": \"a\"}\n{\"question\": \"b\"}\n", Some(":2: field `prompt`")),
-            ("{\"prompt\": 5}\n", Some(":1: field `prompt`")),
-            ("not json\n", Some(":1: not a JSON object")),
+            ("{\"prompt\": \"a\"}\n{\"question\": \"b\"}\n", Some(":2: field `prompt`: missing")),
+            ("{\"prompt\": 5}\n", Some(":1: field `prompt`: expected a string")),
+            ("not json\n", Some(":1: field `-`: malformed JSON")),
             ("\n", Some("no prompts")),
         ];
         for (i, (text, want)) in cases.into_iter().enumerate() {

@@ -1,10 +1,12 @@
 //! `bcr grade`: judge `{"gold", "pred"}` pairs with bcr_core's verifier,
 //! streaming a JSONL file in chunks graded in parallel and written in order.
 
-use anyhow::{bail, Context};
-use rayon::prelude::*;
+use super::lines::LineJob;
+use anyhow::Context;
+use bcr_core::data::Record;
+use bcr_core::Location;
 use serde_json::{Map, Value};
-use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 const AFTER_HELP: &str = "\
@@ -59,14 +61,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let f = std::fs::File::open(&args.input).with_context(|| format!("{}", args.input.display()))?;
         Box::new(f)
     };
-    let output: Box<dyn Write> = match &args.output {
-        Some(p) if p != Path::new("-") => {
-            let f = super::create_output(p)?;
-            Box::new(f)
-        }
-        _ => Box::new(std::io::stdout().lock()),
-    };
-    let tally = grade_stream(BufReader::new(input), BufWriter::new(output), &args.input, &pool)?;
+    let mut out = super::prompt::open_output(args.output.as_deref())?;
+    let job = LineJob { name: &args.input, chunk: CHUNK, unit: "pairs", pool: &pool };
+    let mut tally = Tally::default();
+    let name = args.input.as_path();
+    job.run(BufReader::new(input), &mut out, |line, no| grade_line(line, name, no), |o| tally.add(o))?;
     eprintln!(
         "graded {} pairs: {} equivalent, {} not, {} could not be graded",
         tally.lines,
@@ -77,60 +76,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn grade_stream(
-    mut input: impl BufRead,
-    mut out: impl Write,
-    name: &Path,
-    pool: &rayon::ThreadPool,
-) -> anyhow::Result<Tally> {
-    let progress = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_message("grading");
-        bar
-    });
-    let mut tally = Tally::default();
-    let mut line_no = 0usize;
-    let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CHUNK);
-    loop {
-        chunk.clear();
-        while chunk.len() < CHUNK {
-            let mut buf = Vec::new();
-            let n = input.read_until(b'\n', &mut buf).with_context(|| format!("{}", name.display()))?;
-            if n == 0 {
-                break;
-            }
-            line_no += 1;
-            let text = String::from_utf8(buf)
-                .map_err(|_| anyhow::anyhow!("{}:{line_no}: field `-`: invalid UTF-8", name.display()))?;
-            if !text.trim().is_empty() {
-                chunk.push((line_no, text));
-            }
-        }
-        if chunk.is_empty() {
-            break;
-        }
-        let graded: Vec<anyhow::Result<(String, Outcome)>> =
-            pool.install(|| chunk.par_iter().map(|(no, line)| grade_line(line, name, *no)).collect());
-        for g in graded {
-            let (text, outcome) = g?;
-            out.write_all(text.as_bytes())?;
-            out.write_all(b"\n")?;
-            tally.lines += 1;
-            match outcome {
-                Outcome::Equivalent => tally.equivalent += 1,
-                Outcome::Different => {}
-                Outcome::Error => tally.errors += 1,
-            }
-        }
-        if let Some(bar) = &progress {
-            bar.set_position(tally.lines as u64);
+impl Tally {
+    fn add(&mut self, outcome: Outcome) {
+        self.lines += 1;
+        match outcome {
+            Outcome::Equivalent => self.equivalent += 1,
+            Outcome::Different => {}
+            Outcome::Error => self.errors += 1,
         }
     }
-    out.flush()?;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    Ok(tally)
 }
 
 enum Outcome {
@@ -141,28 +95,24 @@ enum Outcome {
 
 /// Grades one line; the output keeps the input object's text and key order.
 fn grade_line(line: &str, name: &Path, no: usize) -> anyhow::Result<(String, Outcome)> {
-    let value: Value =
-        serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}:{no}: field `-`: not JSON: {e}", name.display()))?;
-    let Value::Object(obj) = value else {
-        bail!("{}:{no}: field `-`: expected a JSON object", name.display());
-    };
-    let field = |k: &str| match obj.get(k) {
-        Some(Value::String(s)) => Ok(s.as_str()),
-        Some(other) => Err(format!("field `{k}`: expected a string, found {}", kind(other))),
-        None => Err(format!("missing field `{k}`")),
-    };
-    let (extra, outcome) = match (field("gold"), field("pred")) {
+    let record = Record::parse(line, Location { file: name.to_path_buf(), line: no })?;
+    let (extra, outcome) = match (record.string("gold"), record.string("pred")) {
         (Ok(gold), Ok(pred)) => {
-            let eq = bcr_core::grade(gold, pred);
+            let eq = bcr_core::grade(&gold, &pred);
             let o = if eq { Outcome::Equivalent } else { Outcome::Different };
             (vec![("equivalent", Value::Bool(eq))], o)
         }
         (Err(e), _) | (_, Err(e)) => {
-            let fields = vec![("equivalent", Value::Bool(false)), ("error", Value::String(e))];
+            // The line's own error, without the file and line the output sits beside.
+            let message = match e {
+                bcr_core::Error::Record { field, message, .. } => format!("field `{field}`: {message}"),
+                other => other.to_string(),
+            };
+            let fields = vec![("equivalent", Value::Bool(false)), ("error", Value::String(message))];
             (fields, Outcome::Error)
         }
     };
-    Ok((splice(line, obj, &extra), outcome))
+    Ok((splice(line, record.into_fields(), &extra), outcome))
 }
 
 /// Appends fields before the closing brace of the original text; rebuilds
@@ -187,16 +137,5 @@ fn splice(line: &str, mut obj: Map<String, Value>, extra: &[(&str, Value)]) -> S
             }
             Value::Object(obj).to_string()
         }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

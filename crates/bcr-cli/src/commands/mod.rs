@@ -8,6 +8,7 @@ mod demo;
 mod eval;
 mod generate;
 mod grade;
+mod lines;
 mod pack;
 mod prompt;
 mod score;
@@ -75,4 +76,37 @@ pub(crate) fn create_output(path: &std::path::Path) -> anyhow::Result<std::fs::F
         std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create directory", dir.display()))?;
     }
     std::fs::File::create(path).with_context(|| format!("{}: cannot create", path.display()))
+}
+
+/// A flag value through the library type's own `FromStr` (one spelling
+/// for every command: `--strategy`, `--budget-mode`, `--format`).
+pub(crate) fn parse_flag<T>(s: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse::<T>().map_err(|e| e.to_string())
+}
+
+/// Resolves `--input` (a file, or a bundled benchmark's name) and loads its
+/// problems; skipped records (with `skip_invalid`) are reported on stderr.
+pub(crate) fn load_input(
+    input: &std::path::Path,
+    opts: &bcr_core::LoadOptions,
+) -> anyhow::Result<(std::path::PathBuf, bcr_core::Loaded)> {
+    use bcr_core::ProblemSource;
+    let path = match ProblemSource::parse(&input.display().to_string())? {
+        ProblemSource::File(p) => p,
+        ProblemSource::Benchmark(b) => bcr_core::benchmark_path(b)?,
+        _ => anyhow::bail!("{}: expected a problem file or a bundled benchmark name", input.display()),
+    };
+    let loaded = bcr_core::load_problems(&path, opts)?;
+    if let Some(first) = loaded.skipped.first() {
+        eprintln!(
+            "warning: skipped {} invalid record(s) of {}; the first: {first}",
+            loaded.skipped.len(),
+            path.display()
+        );
+    }
+    Ok((path, loaded))
 }

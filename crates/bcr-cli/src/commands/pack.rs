@@ -2,7 +2,7 @@
 //! N that share one context (bcr_core::pack), written as pack JSONL.
 
 use anyhow::Context;
-use bcr_core::data::{benchmark_path, load_problems, write_jsonl, write_jsonl_to, Benchmark, Format, LoadOptions};
+use bcr_core::data::{write_jsonl, write_jsonl_to, Format, LoadOptions};
 use bcr_core::pack::{pack_problems, PackOptions, PackStrategy};
 use std::path::{Path, PathBuf};
 
@@ -40,13 +40,13 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     n: u64,
     /// How problems are grouped (see below). Example: --strategy sequential
-    #[arg(long, value_enum, default_value_t = Strategy::Stratified)]
-    strategy: Strategy,
+    #[arg(long, value_name = "STRATEGY", default_value = "stratified", value_parser = super::parse_flag::<PackStrategy>)]
+    strategy: PackStrategy,
     /// Seed of the shuffles; the same seed gives the same packs. Example: --seed 7
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Schema of the input (see below). Example: --format gsm8k
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format)]
+    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = super::parse_flag::<Format>)]
     format: Format,
     /// Skip malformed records instead of stopping at the first; their number
     /// is reported on stderr. Example: --skip-invalid
@@ -57,44 +57,12 @@ pub struct Args {
     output: PathBuf,
 }
 
-/// The packing strategies, as command-line values.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub(crate) enum Strategy {
-    /// Input order, chunks of N (evaluation).
-    Sequential,
-    /// Seeded shuffle, then chunks of N.
-    Random,
-    /// One problem per difficulty stratum in every pack (training).
-    Stratified,
-}
-
-impl From<Strategy> for PackStrategy {
-    fn from(s: Strategy) -> PackStrategy {
-        match s {
-            Strategy::Sequential => PackStrategy::Sequential,
-            Strategy::Random => PackStrategy::Random,
-            Strategy::Stratified => PackStrategy::Stratified,
-        }
-    }
-}
-
-pub(crate) fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
-}
-
 /// Runs `bcr pack`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let input = resolve_input(&args.input)?;
-    let loaded = load_problems(&input, &LoadOptions { format: args.format, skip_invalid: args.skip_invalid })?;
-    if let Some(first) = loaded.skipped.first() {
-        eprintln!(
-            "warning: skipped {} invalid record(s) of {}; the first: {first}",
-            loaded.skipped.len(),
-            input.display()
-        );
-    }
+    let (input, loaded) =
+        super::load_input(&args.input, &LoadOptions { format: args.format, skip_invalid: args.skip_invalid })?;
     let n = usize::try_from(args.n).context("--n is too large")?;
-    let opts = PackOptions { n, strategy: args.strategy.into(), seed: args.seed };
+    let opts = PackOptions { n, strategy: args.strategy, seed: args.seed };
     let packs = pack_problems(&loaded.problems, &opts)?;
     if args.output == Path::new("-") {
         write_jsonl_to(std::io::stdout().lock(), &packs, Path::new("<stdout>"))?;
@@ -114,15 +82,4 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.output.display()
     );
     Ok(())
-}
-
-/// An existing path as given; otherwise a bundled benchmark's name.
-fn resolve_input(input: &Path) -> anyhow::Result<PathBuf> {
-    if input.exists() {
-        return Ok(input.to_path_buf());
-    }
-    match input.to_str().map(Benchmark::from_name) {
-        Some(Ok(b)) => Ok(benchmark_path(b)?),
-        _ => anyhow::bail!("{}: no such file (and not a benchmark name)", input.display()),
-    }
 }

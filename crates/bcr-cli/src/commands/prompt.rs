@@ -1,9 +1,10 @@
 //! `bcr prompt`: the prompt of each pack, as the model will see it.
 
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use bcr_core::run::{Progress, ProgressSpec};
 use bcr_core::{ChatMessage, ChatTemplate, PackReader, PromptTemplate, TokenizerConfig};
 use serde::Serialize;
 
@@ -86,7 +87,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let mut out = open_output(args.output.as_deref())?;
-    let progress = std::io::stderr().is_terminal().then(indicatif::ProgressBar::new_spinner);
+    let progress = Progress::new(&ProgressSpec::stream("prompt", "prompts"), true);
     let mut count = 0usize;
     for pack in PackReader::open(&args.packs)? {
         let pack = pack?;
@@ -102,14 +103,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         serde_json::to_writer(&mut out, &PromptLine { pack_id: &pack.pack_id, prompt: text })?;
         out.write_all(b"\n").context("writing the output")?;
         count += 1;
-        if let Some(bar) = &progress {
-            bar.set_position(count as u64);
-        }
+        progress.advance(1);
     }
     out.flush().context("writing the output")?;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
+    progress.finish();
     eprintln!("rendered {count} prompts");
     Ok(())
 }

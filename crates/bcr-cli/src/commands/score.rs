@@ -1,14 +1,15 @@
 //! `bcr score`: parse and grade responses to packs, and reward each one.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use bcr_core::{score_response, PackReader, ParseOptions, RewardConfig, Score};
-use rayon::prelude::*;
+use bcr_core::data::Record;
+use bcr_core::{score_response, Location, PackReader, ParseOptions, RewardConfig, Score};
 use serde::Serialize;
-use serde_json::{Map, Value};
+
+use super::lines::LineJob;
 
 use super::prompt::open_output;
 
@@ -173,64 +174,28 @@ struct Job<'a> {
 
 impl Job<'_> {
     /// Reads chunks of lines, scores each chunk in parallel, writes in order.
-    fn stream(&self, mut input: impl BufRead, out: &mut impl Write) -> anyhow::Result<Tally> {
-        let progress = std::io::stderr().is_terminal().then(indicatif::ProgressBar::new_spinner);
+    fn stream(&self, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<Tally> {
+        let job = LineJob { name: self.name, chunk: CHUNK, unit: "responses", pool: self.pool };
         let mut tally = Tally::default();
-        let mut line_no = 0usize;
-        let mut chunk: Vec<(usize, String)> = Vec::with_capacity(CHUNK);
-        loop {
-            chunk.clear();
-            while chunk.len() < CHUNK {
-                let mut buf = Vec::new();
-                let n = input.read_until(b'\n', &mut buf).with_context(|| format!("{}", self.name.display()))?;
-                if n == 0 {
-                    break;
-                }
-                line_no += 1;
-                let text = String::from_utf8(buf)
-                    .map_err(|_| anyhow::anyhow!("{}:{line_no}: field `-`: invalid UTF-8", self.name.display()))?;
-                if !text.trim().is_empty() {
-                    chunk.push((line_no, text));
-                }
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            let scored: Vec<anyhow::Result<(String, Tally)>> =
-                self.pool.install(|| chunk.par_iter().map(|(no, line)| self.score_line(line, *no)).collect());
-            for result in scored {
-                let (text, one) = result?;
-                tally.add(&one);
-                out.write_all(text.as_bytes()).context("writing the output")?;
-                out.write_all(b"\n").context("writing the output")?;
-            }
-            if let Some(bar) = &progress {
-                bar.set_position(tally.responses as u64);
-            }
-        }
-        if let Some(bar) = progress {
-            bar.finish_and_clear();
-        }
+        job.run(input, out, |line, no| self.score_line(line, no), |one| tally.add(&one))?;
         Ok(tally)
     }
 
     /// Scores one response line into its output JSON text.
     fn score_line(&self, line: &str, no: usize) -> anyhow::Result<(String, Tally)> {
-        let at = |field: &str| format!("{}:{no}: field `{field}`", self.name.display());
-        let value: Value =
-            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{}: malformed JSON: {e}", at("-")))?;
-        let Value::Object(obj) = value else {
-            bail!("{}: expected a JSON object", at("-"));
+        let record = Record::parse(line, Location { file: self.name.to_path_buf(), line: no })?;
+        let pack_id = record.string("pack_id")?;
+        let response = record.string("response")?;
+        let tokens = match (record.opt_count("response_tokens")?, self.config.length_penalty.is_some()) {
+            (Some(t), _) => t,
+            (None, false) => 0,
+            (None, true) => return Err(record.err("response_tokens", "missing (needed by --length-penalty)").into()),
         };
-        let pack_id = string_field(&obj, "pack_id").map_err(|m| anyhow::anyhow!("{}: {m}", at("pack_id")))?;
-        let response = string_field(&obj, "response").map_err(|m| anyhow::anyhow!("{}: {m}", at("response")))?;
-        let tokens = tokens_field(&obj, self.config.length_penalty.is_some())
-            .map_err(|m| anyhow::anyhow!("{}: {m}", at("response_tokens")))?;
-        let Some(golds) = self.golds.get(pack_id) else {
-            bail!("{}: unknown pack `{pack_id}` (not in the packs file)", at("pack_id"));
+        let Some(golds) = self.golds.get(&pack_id) else {
+            return Err(record.err("pack_id", format!("unknown pack `{pack_id}` (not in the packs file)")).into());
         };
         let golds: Vec<&str> = golds.iter().map(String::as_str).collect();
-        let score = score_response(response, &golds, tokens, self.budget, self.config)
+        let score = score_response(&response, &golds, tokens, self.budget, self.config)
             .with_context(|| format!("{}:{no}", self.name.display()))?;
         let one = Tally {
             responses: 1,
@@ -239,38 +204,7 @@ impl Job<'_> {
             reward: score.reward,
             with_diagnostics: usize::from(!score.diagnostics.is_empty()),
         };
-        let text = serde_json::to_string(&ScoreLine { pack_id, line: no, n: golds.len(), score })?;
+        let text = serde_json::to_string(&ScoreLine { pack_id: &pack_id, line: no, n: golds.len(), score })?;
         Ok((text, one))
-    }
-}
-
-fn string_field<'a>(obj: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
-    match obj.get(key) {
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(format!("expected a string, found {}", kind(other))),
-        None => Err("missing".into()),
-    }
-}
-
-/// `response_tokens`: optional unless the length penalty is on.
-fn tokens_field(obj: &Map<String, Value>, required: bool) -> Result<usize, String> {
-    match obj.get("response_tokens") {
-        None | Some(Value::Null) if required => Err("missing (needed by --length-penalty)".into()),
-        None | Some(Value::Null) => Ok(0),
-        Some(v) => v
-            .as_u64()
-            .and_then(|t| usize::try_from(t).ok())
-            .ok_or_else(|| format!("expected a non-negative integer, found {v}")),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

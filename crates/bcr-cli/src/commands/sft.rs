@@ -2,11 +2,11 @@
 //! Qwen3-style model and its tokenizer, trained on gym reference solutions).
 //! Wiring only: corpus, tokenizer, model and training live in `bcr-gym`.
 
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
+use bcr_core::run::{Appender, PlainLines, Progress, ProgressSpec};
 
 use bcr_gym::sft::{run_sft, SftConfig, StepLog};
 
@@ -88,47 +88,25 @@ fn check(cfg: &SftConfig, args: &Args) -> anyhow::Result<()> {
 
 fn train(args: &Args, cfg: &SftConfig) -> anyhow::Result<()> {
     let start = Instant::now();
-    let total = cfg.train.steps;
-    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("sft {bar:40} {pos}/{len} steps {elapsed} {msg}") {
-            bar.set_style(style);
-        }
-        bar
-    });
-    let every = (total / 20).max(1);
-    let report_step = |s: &StepLog| match &bar {
-        Some(b) => {
-            b.set_position(s.step as u64);
-            b.set_message(format!("loss {:.3}", s.loss));
-        }
-        None if !args.quiet && (s.step.is_multiple_of(every) || s.step == total) => {
-            eprintln!("sft step {}/{total}: loss {:.4} lr {:.2e} grad-norm {:.3}", s.step, s.loss, s.lr, s.grad_norm);
-        }
-        None => {}
-    };
+    let total = cfg.train.steps as u64;
+    let spec = ProgressSpec { plain: PlainLines::Parts(20), ..ProgressSpec::steps("sft", 0, total) };
+    let progress = Progress::new(&spec, !args.quiet);
     // One line per step, flushed as it comes: a run cut short (Ctrl-C, a time
     // limit) keeps its loss curve next to its last weight snapshot.
-    std::fs::create_dir_all(&cfg.output).map_err(|e| anyhow::anyhow!("{}: {e}", cfg.output.display()))?;
-    let log_path = cfg.output.join("sft_log.jsonl");
-    let mut log = std::io::LineWriter::new(
-        std::fs::File::create(&log_path).map_err(|e| anyhow::anyhow!("{}: {e}", log_path.display()))?,
-    );
+    std::fs::create_dir_all(&cfg.output).with_context(|| format!("{}: cannot create", cfg.output.display()))?;
+    let log = Appender::open(&cfg.output.join("sft_log.jsonl"))?;
     let mut log_error = None;
     let on_step = |s: &StepLog| {
-        let line =
-            format!("{{\"step\":{},\"loss\":{},\"lr\":{},\"grad_norm\":{}}}\n", s.step, s.loss, s.lr, s.grad_norm);
-        if let Err(e) = log.write_all(line.as_bytes()) {
+        if let Err(e) = log.append(s) {
             log_error.get_or_insert(e);
         }
-        report_step(s)
+        let line = format!("loss {:.4} lr {:.2e} grad-norm {:.3}", s.loss, s.lr, s.grad_norm);
+        progress.set(s.step as u64, &line);
     };
     let out = run_sft(cfg, on_step)?;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    progress.finish();
     if let Some(e) = log_error {
-        anyhow::bail!("{}: {e}", log_path.display());
+        return Err(e.into());
     }
     let first = out.log.first().map_or(f64::NAN, |s| s.loss);
     let last = out.log.last().map_or(f64::NAN, |s| s.loss);

@@ -3,8 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
-use bcr_rl::{TrainConfig, Trainer};
+use bcr_rl::{Resume, TrainConfig};
 
 /// Flags of `bcr train`.
 #[derive(Debug, clap::Args)]
@@ -31,36 +30,28 @@ pub struct Args {
 
 /// Runs `bcr train`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let base = match (&args.config, &args.resume) {
-        (Some(file), _) => TrainConfig::from_file(file)?,
-        (None, Some(dir)) => TrainConfig::from_file(&dir.join("config.toml"))?,
+    let (file, resume) = match (&args.config, &args.resume) {
+        (Some(file), _) => (file.clone(), Resume::No),
+        (None, Some(dir)) => (dir.join("config.toml"), Resume::Yes),
         (None, None) => anyhow::bail!("give --config FILE.toml or --resume RUN_DIR"),
     };
-    let mut cfg = bcr_rl::apply_overrides(&base, &args.sets)?;
+    let mut cfg = TrainConfig::load(&file, &args.sets)?;
     if let Some(dir) = &args.resume {
         // The run directory is where the run is, whatever its config said.
         cfg.run.out_dir = dir.display().to_string();
     }
-    cfg.validate()?;
-    let problems = bcr_rl::load_training_problems(&cfg.data)?;
-    let policy = bcr_rl::ModelPolicy::load(&cfg.model).with_context(|| format!("loading model {}", cfg.model.path))?;
-    let task = bcr_rl::BcrTask::new(&cfg.reward)?;
-    bcr_rl::install_ctrlc_handler();
-    let mut trainer = match &args.resume {
-        Some(dir) => Trainer::resume(cfg, policy, task, problems, dir)?,
-        None => Trainer::new(cfg, policy, task, problems)?,
-    };
-    let summary = trainer.run(&bcr_rl::stop_requested, args.quiet)?;
-    let state = if summary.interrupted { "interrupted" } else { "finished" };
+    let out = bcr_rl::train(cfg, resume, args.quiet)?;
+    let s = &out.summary;
+    let state = if s.interrupted { "interrupted" } else { "finished" };
     println!(
         "{state} after {}/{} steps: reward {:.3} -> {:.3}, accuracy {:.3}, {:.0} tokens/problem; run dir {}",
-        summary.steps,
-        summary.steps_planned,
-        summary.reward_first,
-        summary.reward_last,
-        summary.accuracy_last,
-        summary.tokens_per_problem_last,
-        trainer.run_dir().display()
+        s.steps,
+        s.steps_planned,
+        s.reward_first,
+        s.reward_last,
+        s.accuracy_last,
+        s.tokens_per_problem_last,
+        out.run_dir.display()
     );
     Ok(())
 }

@@ -67,6 +67,51 @@ impl ChatMessage {
     }
 }
 
+/// Why a generation stopped (the OpenAI `finish_reason`), whoever generated
+/// it: the native runtime, an OpenAI-compatible server, `bcr serve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// An end-of-sequence token or a stop string.
+    Stop,
+    /// The token budget (or the model's context) ran out: the text is truncated.
+    Length,
+    /// Anything else a server reported (content filter, unknown).
+    Other,
+}
+
+impl FinishReason {
+    /// Maps an OpenAI-style `finish_reason` string (and the spellings of
+    /// other servers: `eos`, `stop_sequence`, `max_tokens`).
+    pub fn from_openai(s: Option<&str>) -> Self {
+        match s {
+            Some("stop" | "eos" | "stop_sequence") => FinishReason::Stop,
+            Some("length" | "max_tokens") => FinishReason::Length,
+            _ => FinishReason::Other,
+        }
+    }
+
+    /// The OpenAI spelling: `stop`, `length`, or `content_filter` for [`FinishReason::Other`].
+    pub fn as_openai(self) -> &'static str {
+        match self {
+            FinishReason::Stop => "stop",
+            FinishReason::Length => "length",
+            FinishReason::Other => "content_filter",
+        }
+    }
+}
+
+/// A conversation as plain text, for a model without a chat template or a
+/// raw completions API: the message contents joined by blank lines.
+///
+/// ```
+/// use bcr_core::{join_messages, ChatMessage};
+/// assert_eq!(join_messages(&[ChatMessage::system("S"), ChatMessage::user("U")]), "S\n\nU");
+/// ```
+pub fn join_messages(messages: &[ChatMessage]) -> String {
+    messages.iter().map(|m| m.content.as_str()).collect::<Vec<_>>().join("\n\n")
+}
+
 /// The special-token strings a chat template may refer to (`{{ bos_token }}`).
 ///
 /// A token that is `None` is not passed to the template, so `{{ bos_token }}`

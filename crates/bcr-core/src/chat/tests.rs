@@ -243,71 +243,26 @@ fn model_dir_prefers_chat_template_jinja() {
     assert_eq!(c.chat_template().unwrap().render(&[], false).unwrap(), "newE");
 }
 
-/// Writes a GGUF v3 header with the given metadata (string or u32 values,
-/// or a string array), then garbage where tensors would be.
-fn write_gguf(path: &Path, entries: &[(&str, GgufTestValue)]) {
-    let mut b: Vec<u8> = b"GGUF".to_vec();
-    b.extend(3u32.to_le_bytes());
-    b.extend(0u64.to_le_bytes());
-    b.extend((entries.len() as u64).to_le_bytes());
-    let s = |b: &mut Vec<u8>, t: &str| {
-        b.extend((t.len() as u64).to_le_bytes());
-        b.extend(t.as_bytes());
-    };
-    for (key, value) in entries {
-        s(&mut b, key);
-        match value {
-            GgufTestValue::Str(t) => {
-                b.extend(8u32.to_le_bytes());
-                s(&mut b, t);
-            }
-            GgufTestValue::U32(v) => {
-                b.extend(4u32.to_le_bytes());
-                b.extend(v.to_le_bytes());
-            }
-            GgufTestValue::Strs(ts) => {
-                b.extend(9u32.to_le_bytes());
-                b.extend(8u32.to_le_bytes());
-                b.extend((ts.len() as u64).to_le_bytes());
-                ts.iter().for_each(|t| s(&mut b, t));
-            }
-            GgufTestValue::F32s(n) => {
-                b.extend(9u32.to_le_bytes());
-                b.extend(6u32.to_le_bytes());
-                b.extend((*n as u64).to_le_bytes());
-                b.extend(std::iter::repeat_n(0u8, 4 * n));
-            }
-        }
-    }
-    b.extend([0xff; 16]);
-    std::fs::write(path, b).unwrap();
-}
-
-enum GgufTestValue {
-    Str(&'static str),
-    U32(u32),
-    Strs(Vec<&'static str>),
-    F32s(usize),
-}
-
 #[test]
 fn gguf_metadata_reader() {
-    use GgufTestValue::*;
+    use crate::gguf::testing::{build, string, string_array};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.gguf");
-    write_gguf(
-        &path,
-        &[
-            ("general.architecture", Str("llama")),
-            ("tokenizer.ggml.scores", F32s(3)),
-            ("tokenizer.ggml.tokens", Strs(vec!["<unk>", "<s>", "</s>"])),
-            ("tokenizer.ggml.bos_token_id", U32(1)),
-            ("tokenizer.ggml.eos_token_id", U32(2)),
-            ("tokenizer.ggml.padding_token_id", U32(99)),
-            ("tokenizer.chat_template", Str("{{ bos_token }}{{ messages[0].content }}{{ eos_token }}")),
-            ("tokenizer.chat_template.tool_use", Str("T")),
-        ],
-    );
+    let u32v = |v: u32| v.to_le_bytes().to_vec();
+    let mut scores = 6u32.to_le_bytes().to_vec();
+    scores.extend(3u64.to_le_bytes());
+    scores.extend([0u8; 12]);
+    let kvs = vec![
+        ("general.architecture", 8, string("llama")),
+        ("tokenizer.ggml.scores", 9, scores),
+        ("tokenizer.ggml.tokens", 9, string_array(&["<unk>", "<s>", "</s>"])),
+        ("tokenizer.ggml.bos_token_id", 4, u32v(1)),
+        ("tokenizer.ggml.eos_token_id", 4, u32v(2)),
+        ("tokenizer.ggml.padding_token_id", 4, u32v(99)),
+        ("tokenizer.chat_template", 8, string("{{ bos_token }}{{ messages[0].content }}{{ eos_token }}")),
+        ("tokenizer.chat_template.tool_use", 8, string("T")),
+    ];
+    std::fs::write(&path, build(&kvs, &[])).unwrap();
     let c = TokenizerConfig::from_model(&path).unwrap();
     assert_eq!(c.tokens.bos_token.as_deref(), Some("<s>"));
     assert_eq!(c.tokens.pad_token, None, "an out-of-range id maps to no token");
@@ -321,7 +276,7 @@ fn gguf_metadata_reader() {
     let mut v1 = full.clone();
     v1[4] = 1;
     std::fs::write(dir.path().join("v1.gguf"), v1).unwrap();
-    for (name, needle) in [("bad.gguf", "not a GGUF"), ("cut.gguf", "cut.gguf"), ("v1.gguf", "version 1")] {
+    for (name, needle) in [("bad.gguf", "bad magic"), ("cut.gguf", "cut.gguf"), ("v1.gguf", "version 1")] {
         let err = TokenizerConfig::from_model(&dir.path().join(name)).unwrap_err().to_string();
         assert!(err.contains(needle) && err.contains(name), "{name}: {err}");
     }

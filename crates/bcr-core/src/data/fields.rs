@@ -91,6 +91,79 @@ impl Site<'_> {
     }
 }
 
+/// One JSON object of an input file with its location: typed field access
+/// whose errors name the file, the line and the field, and say what was
+/// found. The commands that read JSONL of their own (`bcr grade`, `bcr
+/// score`, `bcr generate`) use it, so every input error reads the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    at: Location,
+    fields: Map<String, Value>,
+}
+
+impl Record {
+    /// Parses one line of text as a JSON object (a UTF-8 BOM is ignored).
+    pub fn parse(text: &str, at: Location) -> Result<Record, Error> {
+        let site = Site { at: &at, prefix: "" };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text).trim_end_matches(['\n', '\r']);
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(fields)) => Ok(Record { at, fields }),
+            Ok(other) => Err(site.err("-", format!("expected a JSON object, found {}", describe(&other)))),
+            Err(e) => Err(site.err("-", format!("malformed JSON: {e}"))),
+        }
+    }
+
+    pub(crate) fn from_parts(at: Location, fields: Map<String, Value>) -> Record {
+        Record { at, fields }
+    }
+
+    /// Where the record was read.
+    pub fn at(&self) -> &Location {
+        &self.at
+    }
+
+    /// The object's fields.
+    pub fn fields(&self) -> &Map<String, Value> {
+        &self.fields
+    }
+
+    /// The object's fields, owned.
+    pub fn into_fields(self) -> Map<String, Value> {
+        self.fields
+    }
+
+    fn site(&self) -> Site<'_> {
+        Site { at: &self.at, prefix: "" }
+    }
+
+    /// An [`Error::Record`] for `field` of this record.
+    pub fn err(&self, field: &str, message: impl Into<String>) -> Error {
+        self.site().err(field, message)
+    }
+
+    /// A required string field.
+    pub fn string(&self, field: &str) -> Result<String, Error> {
+        self.site().string(&self.fields, field)
+    }
+
+    /// An optional string field (`null` and absence both give `None`).
+    pub fn opt_string(&self, field: &str) -> Result<Option<String>, Error> {
+        self.site().opt_string(&self.fields, field)
+    }
+
+    /// An optional non-negative integer field (`null` and absence: `None`).
+    pub fn opt_count(&self, field: &str) -> Result<Option<usize>, Error> {
+        match self.fields.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .map(Some)
+                .ok_or_else(|| self.err(field, format!("expected a non-negative integer, found {}", describe(v)))),
+        }
+    }
+}
+
 /// A JSON number as answer text: integers verbatim, integral floats without
 /// the `.0` (AMC23's `27.0` is the answer `27`), other floats in Rust's
 /// shortest round-trip form (`0.5`, `1e21`).
@@ -107,8 +180,9 @@ pub(crate) fn number_text(n: &serde_json::Number) -> Option<String> {
     }
 }
 
-/// A short description of a JSON value for error messages.
-pub(crate) fn describe(v: &Value) -> String {
+/// A short description of a JSON value for error messages
+/// (`string "abc"`, `number 3`, `an array of 2 items`).
+pub fn describe(v: &Value) -> String {
     match v {
         Value::Null => "null".to_string(),
         Value::Bool(b) => format!("boolean {b}"),

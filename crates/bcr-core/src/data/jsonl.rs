@@ -3,7 +3,7 @@
 //! the first line is ignored, and every other line must be a JSON object in
 //! valid UTF-8. Line numbers are 1-based physical lines.
 
-use super::fields::{describe, Site};
+use super::fields::{describe, Record, Site};
 use super::formats::{to_problem, Format};
 use crate::{Error, Location, Pack, Result};
 use serde::Serialize;
@@ -83,6 +83,14 @@ impl Iterator for Records {
         }
         None
     }
+}
+
+/// Streams the JSON objects of a JSONL file as [`Record`]s (blank lines
+/// skipped; a bad line is an error item and reading goes on).
+pub fn read_records(path: impl AsRef<Path>) -> Result<impl Iterator<Item = Result<Record>>> {
+    let path = path.as_ref().to_path_buf();
+    Ok(Records::open(&path)?
+        .map(move |r| r.map(|(line, obj)| Record::from_parts(Location { file: path.clone(), line }, obj))))
 }
 
 /// Writes `items` as JSONL to `path` (created or truncated); returns how many.

@@ -34,6 +34,7 @@ mod jsonl;
 mod olympiad;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod source;
 
 /// Stand-in when bcr-core is built without its `parquet` feature (the fuzz
 /// target does this to avoid compiling arrow with sanitizers).
@@ -54,8 +55,10 @@ mod parquet {
 mod tests;
 
 pub use benchmarks::{benchmark_dir, benchmark_path, Benchmark};
+pub use fields::{describe, Record};
 pub use formats::Format;
-pub use jsonl::{read_packs, write_jsonl, write_jsonl_to, PackReader};
+pub use jsonl::{read_packs, read_records, write_jsonl, write_jsonl_to, PackReader};
+pub use source::{load_problem_set, ProblemSet, ProblemSource};
 
 use crate::{Error, Location, Problem, Result};
 use fields::Site;

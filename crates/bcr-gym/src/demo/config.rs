@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use bcr_rl::TrainConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{require_nonzero, toml_error, Error, Result};
+use crate::error::{require_nonzero, Error, Result};
 
 /// The whole `configs/demo.toml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,38 +101,16 @@ pub struct ArmSection {
 }
 
 impl DemoConfig {
-    /// Reads `path`, applies the `quick` overrides when asked, then `sets`,
-    /// and validates. Errors name the file (and line) or `--set` and the key.
+    /// Reads `path`, applies the `quick` overrides when asked, then `sets`
+    /// (strict: an unknown key names the nearest valid one), and validates.
+    /// Errors name the file and line, or `--set` and the key.
     pub fn load(path: &Path, quick: bool, sets: &[String]) -> Result<Self> {
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut doc: toml::Table = text.parse().map_err(|e| toml_error(&text, &file, &e))?;
+        let mut cfg: DemoConfig = bcr_core::load_toml(path, &[])?;
         if quick {
-            let quick_sets: Vec<String> = match doc.get("quick") {
-                Some(toml::Value::Array(items)) => {
-                    items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
-                }
-                _ => Vec::new(),
-            };
-            crate::overrides::apply_sets(&mut doc, &quick_sets)?;
+            cfg = bcr_core::apply_overrides(&cfg, &cfg.quick.clone())?;
         }
-        crate::overrides::apply_sets(&mut doc, sets)?;
-        let cfg: DemoConfig = if !quick && sets.is_empty() {
-            toml::from_str(&text).map_err(|e| toml_error(&text, &file, &e))?
-        } else {
-            // Overridden: the key, not a line of the file, locates the error.
-            let merged = toml::to_string(&doc).map_err(|e| Error::Config {
-                file: file.clone(),
-                field: "--set".into(),
-                message: e.to_string(),
-            })?;
-            toml::from_str(&merged).map_err(|e: toml::de::Error| Error::Config {
-                file: format!("{file} (with overrides)"),
-                field: e.span().map_or_else(|| "toml".to_string(), |s| dotted_key(&merged, s.start)),
-                message: e.message().trim().to_string(),
-            })?
-        };
-        cfg.validate(&file)?;
+        cfg = bcr_core::apply_overrides(&cfg, sets)?;
+        cfg.validate(&path.display().to_string())?;
         Ok(cfg)
     }
 
@@ -209,28 +187,9 @@ impl DemoConfig {
         base.data.format = "problems".into();
         base.run.out_dir = self.out.join(&arm.name).display().to_string();
         base.run.seed = self.seed;
-        let cfg = bcr_rl::apply_overrides(&base, &arm.sets)?;
+        let cfg = bcr_core::apply_overrides(&base, &arm.sets)?;
         cfg.validate()?;
         Ok(cfg)
-    }
-}
-
-/// The dotted key of the `key = value` line holding byte `at` of `text`
-/// (as `toml::to_string` writes it: `[a.b]` headers, one key per line).
-fn dotted_key(text: &str, at: usize) -> String {
-    let before = &text[..at.min(text.len())];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line = text[line_start..].lines().next().unwrap_or("");
-    let key = line.split('=').next().unwrap_or("").trim().trim_matches('"');
-    let section = before[..line_start]
-        .lines()
-        .rev()
-        .find_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
-        .map(|s| s.trim_matches('[').trim_matches(']').to_string());
-    match section {
-        Some(s) if !key.is_empty() => format!("{s}.{key}"),
-        _ if !key.is_empty() => key.to_string(),
-        _ => "toml".to_string(),
     }
 }
 

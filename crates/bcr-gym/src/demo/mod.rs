@@ -21,8 +21,7 @@ mod report;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bcr_eval::{BudgetMode, NativeBackend, RunConfig, RuntimeConfig, SweepOptions};
-use bcr_rl::{BcrTask, ModelPolicy, Trainer};
+use bcr_eval::{BackendSpec, EvalSpec, SweepSettings};
 
 use crate::error::{Error, Result};
 use crate::split::{tasks_upto, to_problem, Split};
@@ -120,7 +119,7 @@ fn prepare_out(cfg: &DemoConfig) -> Result<()> {
                 cfg.out.display()
             ),
         }),
-        Err(_) => bcr_rl::checkpoint::write_atomic(&path, text.as_bytes()).map_err(Error::from),
+        Err(_) => bcr_core::run::write_atomic(&path, text.as_bytes()).map_err(Error::from),
     }
 }
 
@@ -151,7 +150,7 @@ fn write_tasks(cfg: &DemoConfig) -> Result<(PathBuf, PathBuf)> {
             text.push('\n');
         }
         let path = dir.join(format!("{name}.jsonl"));
-        bcr_rl::checkpoint::write_atomic(&path, text.as_bytes())?;
+        bcr_core::run::write_atomic(&path, text.as_bytes())?;
         files.push(path);
     }
     let test = files.pop().unwrap_or_default();
@@ -160,7 +159,8 @@ fn write_tasks(cfg: &DemoConfig) -> Result<(PathBuf, PathBuf)> {
 }
 
 /// Trains one arm to its planned steps (resuming a checkpoint if there is
-/// one) and exports its weights as an HF directory `<run>/model`.
+/// one, through `bcr train`'s own entry point) and exports its weights as an
+/// HF directory `<run>/model`.
 fn train_arm(cfg: &DemoConfig, tc: &bcr_rl::TrainConfig, quiet: bool) -> Result<PathBuf> {
     let run_dir = tc.out_dir();
     let model_dir = run_dir.join("model");
@@ -170,26 +170,11 @@ fn train_arm(cfg: &DemoConfig, tc: &bcr_rl::TrainConfig, quiet: bool) -> Result<
         }
         return Ok(model_dir);
     }
-    let problems = bcr_rl::load_training_problems(&tc.data)?;
-    let policy = ModelPolicy::load(&tc.model)?;
-    let task = BcrTask::new(&tc.reward)?;
-    bcr_rl::install_ctrlc_handler();
-    let mut trainer = match bcr_rl::checkpoint::latest(&run_dir)? {
-        Some(_) => Trainer::resume(tc.clone(), policy, task, problems, &run_dir)?,
-        None => {
-            // Logs without a checkpoint hold nothing to resume from.
-            if run_dir.exists() {
-                std::fs::remove_dir_all(&run_dir).map_err(|e| Error::io(&run_dir, e))?;
-            }
-            Trainer::new(tc.clone(), policy, task, problems)?
-        }
-    };
-    let summary = trainer.run(&bcr_rl::stop_requested, quiet)?;
-    bcr_rl::uninstall_ctrlc_handler();
-    if summary.interrupted {
+    let outcome = bcr_rl::train(tc.clone(), bcr_rl::Resume::IfCheckpoint, quiet)?;
+    if outcome.summary.interrupted {
         return Err(Error::Interrupted(run_dir));
     }
-    let ckpt = summary.checkpoint.ok_or_else(|| Error::Interrupted(run_dir.clone()))?;
+    let ckpt = outcome.summary.checkpoint.ok_or_else(|| Error::Interrupted(run_dir.clone()))?;
     export_model(&cfg.warm_start, &ckpt, &model_dir)?;
     Ok(model_dir)
 }
@@ -203,77 +188,44 @@ fn finished(run_dir: &Path, steps: usize) -> bool {
 }
 
 /// An HF directory: the warm start's config and tokenizer files with the
-/// checkpoint's weights. Written to a temporary directory, then renamed.
+/// checkpoint's weights, put in place atomically.
 fn export_model(warm_start: &Path, checkpoint: &Path, dir: &Path) -> Result<()> {
-    let tmp = dir.with_extension("tmp");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    for name in MODEL_FILES {
-        let from = warm_start.join(name);
-        std::fs::copy(&from, tmp.join(name)).map_err(|e| Error::io(&from, e))?;
-    }
-    let weights = checkpoint.join(bcr_rl::checkpoint::MODEL_FILE);
-    std::fs::copy(&weights, tmp.join("model.safetensors")).map_err(|e| Error::io(&weights, e))?;
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| Error::io(dir, e))
+    bcr_core::run::replace_dir(dir, |tmp| -> Result<()> {
+        for name in MODEL_FILES {
+            let from = warm_start.join(name);
+            std::fs::copy(&from, tmp.join(name)).map_err(|e| Error::io(&from, e))?;
+        }
+        let weights = checkpoint.join(bcr_rl::checkpoint::MODEL_FILE);
+        std::fs::copy(&weights, tmp.join("model.safetensors")).map_err(|e| Error::io(&weights, e))?;
+        Ok(())
+    })
 }
 
 /// The sweep of one model over `eval.ns` on the held-out file, resumable,
-/// in `out/eval/<name>`.
+/// in `out/eval/<name>`, through `bcr eval`'s own entry point.
 fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet: bool) -> Result<bcr_eval::Summary> {
-    let dir = cfg.out.join("eval").join(name);
-    let spec = model.display().to_string();
-    let bench = bcr_eval::load_benchmark(&test_file.display().to_string(), None)?;
-    // Evaluation runs where training does (`--set train.model.device=cuda:0`).
-    let key = |field: &str, e: bcr_model::Error| Error::Config {
-        file: "demo config".into(),
-        field: field.into(),
-        message: e.to_string(),
-    };
-    let opts = bcr_model::LoadOptions {
-        device: bcr_model::parse_device(&cfg.train.model.device).map_err(|e| key("train.model.device", e))?,
-        dtype: bcr_model::parse_dtype(&cfg.train.model.dtype).map_err(|e| key("train.model.dtype", e))?,
-    };
-    let backend = NativeBackend::load_with(&spec, cfg.eval.batch, &opts)?;
-    let prompt = bcr_core::PromptTemplate::default();
     let e = &cfg.eval;
-    let run = RunConfig {
-        benchmarks: vec![bench.spec()],
+    let sweep = SweepSettings {
         ns: e.ns.clone(),
         shuffles: 1,
         samples: e.samples,
         temperature: e.temperature,
         top_p: 1.0,
         budget: e.budget_per_problem,
-        budget_mode: BudgetMode::PerProblem,
-        limit: None,
+        budget_mode: bcr_core::BudgetMode::PerProblem,
         system: None,
         label: bcr_core::DEFAULT_LABEL.to_string(),
-        template: bcr_eval::fingerprint([prompt.source()]),
         seed: cfg.seed,
-        backend: format!("native:{spec}"),
     };
-    let runtime = RuntimeConfig {
-        sources: vec![bench.source.clone()],
-        backend: bcr_eval::Backend::describe(&backend),
-        concurrency: e.batch,
+    let spec = EvalSpec { benchmarks: vec![test_file.display().to_string()], limit: None, template: None, sweep };
+    // Evaluation runs where training does (`--set train.model.device=cuda:0`);
+    // `validate` has checked both keys.
+    let load = bcr_model::LoadOptions {
+        device: bcr_model::parse_device(&cfg.train.model.device)?,
+        dtype: bcr_model::parse_dtype(&cfg.train.model.dtype)?,
     };
-    let opts = SweepOptions { run, runtime, prompt, reward: bcr_core::RewardConfig::default(), progress: !quiet };
-    let outcome = bcr_eval::run_sweep(&dir, std::slice::from_ref(&bench), &opts, &backend)?;
-    if outcome.failed > 0 {
-        return Err(Error::Eval(bcr_eval::Error::Invalid(format!(
-            "{}: {} requests failed; rerun to retry them",
-            dir.display(),
-            outcome.failed
-        ))));
-    }
-    let summary = bcr_eval::summarise(&dir)?;
-    let command = format!("bcr demo (model {spec})");
-    bcr_eval::write_reports(&dir, &summary, &command)?;
-    bcr_eval::write_plots(&dir, &summary)?;
-    Ok(summary)
+    let backend = BackendSpec::Native { model: model.display().to_string(), load, batch: e.batch };
+    let command = format!("bcr demo (model {})", model.display());
+    let dir = cfg.out.join("eval").join(name);
+    Ok(bcr_eval::evaluate(&dir, &spec, &backend, !quiet, &command)?.summary)
 }

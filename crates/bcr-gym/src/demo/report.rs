@@ -47,7 +47,7 @@ pub struct TrainingCurve {
 impl TrainingCurve {
     /// Reads `run_dir/metrics.jsonl`.
     pub fn read(run_dir: &Path, cfg: &TrainConfig, wall_s: f64) -> Result<Self> {
-        let all: Vec<StepMetrics> = bcr_rl::read_jsonl(&run_dir.join("metrics.jsonl"))?;
+        let all: Vec<StepMetrics> = bcr_core::run::read_jsonl(&run_dir.join("metrics.jsonl"))?;
         let q = (all.len() / 4).max(1);
         let mean = |xs: &[StepMetrics], f: fn(&StepMetrics) -> f64| {
             if xs.is_empty() {
@@ -147,9 +147,9 @@ impl DemoReport {
     /// Writes `report.md`, `summary.json`, `scaling.svg` and `scaling.png`.
     pub fn write(&self, dir: &Path) -> Result<()> {
         let md = dir.join("report.md");
-        bcr_rl::checkpoint::write_atomic(&md, self.markdown().as_bytes())?;
+        bcr_core::run::write_atomic(&md, self.markdown().as_bytes())?;
         let json = serde_json::to_string_pretty(self)?;
-        bcr_rl::checkpoint::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
+        bcr_core::run::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
         let runs: Vec<(String, Summary)> = self.models.iter().map(|m| (m.label.clone(), m.summary.clone())).collect();
         let bench = self.models.first().and_then(|m| m.summary.rows.first()).map(|r| r.benchmark.clone());
         bcr_eval::write_model_plots(dir, &runs, bench.as_deref().unwrap_or("gym-test")).map_err(Error::from)
@@ -429,20 +429,23 @@ mod tests {
     }
 
     fn model(name: &str, role: Option<Role>, rows: Vec<Row>, jitter: f64) -> ModelResult {
-        let run = bcr_eval::RunConfig {
-            benchmarks: vec![],
+        let sweep = bcr_eval::SweepSettings {
             ns: vec![1, 8],
             shuffles: 1,
             samples: 1,
             temperature: 1.0,
             top_p: 1.0,
             budget: 100,
-            budget_mode: bcr_eval::BudgetMode::PerProblem,
-            limit: None,
+            budget_mode: bcr_core::BudgetMode::PerProblem,
             system: None,
             label: "Answer".into(),
-            template: String::new(),
             seed: 0,
+        };
+        let run = bcr_eval::RunConfig {
+            benchmarks: vec![],
+            sweep,
+            limit: None,
+            template: String::new(),
             backend: "native:x".into(),
         };
         let training = role.map(|_| TrainingCurve {

@@ -9,7 +9,7 @@ use candle_nn::VarBuilder;
 use rand::{Rng, SeedableRng};
 
 use super::*;
-use crate::sampling::argmax;
+use crate::generate::sampling::argmax;
 use crate::ModelConfig;
 
 fn tiny_model() -> CausalLm {
