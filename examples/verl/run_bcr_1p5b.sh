@@ -17,6 +17,8 @@
 # through verl's RLHFDataset and scored responses through verl's reward loop;
 # the run itself needs GPUs and was not made. Values marked "ours" are not
 # given by the paper (docs/scale-out.md has the table).
+# No KL term, so verl builds no reference model; the log-prob passes inherit
+# the actor's dynamic batching (use_dynamic_bsz, ppo_max_token_len_per_gpu).
 set -xeuo pipefail
 
 MODEL_PATH=${MODEL_PATH:?set MODEL_PATH to the JustRL-DeepSeek-1.5B checkpoint (local directory or Hub id)}
@@ -54,7 +56,6 @@ python3 -m verl.trainer.main_ppo \
     actor_rollout_ref.rollout.tensor_model_parallel_size=1 \
     actor_rollout_ref.rollout.gpu_memory_utilization=0.6 \
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=16 \
-    actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=16 \
     trainer.critic_warmup=0 \
     trainer.logger='["console"]' \
     trainer.project_name=bcr \

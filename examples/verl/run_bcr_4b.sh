@@ -18,6 +18,8 @@
 #
 # Qwen3-4B-Thinking's chat template opens <think> in the prompt: the response
 # holds only </think>, and bcr reads the answers after it (after_think).
+# No KL term, so verl builds no reference model; the log-prob passes inherit
+# the actor's dynamic batching (use_dynamic_bsz, ppo_max_token_len_per_gpu).
 set -xeuo pipefail
 
 MODEL_PATH=${MODEL_PATH:-Qwen/Qwen3-4B-Thinking-2507}
@@ -55,7 +57,6 @@ python3 -m verl.trainer.main_ppo \
     actor_rollout_ref.rollout.tensor_model_parallel_size=2 \
     actor_rollout_ref.rollout.gpu_memory_utilization=0.6 \
     actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=16 \
-    actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=16 \
     trainer.critic_warmup=0 \
     trainer.logger='["console"]' \
     trainer.project_name=bcr \
