@@ -32,8 +32,8 @@ Output (--format trl): one row per pack, the columns TRL's GRPOTrainer reads:
   ground_truth  the N gold answers as a JSON array of strings
   data_source, pack_id, n, problem_ids, difficulties, mean_difficulty
 Validation packs are sequential (every benchmark problem exactly once) with N = --val-n.
-Train in verl with custom_reward_function.path=pkg://bcr.verl and
-custom_reward_function.name=compute_score; in TRL with reward_funcs=[bcr.trl.reward]
+Train in verl (0.9) with reward.custom_reward_function.path=pkg://bcr.verl and
+reward.custom_reward_function.name=compute_score; in TRL with reward_funcs=[bcr.trl.reward]
 (docs/scale-out.md, examples/verl, examples/trl).
 
 Examples:
