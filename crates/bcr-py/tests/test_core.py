@@ -138,3 +138,15 @@ def test_wrong_types_raise_type_error_not_a_crash():
 
 def test_version_is_the_crate_version():
     assert bcr.__version__.count(".") == 2
+
+
+def test_package_version_is_the_workspace_version():
+    import importlib.metadata
+    import re
+
+    from conftest import REPO
+
+    cargo = (REPO / "Cargo.toml").read_text()
+    workspace = re.search(r'\[workspace\.package\][^\[]*?\nversion = "([^"]+)"', cargo).group(1)
+    assert bcr.__version__ == workspace
+    assert importlib.metadata.version("bcr") == workspace

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import bcr.trl
 import bcr.verl
 from conftest import bcr_response
 
@@ -124,6 +125,36 @@ def test_rows_score_end_to_end_through_compute_score(built):
         assert right["acc"] == 1.0, golds
         wrong = bcr.verl.compute_score(solution_str=bcr_response(["nope"] * len(golds)), **kwargs)
         assert wrong["acc"] == 0.0
+
+
+TRL_SCHEMA = pa.schema(
+    [
+        pa.field("prompt", pa.list_(pa.field("item", MESSAGE, False)), False),
+        pa.field("ground_truth", pa.string(), False),
+        pa.field("data_source", pa.string(), False),
+        pa.field("pack_id", pa.string(), False),
+        pa.field("n", pa.int64(), False),
+        pa.field("problem_ids", pa.list_(pa.field("item", pa.string(), False)), False),
+        pa.field("difficulties", pa.list_(pa.field("item", pa.float64(), True)), False),
+        pa.field("mean_difficulty", pa.float64(), True),
+    ]
+)
+
+
+def test_trl_format_holds_the_verl_rows_in_trls_columns_and_scores_through_bcr_trl(bcr_bin, deepmath, built, tmp_path):
+    out = tmp_path / "trl.parquet"
+    proc = build(bcr_bin, "--format", "trl", "--input", deepmath, "--n", 3, "--strategy", "stratified", "--output", out)
+    assert proc.returncode == 0, proc.stderr
+    trl, (verl, _) = pq.read_table(out), built
+    assert trl.schema.remove_metadata() == TRL_SCHEMA
+    for t, v in zip(trl.to_pylist(), verl.to_pylist(), strict=True):
+        assert t["prompt"] == v["prompt"] and t["ground_truth"] == v["reward_model"]["ground_truth"]
+        assert (t["pack_id"], t["n"], t["problem_ids"]) == tuple(v["extra_info"][k] for k in ("pack_id", "n", "problem_ids"))
+    # As TRL calls it: every column but `prompt` as a keyword, one value per completion.
+    columns = {k: v for k, v in trl.to_pydict().items() if k != "prompt"}
+    completions = [[{"role": "assistant", "content": bcr_response(json.loads(g))}] for g in columns["ground_truth"]]
+    rewards = bcr.trl.reward(prompts=trl.column("prompt").to_pylist(), completions=completions, **columns)
+    assert rewards == [pytest.approx(1.1)] * trl.num_rows
 
 
 def test_system_message_and_label(bcr_bin, deepmath, tmp_path):

@@ -17,18 +17,30 @@ import bcr.trl
 from conftest import bcr_response
 
 
-def call_like_trl(func, completions, **columns):
+def call_like_trl(func, completions, extra=None, **columns):
     metrics = {}
+    extra = {} if extra is None else extra
     result = func(
         prompts=["p"] * len(completions),
         completions=completions,
         completion_ids=[[1] * (10 * (i + 1)) for i in range(len(completions))],
         trainer_state=object(),
-        log_extra=lambda column, values: None,
+        log_extra=lambda column, values: extra.setdefault(column, []).extend(values),
         log_metric=lambda name, value: metrics.setdefault(name, value),
         **columns,
     )
     return result, metrics
+
+
+def test_per_completion_columns_go_to_log_extra():
+    texts = [bcr_response(["1", "2"]), bcr_response(["1", None])]
+    extra = {}
+    call_like_trl(bcr.trl.reward, texts, extra=extra, ground_truth=['["1", "2"]'] * 2)
+    assert extra == {"bcr/accuracy": [1.0, 0.5], "bcr/format": [1.0, 0.5]}
+    extra = {}
+    func = bcr.trl.make_reward(length_penalty=1.0, budget=100)
+    call_like_trl(func, texts, extra=extra, ground_truth=['["1", "2"]'] * 2)
+    assert extra["bcr/response_tokens"] == [10, 20]
 
 
 def test_plain_and_conversational_completions_score_the_same():

@@ -3,14 +3,21 @@
 //! (schema in `data/verl.rs`): every row is one pack of N problems
 //! (bcr_core::pack) rendered as a user message by the BCR prompt template,
 //! with the N gold answers as `reward_model.ground_truth`, scored in verl by
-//! `bcr.verl.compute_score` (the Python package `bcr`).
+//! `bcr.verl.compute_score` (the Python package `bcr`). `--format trl` writes
+//! the same rows in the columns TRL's `GRPOTrainer` reads (`data/trl.rs`),
+//! scored by `bcr.trl.reward`.
+//!
+//! `bcr data gym`: the embedded default's procedural problems (bcr-gym) as
+//! problem JSONL, the input of a small end-to-end run with the shipped warm
+//! start (examples/trl).
 
+mod trl;
 mod verl;
 
 use anyhow::Context;
 use bcr_core::data::{Benchmark, Format, LoadOptions};
 use bcr_core::pack::{pack_problems, PackOptions, PackStrategy};
-use bcr_core::{Pack, PromptTemplate};
+use bcr_core::{ChatMessage, Pack, PromptTemplate};
 use std::path::{Path, PathBuf};
 
 const AFTER_HELP: &str = "\
@@ -20,15 +27,21 @@ Output (--format verl): one row per pack, the columns of verl's RLHFDataset:
   ability       \"math\"
   reward_model  {style: \"rule\", ground_truth: the N gold answers as a JSON array of strings}
   extra_info    {index, split, pack_id, n, problem_ids, difficulties, mean_difficulty}
+Output (--format trl): one row per pack, the columns TRL's GRPOTrainer reads:
+  prompt        as above (conversational: TRL applies the model's chat template)
+  ground_truth  the N gold answers as a JSON array of strings
+  data_source, pack_id, n, problem_ids, difficulties, mean_difficulty
 Validation packs are sequential (every benchmark problem exactly once) with N = --val-n.
-Train in verl with custom_reward_function.path=<bcr package>/verl.py and
-custom_reward_function.name=compute_score (docs/scale-out.md).
+Train in verl (0.9) with reward.custom_reward_function.path=pkg://bcr.verl and
+reward.custom_reward_function.name=compute_score; in TRL with reward_funcs=[bcr.trl.reward]
+(docs/scale-out.md, examples/verl, examples/trl).
 
 Examples:
   bcr data build --format verl --input deepmath.parquet --n 3 --strategy stratified \\
       --output train.parquet --val-benchmarks math500,aime24 --val-output val.parquet
   bcr data build --input data/benchmarks/gsm8k.jsonl --n 3 --seed 7 --output gsm8k-n3.parquet
-  bcr data build --input train.jsonl --n 1 --label Final --output n1.parquet";
+  bcr data build --input train.jsonl --n 1 --label Final --output n1.parquet
+  bcr data build --format trl --input gym-train.jsonl --n 3 --output trl-train.parquet";
 
 /// Flags of `bcr data`.
 #[derive(Debug, clap::Args)]
@@ -41,13 +54,15 @@ pub struct Args {
 enum DataCommand {
     /// Write a packed, prompted training set (and a validation set) for an RL engine.
     Build(BuildArgs),
+    /// Write problems of the embedded gym (procedural tasks the shipped warm start was trained on) as JSONL.
+    Gym(GymArgs),
 }
 
 /// Flags of `bcr data build`.
 #[derive(Debug, clap::Args)]
 #[command(after_help = AFTER_HELP)]
 struct BuildArgs {
-    /// Output format: the RL engine's dataset schema. Example: --format verl
+    /// Output format: the RL engine's dataset schema (verl, trl). Example: --format trl
     #[arg(long, value_enum, default_value_t = OutputFormat::Verl)]
     format: OutputFormat,
     /// Training problems (JSONL or Parquet, e.g. DeepMath-103K), or a bundled
@@ -103,6 +118,46 @@ struct BuildArgs {
 enum OutputFormat {
     /// verl's RL dataset Parquet (RLHFDataset).
     Verl,
+    /// TRL's prompt-only conversational Parquet (GRPOTrainer).
+    Trl,
+}
+
+impl OutputFormat {
+    fn write(self, path: &Path, rows: &[verl::Row]) -> anyhow::Result<()> {
+        match self {
+            OutputFormat::Verl => verl::write(path, rows),
+            OutputFormat::Trl => trl::write(path, rows),
+        }
+    }
+}
+
+/// Flags of `bcr data gym`.
+#[derive(Debug, clap::Args)]
+struct GymArgs {
+    /// Which side of the gym's train/test split (never overlapping). Example: --split test
+    #[arg(long, value_enum, default_value_t = GymSplit::Train)]
+    split: GymSplit,
+    /// Number of distinct problems. Example: --count 96
+    #[arg(long, value_name = "N")]
+    count: usize,
+    /// Highest difficulty level (1-5; the warm start was trained up to 3). Example: --max-difficulty 3
+    #[arg(long, value_name = "LEVEL", default_value_t = 3, value_parser = clap::value_parser!(u8).range(1..=5))]
+    max_difficulty: u8,
+    /// Seed of the task stream (`bcr demo` uses its `seed`, 0). Example: --seed 0
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Problem JSONL file to write. Example: --output gym-train.jsonl
+    #[arg(long, value_name = "FILE")]
+    output: PathBuf,
+}
+
+/// The gym's splits.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum GymSplit {
+    /// Training problems.
+    Train,
+    /// Held-out problems.
+    Test,
 }
 
 /// How packs become rows.
@@ -116,11 +171,45 @@ struct RowStyle<'a> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     match args.command {
         DataCommand::Build(build) => run_build(build),
+        DataCommand::Gym(gym) => run_gym(gym),
     }
 }
 
+/// Writes `count` gym problems, ids `gym-<split>-00000`...: with the same
+/// seed and count, the files `bcr demo` writes under `tasks/`.
+fn run_gym(args: GymArgs) -> anyhow::Result<()> {
+    let (split, name) = match args.split {
+        GymSplit::Train => (bcr_gym::Split::Train, "gym-train"),
+        GymSplit::Test => (bcr_gym::Split::Test, "gym-test"),
+    };
+    let families = bcr_gym::Family::ALL;
+    let tasks = bcr_gym::tasks_upto(split, &families, args.max_difficulty, args.count, args.seed);
+    anyhow::ensure!(
+        tasks.len() == args.count,
+        "--count {}: only {} distinct {name} problems exist up to difficulty {}",
+        args.count,
+        tasks.len(),
+        args.max_difficulty
+    );
+    let mut text = String::new();
+    for (i, task) in tasks.iter().enumerate() {
+        text.push_str(&serde_json::to_string(&bcr_gym::to_problem(task, format!("{name}-{i:05}")))?);
+        text.push('\n');
+    }
+    let mut file = super::create_output(&args.output)?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("{}: write", args.output.display()))?;
+    eprintln!(
+        "wrote {} {name} problems (difficulty <= {}, seed {}) -> {}",
+        tasks.len(),
+        args.max_difficulty,
+        args.seed,
+        args.output.display()
+    );
+    Ok(())
+}
+
 fn run_build(args: BuildArgs) -> anyhow::Result<()> {
-    let OutputFormat::Verl = args.format;
     let template = PromptTemplate::default().with_label(&args.label).context("--label")?;
     let system = args.system.as_deref();
     let n = usize::try_from(args.n).context("--n is too large")?;
@@ -131,7 +220,7 @@ fn run_build(args: BuildArgs) -> anyhow::Result<()> {
     anyhow::ensure!(!packs.is_empty(), "{}: no problems to pack", input.display());
     let style = RowStyle { template: &template, system, split: "train" };
     let rows = rows_of(&packs, &args.data_source, &style, 0)?;
-    verl::write(&args.output, &rows)?;
+    args.format.write(&args.output, &rows)?;
     eprintln!(
         "wrote {} training rows ({} problems of {}, N={n}, {}, seed {}) -> {}",
         rows.len(),
@@ -144,14 +233,20 @@ fn run_build(args: BuildArgs) -> anyhow::Result<()> {
     if let Some(val_output) = &args.val_output {
         let val_n = usize::try_from(args.val_n.unwrap_or(args.n)).context("--val-n is too large")?;
         let style = RowStyle { split: "test", ..style };
-        build_validation(&args.val_benchmarks, val_n, &style, val_output)?;
+        build_validation(&args.val_benchmarks, val_n, &style, args.format, val_output)?;
     }
     Ok(())
 }
 
 /// Packs every problem of each benchmark once (sequential packs of `n`) and
 /// writes them, `data_source` = the benchmark's name.
-fn build_validation(names: &[String], n: usize, style: &RowStyle<'_>, output: &Path) -> anyhow::Result<()> {
+fn build_validation(
+    names: &[String],
+    n: usize,
+    style: &RowStyle<'_>,
+    format: OutputFormat,
+    output: &Path,
+) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for name in names {
         let benchmark = Benchmark::from_name(name.trim()).context("--val-benchmarks")?;
@@ -165,7 +260,7 @@ fn build_validation(names: &[String], n: usize, style: &RowStyle<'_>, output: &P
         rows.extend(rows_of(&packs, benchmark.name(), style, first_index)?);
         eprintln!("validation: {} packs of {n} from {} ({} problems)", packs.len(), benchmark.name(), problems.len());
     }
-    verl::write(output, &rows)?;
+    format.write(output, &rows)?;
     eprintln!("wrote {} validation rows -> {}", rows.len(), output.display());
     Ok(())
 }
@@ -187,9 +282,9 @@ fn row(pack: &Pack, data_source: &str, style: &RowStyle<'_>, index: i64) -> anyh
     let user = style.template.render(pack).with_context(|| format!("pack {}", pack.pack_id))?;
     let mut prompt = Vec::with_capacity(2);
     if let Some(system) = style.system {
-        prompt.push(verl::Message { role: "system".into(), content: system.into() });
+        prompt.push(ChatMessage::system(system));
     }
-    prompt.push(verl::Message { role: "user".into(), content: user });
+    prompt.push(ChatMessage::user(user));
     Ok(verl::Row {
         data_source: data_source.to_string(),
         prompt,
@@ -234,6 +329,23 @@ mod tests {
             assert_eq!(row.difficulties, [Some(2.0), None]);
             assert_eq!(row.mean_difficulty, Some(2.0));
             assert_eq!((row.index, row.split.as_str(), row.pack_id.as_str()), (7, "train", "stratified-0-0"));
+        }
+    }
+
+    #[test]
+    fn gym_writes_distinct_problems_of_its_split_with_demo_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        for (split, name) in [(GymSplit::Train, "gym-train"), (GymSplit::Test, "gym-test")] {
+            let output = dir.path().join(format!("{name}.jsonl"));
+            run_gym(GymArgs { split, count: 20, max_difficulty: 2, seed: 0, output: output.clone() }).unwrap();
+            let loaded =
+                bcr_core::load_problems(&output, &LoadOptions { format: Format::Auto, skip_invalid: false }).unwrap();
+            let problems = loaded.problems;
+            assert_eq!(problems.len(), 20);
+            assert_eq!(problems[3].id, format!("{name}-00003"));
+            let questions: std::collections::HashSet<_> = problems.iter().map(|p| &p.question).collect();
+            assert_eq!(questions.len(), 20, "distinct questions");
+            assert!(problems.iter().all(|p| p.difficulty.is_some_and(|d| (1.0..=2.0).contains(&d))));
         }
     }
 

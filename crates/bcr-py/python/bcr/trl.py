@@ -72,7 +72,10 @@ def reward(
     """The BCR reward of each completion, with the default reward options.
 
     Scores all completions in parallel in Rust. When TRL passes ``log_metric``,
-    logs the batch means ``bcr/accuracy`` and ``bcr/format``.
+    logs the batch means ``bcr/accuracy`` and ``bcr/format``; when it passes
+    ``log_extra``, adds per-completion ``bcr/accuracy`` and ``bcr/format``
+    columns (and ``bcr/response_tokens`` with the length penalty) to TRL's
+    completions table.
     """
     return _reward(completions, ground_truth, {}, kwargs)
 
@@ -92,13 +95,22 @@ def _reward(
     texts = [completion_text(i, c) for i, c in enumerate(completions)]
     golds = [golds_from_ground_truth(g) for g in ground_truth]
     call = dict(options)
+    tokens = None
     if "length_penalty" in call:
-        call["response_tokens"] = _token_counts(kwargs.get("completion_ids"), len(texts))
+        tokens = _token_counts(kwargs.get("completion_ids"), len(texts))
+        call["response_tokens"] = tokens
     results = _bcr.score_batch(texts, golds, **call)
     log_metric = kwargs.get("log_metric")
     if callable(log_metric) and results:
         log_metric("bcr/accuracy", sum(r["accuracy"] for r in results) / len(results))
         log_metric("bcr/format", sum(r["format"] for r in results) / len(results))
+    log_extra = kwargs.get("log_extra")
+    if callable(log_extra):
+        # Columns of TRL's completions table (log_completions=True), one value per completion.
+        log_extra("bcr/accuracy", [float(r["accuracy"]) for r in results])
+        log_extra("bcr/format", [float(r["format"]) for r in results])
+        if tokens is not None:
+            log_extra("bcr/response_tokens", tokens)
     return [float(r["reward"]) for r in results]
 
 

@@ -2,11 +2,13 @@
 
 verl calls ``compute_score(data_source=..., solution_str=..., ground_truth=...,
 extra_info=...)`` once per response, with keyword arguments, plus any
-``custom_reward_function.reward_kwargs`` from the trainer config. Point it here::
+``reward.custom_reward_function.reward_kwargs`` from the trainer config.
+Point it here (verl 0.9's keys; earlier versions had them at the top level,
+without ``reward.``, and 0.9 ignores that form)::
 
-    custom_reward_function.path=pkg://bcr.verl
-    custom_reward_function.name=compute_score
-    +custom_reward_function.reward_kwargs.format_weight=0.1
+    reward.custom_reward_function.path=pkg://bcr.verl
+    reward.custom_reward_function.name=compute_score
+    +reward.custom_reward_function.reward_kwargs.format_weight=0.1
 
 ``ground_truth`` is ``reward_model.ground_truth`` of the dataset row: the N
 gold answers as a JSON array of strings (what ``bcr data build --format verl``
@@ -29,7 +31,7 @@ from typing import Any, Dict, Mapping, Optional
 from bcr import _bcr
 from bcr._golds import golds_from_ground_truth
 
-#: Reward options accepted through ``custom_reward_function.reward_kwargs``.
+#: Reward options accepted through ``reward.custom_reward_function.reward_kwargs``.
 REWARD_OPTIONS = ("format_weight", "label", "after_think", "positional_fallback")
 
 #: Keyword arguments some verl reward managers add for model-based rewards;

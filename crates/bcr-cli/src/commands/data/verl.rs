@@ -21,20 +21,12 @@ use anyhow::Context;
 use arrow_array::{ArrayRef, Float64Array, Int64Array, ListArray, RecordBatch, StringArray, StructArray};
 use arrow_buffer::OffsetBuffer;
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef};
+use bcr_core::ChatMessage;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use std::path::Path;
 use std::sync::Arc;
-
-/// One chat message of a prompt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Message {
-    /// `system`, `user` or `assistant`.
-    pub role: String,
-    /// The message text.
-    pub content: String,
-}
 
 /// One dataset row: a pack rendered as a prompt, with its golds.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +34,7 @@ pub struct Row {
     /// verl's `data_source` (validation metrics are grouped by it).
     pub data_source: String,
     /// The chat messages verl renders with the model's chat template.
-    pub prompt: Vec<Message>,
+    pub prompt: Vec<ChatMessage>,
     /// The gold answers in prompt order (N = their number).
     pub golds: Vec<String>,
     /// Row number within its split.
@@ -59,11 +51,11 @@ pub struct Row {
     pub mean_difficulty: Option<f64>,
 }
 
-fn message_fields() -> Fields {
+pub(super) fn message_fields() -> Fields {
     Fields::from(vec![Field::new("role", DataType::Utf8, false), Field::new("content", DataType::Utf8, false)])
 }
 
-fn list_of(item: DataType, nullable_items: bool) -> DataType {
+pub(super) fn list_of(item: DataType, nullable_items: bool) -> DataType {
     DataType::List(Arc::new(Field::new("item", item, nullable_items)))
 }
 
@@ -94,20 +86,25 @@ pub fn schema() -> SchemaRef {
     ]))
 }
 
-fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
+pub(super) fn strings<'a>(values: impl Iterator<Item = &'a str>) -> ArrayRef {
     // Collected first: `from_iter_values` needs an exact size hint, which
     // `flat_map` does not give.
     Arc::new(StringArray::from(values.collect::<Vec<&str>>()))
 }
 
 /// A list column from per-row lengths and the flattened values.
-fn list(item: DataType, nullable_items: bool, lengths: Vec<usize>, values: ArrayRef) -> anyhow::Result<ArrayRef> {
+pub(super) fn list(
+    item: DataType,
+    nullable_items: bool,
+    lengths: Vec<usize>,
+    values: ArrayRef,
+) -> anyhow::Result<ArrayRef> {
     let field = Arc::new(Field::new("item", item, nullable_items));
     let array = ListArray::try_new(field, OffsetBuffer::from_lengths(lengths), values, None)?;
     Ok(Arc::new(array))
 }
 
-fn prompt_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
+pub(super) fn prompt_column(rows: &[Row]) -> anyhow::Result<ArrayRef> {
     let messages = rows.iter().flat_map(|r| &r.prompt);
     let roles = strings(messages.clone().map(|m| m.role.as_str()));
     let contents = strings(messages.map(|m| m.content.as_str()));
@@ -159,12 +156,17 @@ pub fn record_batch(rows: &[Row]) -> anyhow::Result<RecordBatch> {
 /// Writes the rows to `path` as Parquet (Snappy), atomically: a temporary
 /// file beside it, synced, then renamed over `path`.
 pub fn write(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
-    let batch = record_batch(rows)?;
+    write_batch(path, &record_batch(rows)?)
+}
+
+/// Writes one record batch to `path` as Parquet (Snappy), atomically (the
+/// writer of every `--format`).
+pub(super) fn write_batch(path: &Path, batch: &RecordBatch) -> anyhow::Result<()> {
     let tmp = path.with_extension("parquet.tmp");
     let file = super::super::create_output(&tmp)?;
     let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut writer = ArrowWriter::try_new(file, schema(), Some(props))?;
-    writer.write(&batch)?;
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
+    writer.write(batch)?;
     let file = writer.into_inner().with_context(|| format!("{}: writing Parquet", tmp.display()))?;
     file.sync_all().with_context(|| format!("{}: sync", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot rename to {}", tmp.display(), path.display()))
@@ -179,7 +181,7 @@ mod tests {
     fn row(index: i64, golds: &[&str], difficulties: &[Option<f64>]) -> Row {
         Row {
             data_source: "bcr".into(),
-            prompt: vec![Message { role: "user".into(), content: format!("pack {index} — ∫ x dx") }],
+            prompt: vec![ChatMessage::user(format!("pack {index} — ∫ x dx"))],
             golds: golds.iter().map(|g| g.to_string()).collect(),
             index,
             split: "train".into(),
