@@ -66,6 +66,8 @@ pub(crate) enum Rel {
     Ne,
     /// `\in`
     In,
+    /// `\approx`, `≈` (read as `=` when a chain's last side is taken).
+    Approx,
 }
 
 /// Commands that are pure layout and produce no token.
@@ -123,8 +125,16 @@ const TEXTLIKE: &[&str] = &[
 ];
 
 /// Splits `src` into tokens.
+#[cfg(test)]
 pub(crate) fn lex(src: &str) -> Result<Vec<Tok>, LimitError> {
-    let mut lx = Lexer { s: src.as_bytes(), src, i: 0, out: Vec::new() };
+    lex_with(src, false)
+}
+
+/// [`lex`], where with `decimal_comma` a comma between digits that is not a
+/// thousands separator is a decimal point (`3,75` is 3.75, `0,250` is 0.25;
+/// `3,750` stays 3750): the reading `verify` retries for a single number.
+pub(crate) fn lex_with(src: &str, decimal_comma: bool) -> Result<Vec<Tok>, LimitError> {
+    let mut lx = Lexer { s: src.as_bytes(), src, i: 0, out: Vec::new(), decimal_comma };
     lx.run()?;
     Ok(lx.out)
 }
@@ -134,6 +144,7 @@ struct Lexer<'a> {
     src: &'a str,
     i: usize,
     out: Vec<Tok>,
+    decimal_comma: bool,
 }
 
 impl Lexer<'_> {
@@ -161,6 +172,10 @@ impl Lexer<'_> {
                     self.push(Tok::Percent)?;
                 }
                 b'<' | b'>' | b'=' => self.ascii_rel(b)?,
+                b'!' if self.s.get(self.i + 1) == Some(&b'=') => {
+                    self.i += 2;
+                    self.push(Tok::Rel(Rel::Ne))?;
+                }
                 b'^' if self.degree_after_caret() => self.push(Tok::Degree)?,
                 b if b.is_ascii() => {
                     self.i += 1;
@@ -188,15 +203,20 @@ impl Lexer<'_> {
             self.i += 1;
         }
         digits.push_str(&self.src[int_start..self.i]);
-        if digits.len() <= 3 && !digits.is_empty() && !after_list_comma(self.s, int_start) {
+        // A leading `0` never starts a thousands group (`0,250` is no number 250).
+        let groups_allowed = digits.len() <= 3 && !digits.is_empty() && digits != "0";
+        if groups_allowed && !after_list_comma(self.s, int_start) {
             self.thousands(&mut digits);
         }
-        if self.peek() == Some(b'.') && self.s.get(self.i + 1).is_some_and(u8::is_ascii_digit) {
-            let start = self.i;
+        let comma_point = self.decimal_comma && self.peek() == Some(b',') && !digits.contains('.');
+        let point = self.peek() == Some(b'.') || comma_point;
+        if point && self.s.get(self.i + 1).is_some_and(u8::is_ascii_digit) {
             self.i += 1;
+            let start = self.i;
             while self.peek().is_some_and(|c| c.is_ascii_digit()) {
                 self.i += 1;
             }
+            digits.push('.');
             digits.push_str(&self.src[start..self.i]);
         }
         if digits.len() > MAX_DIGITS {
@@ -331,6 +351,7 @@ impl Lexer<'_> {
             "gt" => self.push(Tok::Rel(Rel::Gt)),
             "ne" | "neq" => self.push(Tok::Rel(Rel::Ne)),
             "in" => self.push(Tok::Rel(Rel::In)),
+            "approx" | "simeq" | "approxeq" | "thickapprox" | "doteq" => self.push(Tok::Rel(Rel::Approx)),
             _ if TEXTLIKE.contains(&name) => self.textlike(),
             _ => self.push(Tok::Cmd(name.to_string())),
         }
@@ -401,9 +422,14 @@ impl Lexer<'_> {
             return Ok(());
         };
         let body = &window[..close];
-        let prose = !body.contains(&b'{')
-            && !body.contains(&b'\\')
-            && body.windows(2).any(|w| w[0].is_ascii_alphabetic() && w[1].is_ascii_alphabetic());
+        // `\text{ m}`, `\text{ g}`: a one-letter unit after a space.
+        let unit_letter = body.len() >= 2
+            && body[body.len() - 1].is_ascii_alphabetic()
+            && body[..body.len() - 1].iter().all(|c| *c == b' ');
+        let prose = unit_letter
+            || !body.contains(&b'{')
+                && !body.contains(&b'\\')
+                && body.windows(2).any(|w| w[0].is_ascii_alphabetic() && w[1].is_ascii_alphabetic());
         if prose {
             self.i = body_start + close + 1;
             let text = String::from_utf8_lossy(body).into_owned();
@@ -434,6 +460,13 @@ impl Lexer<'_> {
             '≥' | '⩾' => Tok::Rel(Rel::Ge),
             '≠' => Tok::Rel(Rel::Ne),
             '∈' => Tok::Rel(Rel::In),
+            '≈' => Tok::Rel(Rel::Approx),
+            // Currency signs vanish like `\$`; superscript digits are powers.
+            '€' | '£' | '¥' | '₹' => return Ok(()),
+            '²' | '³' => {
+                self.push(Tok::Sym('^'))?;
+                Tok::Num(NumLit { digits: if c == '²' { "2" } else { "3" }.into(), exp: 0 })
+            }
             c if c.is_whitespace() => return Ok(()),
             _ => Tok::Sym('?'),
         };
@@ -514,9 +547,21 @@ mod tests {
             ("1e-5", vec![num("1", -5)]),
             ("2e", vec![num("2", 0), Tok::Word("e".into())]),
             ("3 5", vec![num("3", 0), num("5", 0)]),
+            ("0,250", vec![num("0", 0), Tok::Sym(','), num("250", 0)]),
+            ("2,500.50", vec![num("2500.50", 0)]),
         ];
         for (src, want) in cases {
             assert_eq!(&lex(src).unwrap(), want, "{src}");
+        }
+        let commas: &[(&str, Vec<Tok>)] = &[
+            ("3,75", vec![num("3.75", 0)]),
+            ("0,250", vec![num("0.250", 0)]),
+            ("3,750", vec![num("3750", 0)]),
+            ("-0,5 kg", vec![Tok::Sym('-'), num("0.5", 0), Tok::Word("kg".into())]),
+            ("1,5,2", vec![num("1.5", 0), Tok::Sym(','), num("2", 0)]),
+        ];
+        for (src, want) in commas {
+            assert_eq!(&lex_with(src, true).unwrap(), want, "{src}");
         }
     }
 
@@ -530,6 +575,10 @@ mod tests {
         assert_eq!(toks[2], Tok::Word("C".into()));
         assert_eq!(lex("30^\\circ").unwrap(), vec![num("30", 0), Tok::Degree]);
         assert_eq!(lex("x \\le 3").unwrap()[1], Tok::Rel(Rel::Le));
+        assert_eq!(lex("t != 4").unwrap()[1], Tok::Rel(Rel::Ne));
+        assert_eq!(lex("x ≈ 3").unwrap()[1], Tok::Rel(Rel::Approx));
+        assert_eq!(lex("5 km²").unwrap(), vec![num("5", 0), Tok::Word("km".into()), Tok::Sym('^'), num("2", 0)]);
+        assert_eq!(lex("€12").unwrap(), vec![num("12", 0)]);
     }
 
     #[test]

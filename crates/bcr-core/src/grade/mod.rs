@@ -26,16 +26,22 @@
 //! tokens, digits, nesting depth, exact bit size, an operation budget), so no
 //! input panics, hangs or exhausts memory; there are no timers or threads.
 
+mod boxes;
 mod equiv;
 mod expr;
 mod extract;
+mod freeform;
 mod lexer;
 mod limits;
+mod matrix;
 mod numeric;
 mod parser;
 mod primary;
+mod relation;
 
-pub use extract::extract_answer;
+pub(crate) use boxes::{find_boxes, trailing_group, BoxHit};
+pub(crate) use extract::{after_think, unboxed_answer};
+pub use extract::{extract_answer, extract_answer_with, ExtractOptions};
 
 use expr::Node;
 use limits::{Budget, MAX_ANSWER_BYTES};
@@ -82,8 +88,19 @@ pub fn grade(gold: &str, pred: &str) -> bool {
 
 /// [`grade`] with the reason for the verdict.
 pub fn verify(gold: &str, pred: &str) -> Verdict {
-    let gold = extract::last_boxed(gold).unwrap_or(gold).trim();
-    let pred = extract_answer(pred);
+    verify_with(gold, pred, &ExtractOptions::default())
+}
+
+/// [`verify`], with the prediction's answer found under `opts`
+/// ([`extract_answer_with`]). The gold answer is bare, or boxed.
+pub fn verify_with(gold: &str, pred: &str, opts: &ExtractOptions) -> Verdict {
+    let gold = extract::gold_answer(gold);
+    let pred = extract_answer_with(pred, opts);
+    verify_answer(&gold, &pred)
+}
+
+/// The verdict on two answers already extracted.
+pub(crate) fn verify_answer(gold: &str, pred: &str) -> Verdict {
     let verdict = |equivalent, reason| Verdict { equivalent, reason };
     if pred.is_empty() || gold.is_empty() {
         return verdict(false, Reason::Empty);
@@ -100,21 +117,40 @@ pub fn verify(gold: &str, pred: &str) -> Verdict {
     if let Node::Text(_) = g {
         return verdict(text_key(gold) == text_key(pred), Reason::TextCompared);
     }
+    let mut budget = Budget::new();
+    let decimal_comma = || g.is_scalar() && has_decimal_comma(pred);
     let Some(p) = parse(pred) else {
+        // `3,75 €` may fail as a list; read as a decimal it is a number.
+        if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(&g, &p, &mut budget)) {
+            return verdict(true, Reason::Equivalent);
+        }
         return verdict(false, Reason::PredUnparsed);
     };
-    if equiv::equivalent(&g, &p, &mut Budget::new()) {
-        verdict(true, Reason::Equivalent)
-    } else {
-        verdict(false, Reason::Different)
+    if equiv::equivalent(&g, &p, &mut budget) {
+        return verdict(true, Reason::Equivalent);
     }
+    // A single-number gold and a prediction with a comma between digits that
+    // is no thousands separator: the decimal-comma reading (`3,75` = 3.75).
+    if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(&g, &p, &mut budget)) {
+        return verdict(true, Reason::Equivalent);
+    }
+    verdict(false, Reason::Different)
 }
 
 fn parse(answer: &str) -> Option<Node> {
+    parse_with(answer, false)
+}
+
+fn parse_with(answer: &str, decimal_comma: bool) -> Option<Node> {
     if answer.len() > MAX_ANSWER_BYTES {
         return None;
     }
-    parser::parse(lexer::lex(answer).ok()?).ok()
+    parser::parse(lexer::lex_with(answer, decimal_comma).ok()?).ok()
+}
+
+/// A comma between two digits (a candidate decimal comma).
+fn has_decimal_comma(s: &str) -> bool {
+    s.as_bytes().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == b',' && w[2].is_ascii_digit())
 }
 
 /// A gold made only of words, one of them at least three letters long

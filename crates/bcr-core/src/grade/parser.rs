@@ -17,7 +17,7 @@
 //! markers.
 
 use super::expr::{Func, Node};
-use super::lexer::{NumLit, Tok};
+use super::lexer::{NumLit, Rel, Tok};
 use super::limits::{LimitError, MAX_DEPTH};
 
 /// Why an answer did not parse.
@@ -121,6 +121,9 @@ pub(crate) fn parse(mut tokens: Vec<Tok>) -> PResult<Node> {
     while matches!(tokens.last(), Some(Tok::Sym('.' | ','))) {
         tokens.pop();
     }
+    // `= 10`, `\approx 0.33`: an answer written as the end of a computation.
+    let lead = tokens.iter().take_while(|t| matches!(t, Tok::Rel(Rel::Eq | Rel::Approx))).count();
+    tokens.drain(..lead);
     let mut p = Parser { t: tokens, i: 0, depth: 0 };
     let node = p.answer()?;
     if p.i < p.t.len() {
@@ -160,28 +163,52 @@ impl Parser {
         Ok(())
     }
 
+    /// Items separated by `,` / `and` (weak) and `;` / `or` (strong). When
+    /// both kinds occur, the strong ones separate groups of weak lists:
+    /// `a=2, b=9; a=9, b=2` is two solutions of two components each.
     pub(super) fn answer(&mut self) -> PResult<Node> {
-        let mut items = vec![self.item()?];
-        while self.list_separator() {
+        let mut groups: Vec<Vec<Node>> = vec![vec![self.item()?]];
+        let (mut weak, mut strong) = (false, false);
+        while let Some(sep) = self.list_separator() {
             if self.peek().is_none() {
                 break;
             }
-            items.push(self.item()?);
+            let item = self.item()?;
+            match sep {
+                Sep::Strong => {
+                    strong = true;
+                    groups.push(vec![item]);
+                }
+                Sep::Weak => {
+                    weak = true;
+                    if let Some(g) = groups.last_mut() {
+                        g.push(item);
+                    }
+                }
+            }
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Node::List(items) })
+        let list = |mut v: Vec<Node>| if v.len() == 1 { v.remove(0) } else { Node::List(v) };
+        if weak && strong {
+            return Ok(Node::List(groups.into_iter().map(list).collect()));
+        }
+        Ok(list(groups.into_iter().flatten().collect()))
     }
 
-    fn list_separator(&mut self) -> bool {
+    fn list_separator(&mut self) -> Option<Sep> {
         let sep = match self.peek() {
-            Some(Tok::Sym(',' | ';')) => true,
-            Some(Tok::Text(t)) => matches!(t.trim(), "or" | "and" | "," | "or,"),
-            Some(Tok::Word(w)) => w == "or" || w == "and",
-            _ => false,
+            Some(Tok::Sym(',')) => Sep::Weak,
+            Some(Tok::Sym(';')) => Sep::Strong,
+            Some(Tok::Text(t)) => match t.trim() {
+                "and" | "," => Sep::Weak,
+                "or" | "or," => Sep::Strong,
+                _ => return None,
+            },
+            Some(Tok::Word(w)) if w == "and" => Sep::Weak,
+            Some(Tok::Word(w)) if w == "or" => Sep::Strong,
+            _ => return None,
         };
-        if sep {
-            self.i += 1;
-        }
-        sep
+        self.i += 1;
+        Some(sep)
     }
 
     pub(super) fn item(&mut self) -> PResult<Node> {
@@ -273,6 +300,7 @@ impl Parser {
                     factors.push(Node::div(n, d));
                     continue;
                 }
+                Some(Tok::Word(w)) if w == "or" || w == "and" => break,
                 Some(t) if starts_primary(t) => {}
                 _ => break,
             }
@@ -374,7 +402,7 @@ impl Parser {
                     None => break,
                 },
                 Some(Tok::Word(w)) if w == "degrees" || w == "degree" => node = Node::Degree(Box::new(node)),
-                Some(Tok::Word(w)) if w == "percent" => node = Node::Percent(Box::new(node)),
+                Some(Tok::Word(w)) if w == "percent" || w == "pct" => node = Node::Percent(Box::new(node)),
                 Some(Tok::Word(w)) if node.is_scalar() && is_unit_word(w) => wraps = wraps.saturating_sub(1),
                 _ => break,
             }
@@ -401,6 +429,13 @@ impl Parser {
     }
 }
 
+/// A list separator: `,` and `and` join components, `;` and `or` alternatives.
+#[derive(Clone, Copy)]
+enum Sep {
+    Weak,
+    Strong,
+}
+
 /// What a trailing `\text{...}` after a quantity means.
 enum Marker {
     Degree,
@@ -413,7 +448,7 @@ fn unit_kind(t: &str) -> Option<Marker> {
     match t {
         "or" | "and" | "," => None,
         "degrees" | "degree" | "deg" => Some(Marker::Degree),
-        "percent" | "%" => Some(Marker::Percent),
+        "percent" | "%" | "pct" | "per cent" => Some(Marker::Percent),
         _ => Some(Marker::Unit),
     }
 }
