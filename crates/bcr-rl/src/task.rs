@@ -45,8 +45,9 @@ impl BcrTask {
             length_penalty: (r.length_penalty > 0.0).then_some(r.length_penalty),
             parse: bcr_core::ParseOptions {
                 label: r.label.clone(),
-                after_think: r.after_think,
                 positional_fallback: r.positional_fallback,
+                extract: bcr_core::ExtractOptions { after_think: r.after_think, ..Default::default() },
+                ..Default::default()
             },
         };
         reward.validate()?;

@@ -62,6 +62,11 @@ impl Budget {
         Budget(OP_BUDGET)
     }
 
+    /// Operations spent so far.
+    pub(crate) fn spent(&self) -> u32 {
+        OP_BUDGET - self.0
+    }
+
     /// Spends `n` operations; false once the budget is exhausted.
     pub(crate) fn spend(&mut self, n: u32) -> bool {
         match self.0.checked_sub(n) {

@@ -72,7 +72,14 @@ pub struct Verdict {
     pub equivalent: bool,
     /// Why.
     pub reason: Reason,
+    /// Arithmetic operations the comparison spent (at most [`OP_BUDGET`]:
+    /// the cost limit, counted, not timed).
+    pub ops: u32,
 }
+
+/// Arithmetic operations one comparison may spend (exact and numeric
+/// together); past it, the remaining checks answer "not equivalent".
+pub const OP_BUDGET: u32 = limits::OP_BUDGET;
 
 /// Whether `pred` (a bare answer or a whole response: see [`extract_answer`])
 /// is mathematically equivalent to `gold`.
@@ -101,7 +108,7 @@ pub fn verify_with(gold: &str, pred: &str, opts: &ExtractOptions) -> Verdict {
 
 /// The verdict on two answers already extracted.
 pub(crate) fn verify_answer(gold: &str, pred: &str) -> Verdict {
-    let verdict = |equivalent, reason| Verdict { equivalent, reason };
+    let verdict = |equivalent, reason| Verdict { equivalent, reason, ops: 0 };
     if pred.is_empty() || gold.is_empty() {
         return verdict(false, Reason::Empty);
     }
@@ -118,23 +125,29 @@ pub(crate) fn verify_answer(gold: &str, pred: &str) -> Verdict {
         return verdict(text_key(gold) == text_key(pred), Reason::TextCompared);
     }
     let mut budget = Budget::new();
+    let (equivalent, reason) = compare(&g, pred, &mut budget);
+    Verdict { equivalent, reason, ops: budget.spent() }
+}
+
+/// The parsed gold against the prediction text, from `budget`.
+fn compare(g: &Node, pred: &str, budget: &mut Budget) -> (bool, Reason) {
     let decimal_comma = || g.is_scalar() && has_decimal_comma(pred);
     let Some(p) = parse(pred) else {
         // `3,75 €` may fail as a list; read as a decimal it is a number.
-        if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(&g, &p, &mut budget)) {
-            return verdict(true, Reason::Equivalent);
+        if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(g, &p, budget)) {
+            return (true, Reason::Equivalent);
         }
-        return verdict(false, Reason::PredUnparsed);
+        return (false, Reason::PredUnparsed);
     };
-    if equiv::equivalent(&g, &p, &mut budget) {
-        return verdict(true, Reason::Equivalent);
+    if equiv::equivalent(g, &p, budget) {
+        return (true, Reason::Equivalent);
     }
     // A single-number gold and a prediction with a comma between digits that
     // is no thousands separator: the decimal-comma reading (`3,75` = 3.75).
-    if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(&g, &p, &mut budget)) {
-        return verdict(true, Reason::Equivalent);
+    if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(g, &p, budget)) {
+        return (true, Reason::Equivalent);
     }
-    verdict(false, Reason::Different)
+    (false, Reason::Different)
 }
 
 fn parse(answer: &str) -> Option<Node> {
