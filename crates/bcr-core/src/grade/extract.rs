@@ -20,7 +20,9 @@
 use std::borrow::Cow;
 
 use super::boxes::{find_boxes, trailing_group};
-use super::freeform::{answer_phrase, has_bare_command, last_math, last_number, prose_words, short_words};
+use super::freeform::{
+    answer_phrase, has_bare_command, last_math, last_number, prose_words, short_words, strip_trailing_asy,
+};
 
 /// Where a response's answer may be found. The default enables every rule
 /// (the order is in the module doc); [`ExtractOptions::boxed_only`] keeps
@@ -104,6 +106,7 @@ fn boxed(text: &str) -> Option<Cow<'_, str>> {
 
 /// Rules 2-4 on a response without boxes; `None` when none applies.
 pub(crate) fn free_form<'a>(text: &'a str, opts: &ExtractOptions) -> Option<&'a str> {
+    let text = strip_trailing_asy(text);
     if opts.answer_phrase {
         if let Some(line) = answer_phrase(text) {
             return Some(refine_phrase(line));

@@ -211,19 +211,76 @@ pub(crate) fn last_math(s: &str) -> Option<&str> {
 }
 
 /// The span ending last in `s`: (where its opening delimiter starts, body).
+/// A `$` pair whose closing sign is directly followed by a digit is currency
+/// (`$16 + $4 = $20`), and is returned with an empty body so that the caller
+/// skips it.
 fn last_span(s: &str) -> Option<(usize, &str)> {
     let dollar = s.rfind('$').and_then(|e| {
         let body_end = if e > 0 && s.as_bytes()[e - 1] == b'$' { e - 1 } else { e };
         let open = s[..body_end].rfind('$')?;
         let start = if open > 0 && s.as_bytes()[open - 1] == b'$' { open - 1 } else { open };
-        Some((e, start, &s[open + 1..body_end]))
+        let currency = s.as_bytes().get(e + 1).is_some_and(u8::is_ascii_digit);
+        Some((e, start, if currency { "" } else { &s[open + 1..body_end] }))
     });
     let pair = |o: &str, c: &str| s.rfind(c).and_then(|e| s[..e].rfind(o).map(|b| (e, b, &s[b + o.len()..e])));
-    [dollar, pair("\\(", "\\)"), pair("\\[", "\\]")]
+    let display = ["align", "equation", "gather", "eqnarray"].iter().find_map(|env| {
+        let e = s.rfind(&format!("\\end{{{env}"))?;
+        let b = s[..e].rfind(&format!("\\begin{{{env}"))?;
+        let body = &s[b..e];
+        let body = body.find('}').map_or(body, |k| &body[k + 1..]);
+        Some((e, b, last_row(body)))
+    });
+    [dollar, pair("\\(", "\\)"), pair("\\[", "\\]"), display]
         .into_iter()
         .flatten()
         .max_by_key(|(e, ..)| *e)
         .map(|(_, start, body)| (start, body))
+}
+
+/// The last non-empty row of an `align`-like body: the text after its last
+/// `\\\\` outside nested environments (a matrix's rows stay whole).
+fn last_row(body: &str) -> &str {
+    let b = body.as_bytes();
+    let mut depth = 0usize;
+    let mut cut = 0;
+    let mut row_start = 0;
+    let mut k = 0;
+    while k < b.len() {
+        if b[k] == b'\\' {
+            let rest = &body[k..];
+            if rest.starts_with("\\begin{") {
+                depth += 1;
+            } else if rest.starts_with("\\end{") {
+                depth = depth.saturating_sub(1);
+            } else if rest.starts_with("\\\\") && depth == 0 {
+                if !body[row_start..k].trim().is_empty() {
+                    cut = row_start;
+                }
+                row_start = k + 2;
+            }
+            k += 2;
+            continue;
+        }
+        k += 1;
+    }
+    if body[row_start..].trim().is_empty() {
+        &body[cut..row_start.saturating_sub(2).max(cut)]
+    } else {
+        &body[row_start..]
+    }
+}
+
+/// `s` without trailing `[asy]...[/asy]` drawings (their labels are math
+/// spans, not answers); at most four are removed.
+pub(crate) fn strip_trailing_asy(s: &str) -> &str {
+    let mut t = s.trim_end();
+    for _ in 0..4 {
+        match (t.strip_suffix("[/asy]"), t.rfind("[asy]")) {
+            (Some(_), Some(at)) => t = t[..at].trim_end(),
+            _ => break,
+        }
+    }
+    t
 }
 
 /// The last number of `s`: digits with `,` / `.` groups, a leading `-`, a
@@ -289,6 +346,10 @@ mod tests {
         assert_eq!(last_math("it is $$7$$."), Some("7"));
         assert_eq!(last_math("so $5 \\text{ dollars}$"), Some("5 \\text{ dollars}"));
         assert_eq!(last_math("He paid $5 and then $10 more for the book"), None);
+        assert_eq!(last_math("It cost $16 + $4 = $20 in all"), None);
+        let align = "\\begin{align*} x &= 1 + 1 \\\\ &= \\begin{pmatrix} 2 \\\\ 0 \\end{pmatrix}. \\end{align*}";
+        assert_eq!(last_math(align), Some("&= \\begin{pmatrix} 2 \\\\ 0 \\end{pmatrix}."));
+        assert_eq!(strip_trailing_asy("so $3$.\n[asy]label(\"$A$\");[/asy]"), "so $3$.");
         assert_eq!(last_math("no math"), None);
         let numbers: &[(&str, Option<&str>)] = &[
             ("so there are 4096 ways.", Some("4096")),

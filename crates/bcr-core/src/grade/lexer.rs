@@ -172,7 +172,11 @@ impl Lexer<'_> {
                     self.push(Tok::Percent)?;
                 }
                 b'<' | b'>' | b'=' => self.ascii_rel(b)?,
-                b'!' if self.s.get(self.i + 1) == Some(&b'=') => {
+                // `t != 4` (a space before), but `5!=120` is a factorial.
+                b'!' if self.s.get(self.i + 1) == Some(&b'=')
+                    && self.i > 0
+                    && self.s[self.i - 1].is_ascii_whitespace() =>
+                {
                     self.i += 2;
                     self.push(Tok::Rel(Rel::Ne))?;
                 }
@@ -576,6 +580,7 @@ mod tests {
         assert_eq!(lex("30^\\circ").unwrap(), vec![num("30", 0), Tok::Degree]);
         assert_eq!(lex("x \\le 3").unwrap()[1], Tok::Rel(Rel::Le));
         assert_eq!(lex("t != 4").unwrap()[1], Tok::Rel(Rel::Ne));
+        assert_eq!(lex("5!=120").unwrap()[1], Tok::Sym('!'));
         assert_eq!(lex("x ≈ 3").unwrap()[1], Tok::Rel(Rel::Approx));
         assert_eq!(lex("5 km²").unwrap(), vec![num("5", 0), Tok::Word("km".into()), Tok::Sym('^'), num("2", 0)]);
         assert_eq!(lex("€12").unwrap(), vec![num("12", 0)]);

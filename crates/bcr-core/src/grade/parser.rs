@@ -121,6 +121,20 @@ pub(crate) fn parse(mut tokens: Vec<Tok>) -> PResult<Node> {
     while matches!(tokens.last(), Some(Tok::Sym('.' | ','))) {
         tokens.pop();
     }
+    // `&` aligns `align` rows; only inside a matrix does it separate cells.
+    let mut depth = 0usize;
+    tokens.retain(|t| match t {
+        Tok::MatBegin => {
+            depth += 1;
+            true
+        }
+        Tok::MatEnd => {
+            depth = depth.saturating_sub(1);
+            true
+        }
+        Tok::Sym('&') => depth > 0,
+        _ => true,
+    });
     // `= 10`, `\approx 0.33`: an answer written as the end of a computation.
     let lead = tokens.iter().take_while(|t| matches!(t, Tok::Rel(Rel::Eq | Rel::Approx))).count();
     tokens.drain(..lead);

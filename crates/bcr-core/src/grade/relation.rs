@@ -174,8 +174,10 @@ fn substitute(n: &Node, var: &str, value: &Node) -> Node {
 }
 
 /// The value an equation chain states: `x = v`, `v = x`, `(a, b) = (4, 1)`,
-/// `f(x) = v`, or the last side of `=`/`\approx` chains whose earlier sides
-/// are names or constant expressions (`y = 4 \cdot 3 - 2 = 10` is 10).
+/// `f(x) = v`; a two-sided equation's right side when it is constant
+/// (`a + b + c = \frac65` is 6/5); a derivation's last side (`y = 4 \cdot 3
+/// - 2 = 10` is 10, `(-k+4)+(3k-2) = 2k+2` is `2k+2`), or the side before a
+/// final name (`36 - 19 = 17 = x` is 17).
 pub(crate) fn stated_value<'a>(ops: &'a [Node], rels: &[Rel]) -> Option<&'a Node> {
     if !rels.iter().all(|r| matches!(r, Rel::Eq | Rel::Approx)) {
         return None;
@@ -183,10 +185,10 @@ pub(crate) fn stated_value<'a>(ops: &'a [Node], rels: &[Rel]) -> Option<&'a Node
     match ops {
         [l, r] if is_label(l) => Some(r),
         [l, r] if is_label(r) && !is_label(l) => Some(l),
-        [init @ .., last] if !init.is_empty() && is_free(last) => {
-            init.iter().all(|o| is_label(o) || is_free(o)).then_some(last)
-        }
-        _ => None,
+        [_, r] => is_free(r).then_some(r),
+        [.., before, last] if is_label(last) && !is_label(before) => Some(before),
+        [.., last] => Some(last),
+        [] => None,
     }
 }
 
@@ -265,7 +267,11 @@ mod tests {
             ("x = 5", Some("5")),
             ("(a, b) = (4, 1)", Some("(4, 1)")),
             ("2 + 3 = 5", Some("5")),
-            ("x + 2 = 5", None),
+            ("(-k+4)+(3k-2) = -k+4+3k-2 = 2k+2", Some("2k+2")),
+            ("36 - 19 = 17 = x", Some("17")),
+            ("x + 2 = 5", Some("5")),
+            ("x + 2 = y", Some("x + 2")),
+            ("x + 2 = y + 1", None),
             ("\\pi \\approx 3.14", Some("3.14")),
         ];
         for (src, want) in cases {
