@@ -199,7 +199,7 @@ pub(crate) fn last_math(s: &str) -> Option<&str> {
             break;
         }
         let (span_end, body) = last_span(&s[..end])?;
-        if prose_words(body, 1) == 0 && !body.trim().is_empty() {
+        if prose_words(body, 1) == 0 && !body.trim().is_empty() && !is_mention(body) {
             return Some(body.trim());
         }
         end = span_end.min(end - 1);
@@ -208,6 +208,14 @@ pub(crate) fn last_math(s: &str) -> Option<&str> {
         }
     }
     None
+}
+
+/// A span that names rather than answers: one letter (`$x$`, `$x.$`) or
+/// emphasised text (`$\\emph{do}$`).
+fn is_mention(body: &str) -> bool {
+    let t = body.trim().trim_end_matches(['.', ',', ';', ':']).trim();
+    let one_letter = t.len() == 1 && t.bytes().all(|c| c.is_ascii_alphabetic());
+    one_letter || t.starts_with("\\emph{") || t.starts_with("\\textit{")
 }
 
 /// The span ending last in `s`: (where its opening delimiter starts, body).
@@ -347,6 +355,8 @@ mod tests {
         assert_eq!(last_math("so $5 \\text{ dollars}$"), Some("5 \\text{ dollars}"));
         assert_eq!(last_math("He paid $5 and then $10 more for the book"), None);
         assert_eq!(last_math("It cost $16 + $4 = $20 in all"), None);
+        assert_eq!(last_math("a total of $6$ possible values of $x.$"), Some("6"));
+        assert_eq!(last_math("it is $12$; $\\emph{do}$ check"), Some("12"));
         let align = "\\begin{align*} x &= 1 + 1 \\\\ &= \\begin{pmatrix} 2 \\\\ 0 \\end{pmatrix}. \\end{align*}";
         assert_eq!(last_math(align), Some("&= \\begin{pmatrix} 2 \\\\ 0 \\end{pmatrix}."));
         assert_eq!(strip_trailing_asy("so $3$.\n[asy]label(\"$A$\");[/asy]"), "so $3$.");
@@ -381,8 +391,10 @@ mod tests {
 
     #[test]
     fn hostile_inputs_are_linear() {
-        let dollars = "$a$".repeat(100_000);
-        assert_eq!(last_math(&dollars), Some("a"));
+        let dollars = "$ab$".repeat(100_000);
+        assert_eq!(last_math(&dollars), Some("ab"));
+        let mentions = "$a$".repeat(100_000);
+        assert_eq!(last_math(&mentions), None);
         let prose = "$ the words are here $".repeat(20_000);
         assert_eq!(last_math(&prose), None);
         let digits = "1,".repeat(200_000);

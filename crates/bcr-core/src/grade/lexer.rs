@@ -355,7 +355,12 @@ impl Lexer<'_> {
             "gt" => self.push(Tok::Rel(Rel::Gt)),
             "ne" | "neq" => self.push(Tok::Rel(Rel::Ne)),
             "in" => self.push(Tok::Rel(Rel::In)),
-            "approx" | "simeq" | "approxeq" | "thickapprox" | "doteq" => self.push(Tok::Rel(Rel::Approx)),
+            "approx" | "simeq" | "approxeq" | "thickapprox" | "doteq" | "equiv" => self.push(Tok::Rel(Rel::Approx)),
+            // `24 \equiv 3 \pmod{7}`: the modulus is context, not part of the value.
+            "pmod" => {
+                self.skip_group();
+                Ok(())
+            }
             _ if TEXTLIKE.contains(&name) => self.textlike(),
             _ => self.push(Tok::Cmd(name.to_string())),
         }
@@ -409,6 +414,30 @@ impl Lexer<'_> {
             (true, false) => self.push(Tok::MatEnd),
             _ => Ok(()),
         }
+    }
+
+    /// Skips one braced group (nested braces counted) or nothing.
+    fn skip_group(&mut self) {
+        let lead = self.s[self.i..].iter().take_while(|c| **c == b' ').count();
+        if self.s.get(self.i + lead) != Some(&b'{') {
+            return;
+        }
+        let mut depth = 0usize;
+        let mut j = self.i + lead;
+        while let Some(&c) = self.s.get(j) {
+            j += 1;
+            match c {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.i = j;
     }
 
     /// `\text{...}`: prose becomes one `Text` token; anything else
