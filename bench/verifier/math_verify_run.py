@@ -2,7 +2,8 @@
 """Runs Hugging Face Math-Verify on the corpus, one pair at a time on the main
 thread (its signal-based timeouts work there), timing each pair (parse of
 both sides + verify). Bare answers are given as `\\boxed{...}`, Math-Verify's
-most reliable extraction path; whole responses are given unchanged.
+most reliable extraction path; whole responses (rows with "whole": true) are
+given unchanged, so that Math-Verify's own extraction finds the answer.
 
 Usage: math_verify_run.py CORPUS.jsonl VERDICTS.jsonl
 """
@@ -26,7 +27,8 @@ def main():
     for r in rows:
         t = time.perf_counter()
         try:
-            ok = bool(verify(parse(wrap(r["gold"])), parse(wrap(r["pred"]))))
+            pred = r["pred"] if r.get("whole") else wrap(r["pred"])
+            ok = bool(verify(parse(wrap(r["gold"])), parse(pred)))
         except Exception:  # Math-Verify raising counts as "not equivalent"
             ok = False
         times.append(time.perf_counter() - t)

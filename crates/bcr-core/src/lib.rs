@@ -32,7 +32,9 @@ pub use data::{
 };
 pub use deprecated::warn_deprecated;
 pub use error::{Error, Location, Result};
-pub use grade::{extract_answer, grade, verify, Reason, Verdict};
+pub use grade::{
+    extract_answer, extract_answer_with, grade, verify, verify_with, ExtractOptions, Reason, Verdict, OP_BUDGET,
+};
 pub use pack::{pack_problems, PackOptions, PackStrategy};
 pub use parse::{parse_answers, Diagnostic, ParseOptions, Parsed};
 pub use problem::{Pack, Problem};

@@ -5,10 +5,11 @@
 //! The prompt asks the model to end the solution of problem k with
 //! `Answer k: \boxed{...}` (`crate::PromptTemplate`). [`parse_answers`]:
 //!
-//! 1. If `after_think` is set (the default) and the response contains
+//! 1. If `extract.after_think` is set (the default) and the response contains
 //!    `</think>`, everything before the last `</think>` is ignored: drafts in
 //!    the reasoning do not count, the final write-up does.
-//! 2. Every `\boxed{...}` / `\fbox{...}` is extracted with a brace stack:
+//! 2. Every `\boxed{...}` / `\fbox{...}` is extracted with a brace stack
+//!    (the verifier's box scanner, shared with `crate::extract_answer`):
 //!    braces nest (`\boxed{\frac{1}{2}}`), escaped braces `\{ \}` do not
 //!    count, whitespace may separate the command from its `{`, and a box
 //!    still open at the end of the text is *truncated* (the token budget cut
@@ -20,32 +21,59 @@
 //! 4. Duplicates: the **last** box labelled k wins (the model's final word,
 //!    e.g. after a correction), with a [`Diagnostic::Duplicate`].
 //! 5. N = 1: with no `Answer 1:` label, the last unlabelled box is the
-//!    answer (the standard single-problem format) and is well formed.
+//!    answer (the standard single-problem format) and is well formed; boxes
+//!    right before it with only list glue between (`\boxed{3}, \boxed{5}`)
+//!    join it (`3, 5`). With no box at all, the free-form rules of
+//!    [`ExtractOptions`] (answer phrase, last math span, last number; then a
+//!    bare answer that is not prose) give the answer, which is *not* well
+//!    formed ([`Diagnostic::FreeForm`]).
 //! 6. N > 1: unlabelled boxes are reported, and used by position only with
 //!    `positional_fallback`, when their count equals the number of missing
 //!    answers (then in text order); such answers are not well formed.
+//!    Free-form rules never apply to N > 1: without labels there is no
+//!    telling which problem a number answers.
+//! 7. `require_label` (the BCR training format): only labelled boxes count;
+//!    5 and 6 are off, so an unlabelled or free-form answer scores 0.
 //!
 //! Output shapes: `answers: Vec<Option<String>>` (length N, trimmed box
 //! contents), `well_formed: Vec<bool>` (length N), `diagnostics`.
 
 use serde::Serialize;
 
+use crate::grade::{after_think, find_boxes, trailing_group, unboxed_answer, BoxHit};
 use crate::prompt::DEFAULT_LABEL;
+use crate::ExtractOptions;
 
 /// How to read a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseOptions {
     /// The answer label of the prompt (`Answer`).
     pub label: String,
-    /// Ignore everything before the last `</think>` when there is one.
-    pub after_think: bool,
     /// Assign unlabelled boxes to missing answers by position (N > 1).
     pub positional_fallback: bool,
+    /// Only `label k: \boxed{...}` counts (the BCR training format): no
+    /// unlabelled box for N = 1, no free-form answer, no positional fallback.
+    pub require_label: bool,
+    /// Where else an answer may be found (`after_think`, and the free-form
+    /// rules used for N = 1 when no box is found).
+    pub extract: ExtractOptions,
 }
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions { label: DEFAULT_LABEL.into(), after_think: true, positional_fallback: false }
+        ParseOptions {
+            label: DEFAULT_LABEL.into(),
+            positional_fallback: false,
+            require_label: false,
+            extract: ExtractOptions::default(),
+        }
+    }
+}
+
+impl ParseOptions {
+    /// The strict BCR training format: labelled boxes only.
+    pub fn labelled() -> Self {
+        ParseOptions { require_label: true, ..ParseOptions::default() }
     }
 }
 
@@ -92,6 +120,11 @@ pub enum Diagnostic {
         /// The number found.
         k: usize,
     },
+    /// Answer `k` was read from free-form text (no box).
+    FreeForm {
+        /// Problem number.
+        k: usize,
+    },
 }
 
 impl std::fmt::Display for Diagnostic {
@@ -109,6 +142,7 @@ impl std::fmt::Display for Diagnostic {
             }
             Diagnostic::Truncated { k: None } => write!(f, "an unlabelled box cut off"),
             Diagnostic::LabelOutOfRange { k } => write!(f, "label {k} out of range"),
+            Diagnostic::FreeForm { k } => write!(f, "answer {k} read from free-form text (no box)"),
         }
     }
 }
@@ -135,27 +169,18 @@ impl Parsed {
     }
 }
 
-/// One `\boxed{...}` found in the text.
-#[derive(Debug)]
-struct BoxHit<'a> {
-    /// Byte offset of the command's backslash.
-    start: usize,
-    content: &'a str,
-    closed: bool,
-}
-
 /// Reads the answers to problems 1..=n from `response` (see the module doc).
 pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
-    let text = match response.rfind("</think>") {
-        Some(pos) if opts.after_think => &response[pos + "</think>".len()..],
-        _ => response,
-    };
+    let text = after_think(response, opts.extract.after_think);
     let mut out = Parsed { answers: vec![None; n], well_formed: vec![false; n], diagnostics: Vec::new() };
     let mut counts = vec![0usize; n];
     let mut truncated = vec![false; n];
-    let mut unlabelled: Vec<(usize, &str)> = Vec::new();
+    let mut unlabelled: Vec<(usize, BoxHit<'_>)> = Vec::new();
     let mut max_seen = 0;
-    for (i, hit) in find_boxes(text).into_iter().enumerate() {
+    let hits = find_boxes(text);
+    // A response with any box (even a cut one) is read by its boxes only.
+    let free_form = hits.is_empty();
+    for (i, hit) in hits.into_iter().enumerate() {
         let label = label_before(text, hit.start, &opts.label);
         let k = match label {
             Some(k) if (1..=n).contains(&k) => Some(k),
@@ -176,7 +201,7 @@ pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
             continue;
         }
         let Some(k) = k else {
-            unlabelled.push((i + 1, hit.content.trim()));
+            unlabelled.push((i + 1, hit));
             continue;
         };
         if counts[k - 1] == 0 && k < max_seen {
@@ -192,7 +217,11 @@ pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
             out.diagnostics.push(Diagnostic::Duplicate { k: i + 1, count });
         }
     }
-    place_unlabelled(&mut out, &unlabelled, n, opts.positional_fallback);
+    if !opts.require_label {
+        place_unlabelled(&mut out, text, &unlabelled, opts, free_form);
+    } else {
+        out.diagnostics.extend(unlabelled.iter().map(|&(index, _)| Diagnostic::Unlabelled { index }));
+    }
     for k in 1..=n {
         if out.answers[k - 1].is_none() && !truncated[k - 1] {
             out.diagnostics.push(Diagnostic::Missing { k });
@@ -201,23 +230,41 @@ pub fn parse_answers(response: &str, n: usize, opts: &ParseOptions) -> Parsed {
     out
 }
 
-/// N = 1 takes the last unlabelled box; N > 1 may fill missing answers by
-/// position; otherwise each unlabelled box is reported.
-fn place_unlabelled(out: &mut Parsed, unlabelled: &[(usize, &str)], n: usize, positional: bool) {
+/// N = 1 takes the trailing group of unlabelled boxes, else a free-form
+/// answer; N > 1 may fill missing answers by position; otherwise each
+/// unlabelled box is reported.
+fn place_unlabelled(
+    out: &mut Parsed,
+    text: &str,
+    unlabelled: &[(usize, BoxHit<'_>)],
+    opts: &ParseOptions,
+    free_form: bool,
+) {
+    let n = out.answers.len();
     if n == 1 && out.answers[0].is_none() {
-        if let Some((_, content)) = unlabelled.last() {
-            out.answers[0] = Some(content.to_string());
+        let hits: Vec<BoxHit<'_>> = unlabelled.iter().map(|(_, h)| *h).collect();
+        let group = trailing_group(text, &hits);
+        if !group.is_empty() {
+            let joined: Vec<&str> = group.iter().map(|s| s.trim()).collect();
+            out.answers[0] = Some(joined.join(", "));
             out.well_formed[0] = true;
-            for &(index, _) in &unlabelled[..unlabelled.len() - 1] {
+            for &(index, _) in &unlabelled[..unlabelled.len() - group.len()] {
                 out.diagnostics.push(Diagnostic::Unlabelled { index });
             }
             return;
         }
+        if free_form {
+            if let Some(answer) = unboxed_answer(text, &opts.extract) {
+                out.answers[0] = Some(answer.to_string());
+                out.diagnostics.push(Diagnostic::FreeForm { k: 1 });
+                return;
+            }
+        }
     }
     let missing: Vec<usize> = (1..=n).filter(|k| out.answers[k - 1].is_none()).collect();
-    if positional && !unlabelled.is_empty() && unlabelled.len() == missing.len() {
-        for (&k, &(_, content)) in missing.iter().zip(unlabelled) {
-            out.answers[k - 1] = Some(content.to_string());
+    if opts.positional_fallback && !unlabelled.is_empty() && unlabelled.len() == missing.len() {
+        for (&k, (_, hit)) in missing.iter().zip(unlabelled) {
+            out.answers[k - 1] = Some(hit.content.trim().to_string());
             out.diagnostics.push(Diagnostic::Positional { k });
         }
         return;
@@ -225,71 +272,6 @@ fn place_unlabelled(out: &mut Parsed, unlabelled: &[(usize, &str)], n: usize, po
     for &(index, _) in unlabelled {
         out.diagnostics.push(Diagnostic::Unlabelled { index });
     }
-}
-
-/// All top-level `\boxed{}` / `\fbox{}` in `text`, in order.
-fn find_boxes(text: &str) -> Vec<BoxHit<'_>> {
-    let b = text.as_bytes();
-    let mut hits = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] != b'\\' {
-            i += 1;
-            continue;
-        }
-        let rest = &b[i + 1..];
-        let name_len = if rest.starts_with(b"boxed") {
-            5
-        } else if rest.starts_with(b"fbox") {
-            4
-        } else {
-            // `\\` is an escaped backslash: skip both so `\\boxed` is not a box.
-            i += if rest.first() == Some(&b'\\') { 2 } else { 1 };
-            continue;
-        };
-        let mut j = i + 1 + name_len;
-        if b.get(j).is_some_and(|c| c.is_ascii_alphabetic()) {
-            i = j; // `\boxedsomething` is another command
-            continue;
-        }
-        while b.get(j).is_some_and(|c| c.is_ascii_whitespace()) {
-            j += 1;
-        }
-        if b.get(j) != Some(&b'{') {
-            i = j;
-            continue;
-        }
-        let (content, closed, next) = brace_group(text, j);
-        hits.push(BoxHit { start: i, content, closed });
-        i = next;
-    }
-    hits
-}
-
-/// The content of the brace group opening at byte `open` (a `{`), whether
-/// it closed, and the offset after it. Escapes (`\x`) are skipped whole.
-fn brace_group(text: &str, open: usize) -> (&str, bool, usize) {
-    let b = text.as_bytes();
-    let mut depth = 0usize;
-    let mut j = open;
-    while j < b.len() {
-        match b[j] {
-            b'\\' => {
-                j += 2;
-                continue;
-            }
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return (&text[open + 1..j], true, j + 1);
-                }
-            }
-            _ => {}
-        }
-        j += 1;
-    }
-    (&text[open + 1..], false, b.len())
 }
 
 /// The k of `label k` + glue ending right at byte `start`, if any.

@@ -45,8 +45,36 @@ pub struct SweepSettings {
     pub system: Option<String>,
     /// Answer label of the prompt (`Answer k: \boxed{...}`).
     pub label: String,
+    /// Only labelled answers count (the strict BCR format).
+    #[serde(default)]
+    pub require_label: bool,
+    /// For N = 1, read answers without a box ("the answer is 7", the last
+    /// `$...$`, the last number), as `bcr grade` does.
+    #[serde(default = "yes")]
+    pub free_form: bool,
     /// Seed of shuffles and per-request sampling seeds.
     pub seed: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SweepSettings {
+    /// How responses are parsed and rewarded under these settings.
+    pub fn reward(&self) -> bcr_core::RewardConfig {
+        let extract = match self.free_form {
+            true => bcr_core::ExtractOptions::default(),
+            false => bcr_core::ExtractOptions::boxed_only(),
+        };
+        let parse = bcr_core::ParseOptions {
+            label: self.label.clone(),
+            require_label: self.require_label,
+            extract,
+            ..bcr_core::ParseOptions::default()
+        };
+        bcr_core::RewardConfig { parse, ..bcr_core::RewardConfig::default() }
+    }
 }
 
 /// The identity of a run (`[run]` in `config.toml`).
@@ -189,6 +217,8 @@ mod tests {
             budget_mode: BudgetMode::PerProblem,
             system: None,
             label: "Answer".into(),
+            require_label: false,
+            free_form: true,
             seed: 0,
         };
         RunConfig {

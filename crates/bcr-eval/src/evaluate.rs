@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use bcr_core::{LoadOptions, PromptTemplate, RewardConfig};
+use bcr_core::{LoadOptions, PromptTemplate};
 
 use crate::backend::Backend;
 use crate::config::{fingerprint, RunConfig, RuntimeConfig, SweepSettings};
@@ -116,9 +116,7 @@ pub fn evaluate(
         backend: model.describe(),
         concurrency: backend.concurrency(),
     };
-    let mut reward = RewardConfig::default();
-    reward.parse.label = spec.sweep.label.clone();
-    let opts = SweepOptions { run, runtime, prompt, reward, progress };
+    let opts = SweepOptions { reward: spec.sweep.reward(), run, runtime, prompt, progress };
     let sweep = run_sweep(out, &data, &opts, model.as_ref());
     let summary = summarise(out)?;
     write_reports(out, &summary, command)?;

@@ -281,6 +281,8 @@ mod tests {
             budget_mode: bcr_core::BudgetMode::Total,
             system: None,
             label: "Answer".into(),
+            require_label: false,
+            free_form: true,
             seed: 1,
         };
         RunConfig {

@@ -12,12 +12,13 @@
 //! Python shapes:
 //!
 //! ```text
-//! grade(gold: str, pred: str) -> bool
+//! grade(gold: str, pred: str, *, free_form=True) -> bool
 //! grade_batch(golds: list[str], preds: list[str]) -> list[bool]
-//! parse(response: str, n: int, *, label="Answer", after_think=True) -> list[str | None]
-//! parse_batch(responses: list[str], n: int, *, label, after_think) -> list[list[str | None]]
+//! parse(response: str, n: int, *, label="Answer", after_think=True, positional_fallback=False,
+//!       require_label=False, free_form=True) -> list[str | None]
+//! parse_batch(responses: list[str], n: int, *, label, after_think, ...) -> list[list[str | None]]
 //! score(response: str, golds: list[str], *, format_weight, length_penalty, response_tokens,
-//!       budget, label, after_think) -> dict
+//!       budget, label, after_think, positional_fallback, require_label, free_form) -> dict
 //! score_batch(responses: list[str], golds: list[list[str]], *, ..., response_tokens: list[int] | None)
 //!       -> list[dict]
 //! ```
@@ -36,12 +37,13 @@ mod reward;
 use pyo3::prelude::*;
 
 /// Whether `pred` is mathematically equivalent to `gold` (bcr's verifier).
-/// `pred` may be a bare answer or a whole response, whose last `\boxed{}` is
-/// taken.
+/// `pred` may be a bare answer or a whole response: its last `\boxed{}`, else
+/// (with `free_form`, the default) its free-form answer ("The answer is 7",
+/// the last `$...$`, the last number), the same extraction as `parse`.
 #[pyfunction]
-#[pyo3(signature = (gold, pred, /))]
-fn grade(gold: &str, pred: &str) -> bool {
-    bcr_core::grade(gold, pred)
+#[pyo3(signature = (gold, pred, /, *, free_form=true))]
+fn grade(gold: &str, pred: &str, free_form: bool) -> bool {
+    bcr_core::verify_with(gold, pred, &reward::extract_options(true, free_form)).equivalent
 }
 
 /// `[grade(g, p) for g, p in zip(golds, preds)]`, on all cores with the GIL

@@ -8,7 +8,7 @@
 //! ablation), `- length_penalty * response_tokens / budget`.
 
 use crate::batch::same_length;
-use bcr_core::{parse_answers, score_response, ParseOptions, RewardConfig, Score};
+use bcr_core::{parse_answers, score_response, ExtractOptions, ParseOptions, RewardConfig, Score};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -24,13 +24,35 @@ fn value_error(e: bcr_core::Error) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
+/// The keyword arguments that say how answers are read (`parse`, `score`
+/// and their batch forms).
+#[derive(Clone, Copy)]
+struct ReadKw<'a> {
+    label: &'a str,
+    after_think: bool,
+    positional_fallback: bool,
+    require_label: bool,
+    free_form: bool,
+}
+
+/// Extraction options: every free-form rule, or boxes only.
+pub(crate) fn extract_options(after_think: bool, free_form: bool) -> ExtractOptions {
+    let base = if free_form { ExtractOptions::default() } else { ExtractOptions::boxed_only() };
+    ExtractOptions { after_think, ..base }
+}
+
 /// Parse options from keywords, checked (the label as the prompt template
 /// checks it; `n` at least 1).
-fn parse_options(n: usize, label: &str, after_think: bool, positional_fallback: bool) -> PyResult<ParseOptions> {
+fn parse_options(n: usize, kw: ReadKw<'_>) -> PyResult<ParseOptions> {
     if n == 0 {
         return Err(PyValueError::new_err("n (problems per response) must be at least 1, got 0"));
     }
-    let parse = ParseOptions { label: label.to_string(), after_think, positional_fallback };
+    let parse = ParseOptions {
+        label: kw.label.to_string(),
+        positional_fallback: kw.positional_fallback,
+        require_label: kw.require_label,
+        extract: extract_options(kw.after_think, kw.free_form),
+    };
     let config = RewardConfig { parse, ..RewardConfig::default() };
     config.validate().map_err(value_error)?;
     Ok(config.parse)
@@ -39,7 +61,7 @@ fn parse_options(n: usize, label: &str, after_think: bool, positional_fallback: 
 /// Reward options from keywords, checked.
 fn options(kw: RewardKw<'_>) -> PyResult<Options> {
     // n = 1 only to pass the check: `score` takes N from the golds.
-    let parse = parse_options(1, kw.label, kw.after_think, kw.positional_fallback)?;
+    let parse = parse_options(1, kw.read)?;
     let mut config = RewardConfig { parse, length_penalty: kw.length_penalty, ..RewardConfig::default() };
     if let Some(w) = kw.format_weight {
         config.format_weight = w;
@@ -57,9 +79,7 @@ struct RewardKw<'a> {
     format_weight: Option<f64>,
     length_penalty: Option<f64>,
     budget: Option<usize>,
-    label: &'a str,
-    after_think: bool,
-    positional_fallback: bool,
+    read: ReadKw<'a>,
 }
 
 /// Scores one response; the error is the message of the `ValueError` to raise.
@@ -91,10 +111,15 @@ fn score_dict<'py>(py: Python<'py>, score: &Score) -> PyResult<Bound<'py, PyDict
 /// The N labelled answers of one response (`label k: \boxed{...}`, braces
 /// nesting), in problem order, `None` where missing. With `after_think`, only
 /// the text after the last `</think>` is read; with `positional_fallback`,
-/// unlabelled boxes fill missing answers by position. Raises ValueError for
-/// n < 1 or an invalid label.
+/// unlabelled boxes fill missing answers by position; with `free_form` (the
+/// default) and n = 1, a response without a box gives its free-form answer
+/// ("The answer is 7", the last `$...$`, the last number); with
+/// `require_label`, only labelled boxes count (the BCR training format).
+/// Raises ValueError for n < 1 or an invalid label.
 #[pyfunction]
-#[pyo3(signature = (response, n, *, label="Answer", after_think=true, positional_fallback=false))]
+#[pyo3(signature = (response, n, *, label="Answer", after_think=true, positional_fallback=false,
+                    require_label=false, free_form=true))]
+#[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn parse(
     py: Python<'_>,
     response: &str,
@@ -102,14 +127,18 @@ fn parse(
     label: &str,
     after_think: bool,
     positional_fallback: bool,
+    require_label: bool,
+    free_form: bool,
 ) -> PyResult<Vec<Option<String>>> {
-    let opts = parse_options(n, label, after_think, positional_fallback)?;
+    let opts = parse_options(n, ReadKw { label, after_think, positional_fallback, require_label, free_form })?;
     Ok(py.allow_threads(|| parse_answers(response, n, &opts).answers))
 }
 
 /// `[parse(r, n, ...) for r in responses]`, on all cores with the GIL released.
 #[pyfunction]
-#[pyo3(signature = (responses, n, *, label="Answer", after_think=true, positional_fallback=false))]
+#[pyo3(signature = (responses, n, *, label="Answer", after_think=true, positional_fallback=false,
+                    require_label=false, free_form=true))]
+#[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn parse_batch(
     py: Python<'_>,
     responses: Vec<String>,
@@ -117,8 +146,10 @@ fn parse_batch(
     label: &str,
     after_think: bool,
     positional_fallback: bool,
+    require_label: bool,
+    free_form: bool,
 ) -> PyResult<Vec<Vec<Option<String>>>> {
-    let opts = parse_options(n, label, after_think, positional_fallback)?;
+    let opts = parse_options(n, ReadKw { label, after_think, positional_fallback, require_label, free_form })?;
     Ok(py.allow_threads(|| responses.par_iter().map(|r| parse_answers(r, n, &opts).answers).collect()))
 }
 
@@ -128,12 +159,15 @@ fn parse_batch(
 /// set, the paper's ablation). Returns a dict: `reward`, `accuracy` (mean
 /// correctness), `correct` (list[bool]), `answers` (list[str | None]),
 /// `format` (share of answers present and well formed), `length_penalty`
-/// (the term added, <= 0) and `diagnostics` (list[str]).
+/// (the term added, <= 0) and `diagnostics` (list[str]). `require_label` and
+/// `free_form` are as in `parse`: for a training reward in the BCR format,
+/// `require_label=True` gives an unlabelled or free-form answer 0.
 /// `format_weight=None` keeps bcr's default (0.1). Raises ValueError on
 /// invalid options or an empty `golds`.
 #[pyfunction]
 #[pyo3(signature = (response, golds, *, format_weight=None, length_penalty=None, response_tokens=None,
-                    budget=None, label="Answer", after_think=true, positional_fallback=false))]
+                    budget=None, label="Answer", after_think=true, positional_fallback=false,
+                    require_label=false, free_form=true))]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn score<'py>(
     py: Python<'py>,
@@ -146,8 +180,11 @@ fn score<'py>(
     label: &str,
     after_think: bool,
     positional_fallback: bool,
+    require_label: bool,
+    free_form: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let kw = RewardKw { format_weight, length_penalty, budget, label, after_think, positional_fallback };
+    let read = ReadKw { label, after_think, positional_fallback, require_label, free_form };
+    let kw = RewardKw { format_weight, length_penalty, budget, read };
     let opts = options(kw)?;
     // verl scores responses from a thread pool: let the others run meanwhile.
     let s = py.allow_threads(|| score_one(response, &golds, response_tokens, &opts)).map_err(PyValueError::new_err)?;
@@ -160,7 +197,8 @@ fn score<'py>(
 /// (the message names its index).
 #[pyfunction]
 #[pyo3(signature = (responses, golds, *, format_weight=None, length_penalty=None, response_tokens=None,
-                    budget=None, label="Answer", after_think=true, positional_fallback=false))]
+                    budget=None, label="Answer", after_think=true, positional_fallback=false,
+                    require_label=false, free_form=true))]
 #[allow(clippy::too_many_arguments)] // mirrors the Python keyword arguments one to one
 fn score_batch<'py>(
     py: Python<'py>,
@@ -173,12 +211,15 @@ fn score_batch<'py>(
     label: &str,
     after_think: bool,
     positional_fallback: bool,
+    require_label: bool,
+    free_form: bool,
 ) -> PyResult<Vec<Bound<'py, PyDict>>> {
     same_length("responses", responses.len(), "golds", golds.len())?;
     if let Some(tokens) = &response_tokens {
         same_length("responses", responses.len(), "response_tokens", tokens.len())?;
     }
-    let kw = RewardKw { format_weight, length_penalty, budget, label, after_think, positional_fallback };
+    let read = ReadKw { label, after_think, positional_fallback, require_label, free_form };
+    let kw = RewardKw { format_weight, length_penalty, budget, read };
     let opts = options(kw)?;
     let results: Vec<Result<Score, String>> = py.allow_threads(|| {
         responses

@@ -76,6 +76,15 @@ def test_only_assistant_messages_are_scored():
     assert r == pytest.approx(0.5)
 
 
+def test_require_label_gives_unlabelled_answers_zero():
+    texts = ["The answer is 4.", "Answer 1: \\boxed{4}"]
+    gts = ["4", "4"]
+    default, _ = call_like_trl(bcr.trl.reward, texts, ground_truth=gts)
+    assert default[0] == pytest.approx(1.0) and default[1] == pytest.approx(1.1)
+    strict, _ = call_like_trl(bcr.trl.make_reward(require_label=True), texts, ground_truth=gts)
+    assert strict[0] == 0.0 and strict[1] == pytest.approx(1.1)
+
+
 def test_length_penalty_uses_completion_ids():
     func = bcr.trl.make_reward(format_weight=0.0, length_penalty=1.0, budget=100)
     texts = [bcr_response(["1"]), bcr_response(["1"])]

@@ -113,6 +113,21 @@ def test_reward_kwargs_reach_the_reward():
     assert labelled["acc"] == 1.0
 
 
+def test_free_form_answers_count_unless_the_label_is_required():
+    # One problem, no box: the verifier's free-form extraction reads "17".
+    free = call_like_verl("So the smallest $k$ is 17.", json.dumps(["17"]), format_weight=0.1)
+    assert free["acc"] == 1.0 and free["format"] == 0.0
+    assert free["score"] == pytest.approx(1.0)
+    strict = call_like_verl("So the smallest $k$ is 17.", json.dumps(["17"]), require_label=True)
+    assert strict["score"] == 0.0 and strict["n_answered"] == 0
+    unlabelled = call_like_verl("\\boxed{17}", json.dumps(["17"]), require_label=True)
+    assert unlabelled["score"] == 0.0
+    boxes_only = call_like_verl("So the smallest $k$ is 17.", json.dumps(["17"]), free_form=False)
+    assert boxes_only["acc"] == 0.0
+    labelled = call_like_verl(bcr_response(["17"]), json.dumps(["17"]), require_label=True)
+    assert labelled["acc"] == 1.0
+
+
 def test_verl_internal_kwargs_are_accepted():
     result = call_like_verl(
         bcr_response(["5"]), ["5"], reward_router_address=None, reward_model_tokenizer=None

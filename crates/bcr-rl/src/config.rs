@@ -135,6 +135,14 @@ pub struct RewardSection {
     pub after_think: bool,
     /// When labels are missing, take the k-th `\boxed{}` as answer k.
     pub positional_fallback: bool,
+    /// Only `Answer k: \boxed{...}` earns accuracy (the strict BCR format):
+    /// an unlabelled box or a free-form answer scores 0.
+    pub require_label: bool,
+    /// For N = 1, read an answer without a box the way `bcr grade` does
+    /// ("the answer is 7", the last `$...$`, the last number). Off by
+    /// default in training: a truncated response's last number must not
+    /// earn reward.
+    pub free_form: bool,
 }
 
 impl Default for RewardSection {
@@ -145,6 +153,8 @@ impl Default for RewardSection {
             label: "Answer".into(),
             after_think: true,
             positional_fallback: false,
+            require_label: false,
+            free_form: false,
         }
     }
 }

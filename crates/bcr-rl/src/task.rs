@@ -34,8 +34,15 @@ impl BcrTask {
             length_penalty: (r.length_penalty > 0.0).then_some(r.length_penalty),
             parse: bcr_core::ParseOptions {
                 label: r.label.clone(),
-                after_think: r.after_think,
                 positional_fallback: r.positional_fallback,
+                require_label: r.require_label,
+                extract: bcr_core::ExtractOptions {
+                    after_think: r.after_think,
+                    ..match r.free_form {
+                        true => bcr_core::ExtractOptions::default(),
+                        false => bcr_core::ExtractOptions::boxed_only(),
+                    }
+                },
             },
         };
         reward.validate()?;

@@ -79,6 +79,14 @@ pub struct Args {
     /// Answer label of the prompt (`Answer k: \boxed{...}`). Example: `--label Answer`.
     #[arg(long, default_value = "Answer")]
     label: String,
+    /// Only labelled answers (`Answer k: \boxed{...}`) count, as the strict
+    /// BCR training reward. Example: `--require-label`.
+    #[arg(long)]
+    require_label: bool,
+    /// Do not read unboxed answers of N = 1 responses ("the answer is 7",
+    /// the last `$...$`, the last number). Example: `--no-free-form`.
+    #[arg(long)]
+    no_free_form: bool,
     /// Custom prompt template file (minijinja; see `bcr prompt --help`). Example: `--template my.jinja`.
     #[arg(long)]
     template: Option<PathBuf>,
@@ -115,6 +123,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         budget_mode: args.budget_mode,
         system: args.system.clone(),
         label: args.label.clone(),
+        require_label: args.require_label,
+        free_form: !args.no_free_form,
         seed: args.seed,
     };
     let spec =

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use bcr_core::data::Record;
-use bcr_core::{score_response, Location, PackReader, ParseOptions, RewardConfig, Score};
+use bcr_core::{score_response, ExtractOptions, Location, PackReader, ParseOptions, RewardConfig, Score};
 use serde::Serialize;
 
 use super::lines::LineJob;
@@ -22,7 +22,12 @@ on its own. Output: one object per response, in input order:
 \"length_penalty\", \"reward\", \"diagnostics\"}, where line is the response's line in
 the responses file, answers[k-1] the content of `Answer k: \\boxed{...}` (or null)
 and diagnostics the parser's findings (missing, duplicate, out_of_order,
-unlabelled, positional, truncated, label_out_of_range).
+unlabelled, positional, truncated, label_out_of_range, free_form).
+
+With N = 1 and no box, a free-form answer is read (the verifier's extraction:
+\"final answer\" phrases, the last $...$ span, the last number); it counts for
+accuracy, not for format. --no-free-form turns that off; --require-label accepts
+only labelled boxes (the BCR training format).
 
 reward = accuracy + W * format [- L * response_tokens / B]: accuracy is the share
 of the N answers equal to the golds (math equivalence), format the share present
@@ -70,6 +75,14 @@ pub struct Args {
     /// Use unlabelled boxes for missing answers by position. Example: --positional-fallback
     #[arg(long)]
     positional_fallback: bool,
+    /// Only `Answer k: \boxed{...}` counts (the BCR training format): an unlabelled
+    /// box or a free-form answer scores 0. Example: --require-label
+    #[arg(long)]
+    require_label: bool,
+    /// With N = 1 and no box, do not read a free-form answer ("The answer is 7",
+    /// a last $...$, a last number). Example: --no-free-form
+    #[arg(long)]
+    no_free_form: bool,
     /// Output JSONL file (`-` or absent: stdout). Example: --output scores.jsonl
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -114,8 +127,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         length_penalty: args.length_penalty,
         parse: ParseOptions {
             label: args.label.clone(),
-            after_think: !args.keep_thinking,
             positional_fallback: args.positional_fallback,
+            require_label: args.require_label,
+            extract: ExtractOptions {
+                after_think: !args.keep_thinking,
+                ..if args.no_free_form { ExtractOptions::boxed_only() } else { ExtractOptions::default() }
+            },
         },
     };
     config.validate()?;

@@ -9,7 +9,9 @@
 use super::expr::{exact, Const, Node};
 use super::lexer::Rel;
 use super::limits::{Budget, MAX_ELEMENTS, MAX_PM};
+use super::matrix::{fold, has_matrix};
 use super::numeric::{close, eval, sample, Env};
+use super::relation::{chain_set, labelled_values, stated_value};
 use num_complex::Complex64;
 use num_rational::BigRational;
 use num_traits::{Signed, ToPrimitive, Zero};
@@ -25,7 +27,7 @@ pub(crate) fn equivalent(g: &Node, p: &Node, budget: &mut Budget) -> bool {
     if g == p {
         return true;
     }
-    let (g, p) = (shape(g), shape(p));
+    let (g, p) = (shape(g, budget), shape(p, budget));
     if g == p {
         return true;
     }
@@ -35,6 +37,16 @@ pub(crate) fn equivalent(g: &Node, p: &Node, budget: &mut Budget) -> bool {
             equivalent_in_order(&g, &p, &a[0], q, budget)
         }
         (Node::Tuple(a), Node::Tuple(b)) => ordered(a, b, budget),
+        (Node::Tuple(t), Node::List(items)) | (Node::List(items), Node::Tuple(t)) => {
+            // `a = 2, b = 9` against `(2, 9)`: a labelled tuple, in written order.
+            labelled_values(items).is_some_and(|v| {
+                if matches!(g, Node::Tuple(_)) {
+                    ordered(t, &v, budget)
+                } else {
+                    ordered(&v, t, budget)
+                }
+            })
+        }
         (Node::Interval(..), Node::Interval(..))
         | (Node::Interval(..), Node::Tuple(_))
         | (Node::Tuple(_), Node::Interval(..)) => interval(&g, &p, budget),
@@ -43,14 +55,19 @@ pub(crate) fn equivalent(g: &Node, p: &Node, budget: &mut Budget) -> bool {
         (Node::Matrix(m), Node::Tuple(t)) | (Node::Tuple(t), Node::Matrix(m)) => {
             vector(m).is_some_and(|v| ordered(&v, t, budget))
         }
-        (Node::Chain(a, ra), Node::Chain(b, rb)) => chains(a, ra, b, rb, budget),
-        (Node::Chain(ops, rels), q) if q.is_scalar() => {
-            defined_value(ops, rels).is_some_and(|v| equivalent(v, q, budget))
-        }
-        (q, Node::Chain(ops, rels)) if q.is_scalar() => {
-            defined_value(ops, rels).is_some_and(|v| equivalent(q, v, budget))
-        }
+        (Node::Chain(a, ra), Node::Chain(b, rb)) => chains(a, ra, b, rb, budget) || chain_values(a, ra, b, rb, budget),
+        (Node::Chain(ops, rels), q) => stated_value(ops, rels).is_some_and(|v| equivalent(v, q, budget)),
+        (q, Node::Chain(ops, rels)) => stated_value(ops, rels).is_some_and(|v| equivalent(q, v, budget)),
         (a, b) if a.is_scalar() && b.is_scalar() => scalar(a, b, budget),
+        _ => false,
+    }
+}
+
+/// `y = 4 \cdot 3 - 2 = 10` against `10 = y`: two chains that state values.
+fn chain_values(a: &[Node], ra: &[Rel], b: &[Node], rb: &[Rel], budget: &mut Budget) -> bool {
+    let long = a.len() > 2 || b.len() > 2 || ra.contains(&Rel::Approx) || rb.contains(&Rel::Approx);
+    match (stated_value(a, ra), stated_value(b, rb)) {
+        (Some(x), Some(y)) if long => equivalent(x, y, budget),
         _ => false,
     }
 }
@@ -64,21 +81,26 @@ fn equivalent_in_order(g: &Node, _p: &Node, inner: &Node, other: &Node, budget: 
     }
 }
 
-/// Canonical shape: relations to intervals, `x \in S` to `S`, `\pm` to a set.
-fn shape(n: &Node) -> Node {
+/// Canonical shape: relations to the sets they describe (`relation`),
+/// `\pm` to a set, matrix arithmetic to its value.
+fn shape(n: &Node, budget: &mut Budget) -> Node {
     match n {
-        Node::Chain(ops, rels) => chain_shape(ops, rels).unwrap_or_else(|| n.clone()),
+        Node::Chain(ops, rels) => match chain_set(ops, rels, budget) {
+            Some(set) => shape(&set, budget),
+            None => n.clone(),
+        },
         Node::List(items) => {
             let all_ineq = items.iter().all(|i| matches!(i, Node::Chain(_, r) if r.iter().all(|r| r.is_order())));
-            let shaped = expand_items(items);
-            if all_ineq && shaped.iter().all(|s| matches!(s, Node::Interval(..))) {
-                Node::Union(shaped)
+            let shaped = expand_items(items, budget);
+            if all_ineq && shaped.iter().all(|s| matches!(s, Node::Interval(..) | Node::Union(_))) {
+                Node::Union(flatten_unions(shaped))
             } else {
                 Node::List(shaped)
             }
         }
-        Node::Set(items) => Node::Set(expand_items(items)),
-        Node::Union(parts) => Node::Union(parts.iter().map(|p| open_tuple(shape(p))).collect()),
+        Node::Set(items) => Node::Set(expand_items(items, budget)),
+        Node::Union(parts) => Node::Union(flatten_unions(parts.iter().map(|p| open_tuple(shape(p, budget))).collect())),
+        _ if !matches!(n, Node::Matrix(_)) && has_matrix(n) => fold(n, budget).unwrap_or_else(|| n.clone()),
         _ if n.is_scalar() => match expand_pm(n) {
             Some(values) if values.len() > 1 => Node::Set(values),
             _ => n.clone(),
@@ -87,11 +109,23 @@ fn shape(n: &Node) -> Node {
     }
 }
 
+/// Parts of nested unions as one list of parts.
+fn flatten_unions(parts: Vec<Node>) -> Vec<Node> {
+    let mut out = Vec::with_capacity(parts.len());
+    for p in parts {
+        match p {
+            Node::Union(inner) => out.extend(inner),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Shapes each element, spreading `a \pm b` into its two values.
-fn expand_items(items: &[Node]) -> Vec<Node> {
+fn expand_items(items: &[Node], budget: &mut Budget) -> Vec<Node> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        match shape(item) {
+        match shape(item, budget) {
             Node::Set(values) if matches!(item, Node::PlusMinus(..)) || contains_pm(item) => out.extend(values),
             other => out.push(other),
         }
@@ -114,75 +148,6 @@ fn open_tuple(n: Node) -> Node {
             Node::Interval(Box::new(lo), Box::new(hi), false, false)
         }
         other => other,
-    }
-}
-
-impl Rel {
-    fn is_order(self) -> bool {
-        matches!(self, Rel::Lt | Rel::Le | Rel::Gt | Rel::Ge)
-    }
-}
-
-fn chain_shape(ops: &[Node], rels: &[Rel]) -> Option<Node> {
-    if let ([Node::Var(_), set], [Rel::In]) = (ops, rels) {
-        return Some(shape(set));
-    }
-    if !rels.iter().all(|r| r.is_order()) {
-        return None;
-    }
-    let var_at = ops.iter().position(|o| matches!(o, Node::Var(_)))?;
-    let free = |n: &Node| {
-        let mut v = Vec::new();
-        n.vars(&mut v);
-        v.is_empty()
-    };
-    if ops.iter().enumerate().any(|(k, o)| k != var_at && !free(o)) {
-        return None;
-    }
-    let inf = || Node::Const(Const::Inf);
-    let neg_inf = || Node::Neg(Box::new(Node::Const(Const::Inf)));
-    let ascending = rels.iter().all(|r| matches!(r, Rel::Lt | Rel::Le));
-    let descending = rels.iter().all(|r| matches!(r, Rel::Gt | Rel::Ge));
-    if !ascending && !descending {
-        return None;
-    }
-    // Put the chain in ascending order: lo (rel) x (rel) hi.
-    let (ops, rels): (Vec<&Node>, Vec<Rel>) = if ascending {
-        (ops.iter().collect(), rels.to_vec())
-    } else {
-        (ops.iter().rev().collect(), rels.iter().rev().copied().collect())
-    };
-    let var_at = if ascending { var_at } else { ops.len() - 1 - var_at };
-    let closed = |r: Rel| matches!(r, Rel::Le | Rel::Ge);
-    let (lo, lo_closed) = match var_at {
-        0 => (neg_inf(), false),
-        k => (ops.get(k - 1).map(|n| (*n).clone())?, closed(*rels.get(k - 1)?)),
-    };
-    let (hi, hi_closed) = match ops.get(var_at + 1) {
-        None => (inf(), false),
-        Some(n) => ((*n).clone(), closed(*rels.get(var_at)?)),
-    };
-    if ops.len() > 3 {
-        return None;
-    }
-    Some(Node::Interval(Box::new(lo), Box::new(hi), lo_closed, hi_closed))
-}
-
-/// `x = v`, `f(x) = v`, `v = y`: the value `v` of a defining equation.
-fn defined_value<'a>(ops: &'a [Node], rels: &[Rel]) -> Option<&'a Node> {
-    match (ops, rels) {
-        ([l, r], [Rel::Eq]) if is_label(l) => Some(r),
-        ([l, r], [Rel::Eq]) if is_label(r) => Some(l),
-        _ => None,
-    }
-}
-
-/// A bare name, or a name applied to variables (`f(x)`, `N(n)`).
-fn is_label(n: &Node) -> bool {
-    match n {
-        Node::Var(_) => true,
-        Node::Mul(f) => f.len() == 2 && f.iter().all(|x| matches!(x, Node::Var(_))),
-        _ => false,
     }
 }
 

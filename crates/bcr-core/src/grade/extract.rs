@@ -1,138 +1,169 @@
-//! The final answer inside a whole model response.
+//! The final answer inside a whole model response, and the options that say
+//! where to look ([`ExtractOptions`], shared by [`extract_answer_with`],
+//! `crate::parse_answers` and the Python bindings).
 //!
 //! In order, the first rule that finds something wins:
-//! 1. the content of the last `\boxed{...}` or `\fbox{...}` (nested and
-//!    escaped braces handled; `\boxed 5` takes one token);
-//! 2. the text after the last "final answer is", "answer is" or "answer:"
-//!    (case-insensitive), to the end of that line, its math taken from
-//!    `$...$` when present;
-//! 3. when the response is prose with inline math, the last `$...$`,
-//!    `\(...\)` or `\[...\]` segment;
-//! 4. otherwise the whole text (a bare answer).
+//! 0. with `after_think`, only the text after the last `</think>` is read;
+//! 1. the last `\boxed{...}` / `\fbox{...}`, joined with the boxes right
+//!    before it when only list glue separates them (`\boxed{3}\boxed{5}` is
+//!    the answer `3, 5`);
+//! 2. `answer_phrase`: the text after the last "final answer", "answer
+//!    is", "answer:", "answer k:" or `####` (see `freeform`);
+//! 3. `last_math`, when the response is prose: the last `$...$`, `$$...$$`,
+//!    `\(...\)` or `\[...\]` span that holds no prose;
+//! 4. `last_number`, when the response is prose without LaTeX commands: the
+//!    last number written;
+//! 5. otherwise the whole text, as a bare answer.
 //!
-//! Every rule is a linear scan; nothing here allocates more than the answer.
+//! Every rule is a linear scan (rule 3 at most `MAX_SPAN_TRIES` of them).
 
-/// The answer part of `response`.
-pub fn extract_answer(response: &str) -> &str {
-    if let Some(b) = last_boxed(response) {
-        return b.trim();
-    }
-    if let Some(a) = after_answer_phrase(response) {
-        return a;
-    }
-    if looks_like_prose(response) {
-        if let Some(m) = last_math(response) {
-            return m.trim();
-        }
-    }
-    response.trim()
+use std::borrow::Cow;
+
+use super::boxes::{find_boxes, trailing_group};
+use super::freeform::{
+    answer_phrase, has_bare_command, last_math, last_number, prose_words, short_words, strip_trailing_asy,
+};
+
+/// Where a response's answer may be found. The default enables every rule
+/// (the order is in the module doc); [`ExtractOptions::boxed_only`] keeps
+/// only boxes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExtractOptions {
+    /// Ignore everything before the last `</think>` when there is one.
+    pub after_think: bool,
+    /// Rule 2: the text after "final answer", "answer is", "answer:", `####`.
+    pub answer_phrase: bool,
+    /// Rule 3: the last math span of a prose response.
+    pub last_math: bool,
+    /// Rule 4: the last number of a prose response.
+    pub last_number: bool,
 }
 
-/// Content of the last `\boxed{...}` / `\fbox{...}`; `None` when absent or unbalanced.
-pub(crate) fn last_boxed(s: &str) -> Option<&str> {
-    let at = match (s.rfind("\\boxed"), s.rfind("\\fbox")) {
-        (Some(a), Some(b)) => a.max(b),
-        (a, b) => a.or(b)?,
-    };
-    let name_len = if s[at..].starts_with("\\boxed") { 6 } else { 5 };
-    let rest = &s[at + name_len..];
-    let trimmed = rest.trim_start();
-    if let Some(body) = trimmed.strip_prefix('{') {
-        return balanced(body);
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions { after_think: true, answer_phrase: true, last_math: true, last_number: true }
     }
-    if rest.len() == trimmed.len() {
-        return None; // `\boxedx` is another command
-    }
-    let end = trimmed.find(|c: char| c.is_whitespace() || c == '$').unwrap_or(trimmed.len());
-    Some(&trimmed[..end])
 }
 
-/// The text up to the brace closing an already-open one; `\{` and `\}` do not count.
-fn balanced(body: &str) -> Option<&str> {
-    let bytes = body.as_bytes();
-    let mut depth = 1usize;
-    let mut k = 0;
-    while k < bytes.len() {
-        match bytes[k] {
-            b'\\' => k += 1,
-            b'{' => depth += 1,
-            b'}' => {
-                depth -= 1;
-                if depth == 0 {
-                    return body.get(..k);
-                }
-            }
-            _ => {}
+impl ExtractOptions {
+    /// Boxes only: no free-form fallback (rules 2-4 off).
+    pub fn boxed_only() -> Self {
+        ExtractOptions { answer_phrase: false, last_math: false, last_number: false, ..ExtractOptions::default() }
+    }
+
+    /// Whether any free-form fallback (rules 2-4) is on.
+    pub fn free_form(&self) -> bool {
+        self.answer_phrase || self.last_math || self.last_number
+    }
+}
+
+/// The answer part of `response`, with the default [`ExtractOptions`].
+///
+/// ```
+/// assert_eq!(bcr_core::extract_answer("so \\boxed{3}, \\boxed{5}."), "3, 5");
+/// assert_eq!(bcr_core::extract_answer("Final answer: the smallest $k$ is 17."), "17");
+/// assert_eq!(bcr_core::extract_answer("so there are 4096 ways"), "4096");
+/// ```
+pub fn extract_answer(response: &str) -> Cow<'_, str> {
+    extract_answer_with(response, &ExtractOptions::default())
+}
+
+/// The answer part of `response` under `opts` (rules in the module doc).
+pub fn extract_answer_with<'a>(response: &'a str, opts: &ExtractOptions) -> Cow<'a, str> {
+    let text = after_think(response, opts.after_think);
+    if let Some(b) = boxed(text) {
+        return b;
+    }
+    if let Some(a) = free_form(text, opts) {
+        return Cow::Borrowed(a);
+    }
+    Cow::Borrowed(text.trim())
+}
+
+/// The text after the last `</think>` (all of it without one, or when off).
+pub(crate) fn after_think(response: &str, on: bool) -> &str {
+    match response.rfind("</think>") {
+        Some(pos) if on => &response[pos + "</think>".len()..],
+        _ => response,
+    }
+}
+
+/// A gold answer: the trailing boxes when it has any, else all of it.
+pub(crate) fn gold_answer(gold: &str) -> Cow<'_, str> {
+    boxed(gold).unwrap_or(Cow::Borrowed(gold.trim()))
+}
+
+/// Rule 1: the trailing group of boxes, joined by ", ".
+fn boxed(text: &str) -> Option<Cow<'_, str>> {
+    let hits = find_boxes(text);
+    let group = trailing_group(text, &hits);
+    match group.as_slice() {
+        [] => None,
+        [one] => Some(Cow::Borrowed(one.trim())),
+        many => Some(Cow::Owned(many.iter().map(|s| s.trim()).collect::<Vec<_>>().join(", "))),
+    }
+}
+
+/// Rules 2-4 on a response without boxes; `None` when none applies.
+pub(crate) fn free_form<'a>(text: &'a str, opts: &ExtractOptions) -> Option<&'a str> {
+    let text = strip_trailing_asy(text);
+    if opts.answer_phrase {
+        if let Some(line) = answer_phrase(text) {
+            return Some(refine_phrase(line));
         }
-        k += 1;
+    }
+    // A sentence around a formula ("So $P = 1/2$.") has a word; a sentence
+    // around a number needs two ("25 pct" and "12 students" are answers).
+    if opts.last_math && short_words(text, 1) > 0 {
+        if let Some(m) = last_math(text) {
+            return Some(m);
+        }
+    }
+    if opts.last_number && short_words(text, 2) >= 2 && !has_bare_command(text) {
+        if let Some(n) = last_number(text) {
+            return Some(n);
+        }
     }
     None
 }
 
-const PHRASES: &[&str] = &["final answer is", "answer is", "answer:"];
-
-fn after_answer_phrase(s: &str) -> Option<&str> {
-    // ASCII lower-casing keeps byte offsets valid.
-    let lower = s.to_ascii_lowercase();
-    let (at, len) = PHRASES.iter().filter_map(|p| lower.rfind(p).map(|i| (i, p.len()))).max_by_key(|(i, _)| *i)?;
-    let rest = &s[at + len..];
-    let line = rest.trim_start_matches([':', ' ']).lines().next().unwrap_or("").trim();
-    let line = line.strip_suffix('.').unwrap_or(line).trim();
-    if line.is_empty() {
-        return None;
+/// The answer in a phrase's line: all of it when it holds no prose
+/// (`$x=1$ or $x=2$`), else its first math span, else its last number.
+fn refine_phrase(line: &str) -> &str {
+    if prose_words(line, 1) == 0 {
+        return strip_delimiters(line);
     }
-    Some(first_math(line).unwrap_or(line).trim())
+    first_math(line).or_else(|| last_number(line).filter(|_| !has_bare_command(line))).unwrap_or(line)
 }
 
-/// Prose: some word of three or more letters outside `$...$`.
-fn looks_like_prose(s: &str) -> bool {
-    if !(s.contains('$') || s.contains("\\(") || s.contains("\\[")) {
-        return false;
-    }
-    let mut in_math = false;
-    let mut run = 0;
-    let mut command = false;
-    for c in s.chars() {
-        // Letters of a command name (`\\dfrac`) are not prose.
-        if command && c.is_ascii_alphabetic() {
-            continue;
-        }
-        command = c == '\\';
-        if c == '$' {
-            in_math = !in_math;
-            run = 0;
-        } else if !in_math && c.is_ascii_alphabetic() {
-            run += 1;
-            if run >= 3 {
-                return true;
+/// `$42$` -> `42`, `\\(x\\)` -> `x`: one span's delimiters around all of `s`.
+fn strip_delimiters(s: &str) -> &str {
+    for (open, close) in [("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]")] {
+        if let Some(inner) = s.strip_prefix(open).and_then(|r| r.strip_suffix(close)) {
+            if !inner.contains('$') && !inner.contains("\\(") && !inner.contains("\\[") {
+                return inner.trim();
             }
-        } else {
-            run = 0;
         }
     }
-    false
+    s
 }
 
 fn first_math(s: &str) -> Option<&str> {
     let start = s.find('$')? + 1;
     let start = if s[start..].starts_with('$') { start + 1 } else { start };
     let len = s[start..].find('$')?;
-    Some(&s[start..start + len])
+    Some(s[start..start + len].trim())
 }
 
-/// The last `$...$` / `$$...$$` / `\(...\)` / `\[...\]` segment.
-fn last_math(s: &str) -> Option<&str> {
-    let dollar = {
-        let end = s.trim_end_matches(['.', ' ', '\n']).rfind('$');
-        end.and_then(|e| {
-            let body_end = if e > 0 && s.as_bytes()[e - 1] == b'$' { e - 1 } else { e };
-            let start = s[..body_end].rfind('$')? + 1;
-            Some((body_end, &s[start..body_end]))
-        })
-    };
-    let paren = s.rfind("\\)").and_then(|e| s[..e].rfind("\\(").map(|b| (e, &s[b + 2..e])));
-    let bracket = s.rfind("\\]").and_then(|e| s[..e].rfind("\\[").map(|b| (e, &s[b + 2..e])));
-    [dollar, paren, bracket].into_iter().flatten().max_by_key(|(end, _)| *end).map(|(_, m)| m)
+/// The free-form answer of a response with no usable box, for the
+/// multi-answer parser (N = 1): rules 2-4, then the whole text only when it
+/// is not prose (a bare `42` or `x = 3`, not "I ran out of time").
+pub(crate) fn unboxed_answer<'a>(text: &'a str, opts: &ExtractOptions) -> Option<&'a str> {
+    if !opts.free_form() {
+        return None;
+    }
+    let found = free_form(text, opts).or_else(|| (prose_words(text, 1) == 0).then(|| text.trim()));
+    found.filter(|a| !a.is_empty())
 }
 
 #[cfg(test)]
@@ -146,14 +177,22 @@ mod tests {
             ("\\boxed{1} then \\fbox{ \\{1, 2\\} }", "\\{1, 2\\}"),
             ("\\boxed{\\left( 2,4 \\right)}", "\\left( 2,4 \\right)"),
             ("\\boxed 5 is it", "5"),
+            ("$\\boxed{3}$ and $\\boxed{5}$", "3, 5"),
             ("\\boxed{unbalanced", "\\boxed{unbalanced"),
             ("The final answer is $42$. I hope", "42"),
             ("Answer: 7.", "7"),
+            ("Final answer: the smallest $k$ is 17.", "17"),
             ("We get $x=1$, hence the result is $y = 3$.", "y = 3"),
             ("Thus \\(z^2\\) works", "z^2"),
+            ("The area is \\[ 12\\pi \\]", "12\\pi"),
+            ("so there are 4096 ways.", "4096"),
+            ("<think>maybe \\boxed{3}</think>It is 4 in total.", "4"),
             ("3.5", "3.5"),
+            ("5 \\text{ cents}", "5 \\text{ cents}"),
+            ("\\frac{1}{2} dollars", "\\frac{1}{2} dollars"),
             ("\\dfrac{32}{9}$,$\\dfrac{1}{2}", "\\dfrac{32}{9}$,$\\dfrac{1}{2}"),
             ("$\\frac{4}{9}$", "$\\frac{4}{9}$"),
+            ("no solution", "no solution"),
             ("", ""),
             ("ÿ\\boxed{é}", "é"),
         ];
@@ -163,10 +202,29 @@ mod tests {
     }
 
     #[test]
+    fn each_rule_can_be_switched_off() {
+        let text = "Final answer: 12. Also $7$ and then 9 more words here";
+        let all = ExtractOptions::default();
+        assert_eq!(extract_answer_with(text, &all), "12");
+        let no_phrase = ExtractOptions { answer_phrase: false, ..all };
+        assert_eq!(extract_answer_with(text, &no_phrase), "7");
+        let no_math = ExtractOptions { last_math: false, ..no_phrase };
+        assert_eq!(extract_answer_with(text, &no_math), "9");
+        assert_eq!(extract_answer_with(text, &ExtractOptions::boxed_only()), text);
+        let think = "<think>\\boxed{1}</think>\\boxed{2}";
+        assert_eq!(extract_answer_with(think, &ExtractOptions { after_think: false, ..all }), "2");
+        assert_eq!(extract_answer_with("<think>\\boxed{1}</think>", &all), "");
+    }
+
+    #[test]
     fn huge_and_unbalanced_inputs_are_linear() {
         let open = "{".repeat(1 << 20);
         assert_eq!(extract_answer(&format!("\\boxed{open}")).len(), (1 << 20) + 6);
         let many = "\\boxed{1}".repeat(100_000);
-        assert_eq!(extract_answer(&many), "1");
+        assert_eq!(extract_answer(&many).len(), 3 * super::super::boxes::MAX_JOINED - 2);
+        let words = "the answer is not here ".repeat(50_000);
+        assert_eq!(extract_answer(&words), "not here");
+        let prose = "$ the words $".repeat(50_000);
+        assert_eq!(extract_answer(&prose), prose.trim());
     }
 }

@@ -23,6 +23,9 @@ pub(crate) const OP_BUDGET: u32 = 50_000;
 pub(crate) const MAX_ELEMENTS: usize = 64;
 /// Most `\pm` signs expanded (2^k values).
 pub(crate) const MAX_PM: usize = 4;
+/// Most math spans the last-math-span fallback looks at (from the end),
+/// skipping those that hold prose; each look is a linear scan.
+pub(crate) const MAX_SPAN_TRIES: usize = 8;
 
 /// Which limit stopped the work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +60,11 @@ impl Budget {
     /// A fresh budget of [`OP_BUDGET`] operations.
     pub(crate) fn new() -> Self {
         Budget(OP_BUDGET)
+    }
+
+    /// Operations spent so far.
+    pub(crate) fn spent(&self) -> u32 {
+        OP_BUDGET - self.0
     }
 
     /// Spends `n` operations; false once the budget is exhausted.

@@ -26,16 +26,22 @@
 //! tokens, digits, nesting depth, exact bit size, an operation budget), so no
 //! input panics, hangs or exhausts memory; there are no timers or threads.
 
+mod boxes;
 mod equiv;
 mod expr;
 mod extract;
+mod freeform;
 mod lexer;
 mod limits;
+mod matrix;
 mod numeric;
 mod parser;
 mod primary;
+mod relation;
 
-pub use extract::extract_answer;
+pub(crate) use boxes::{find_boxes, trailing_group, BoxHit};
+pub(crate) use extract::{after_think, unboxed_answer};
+pub use extract::{extract_answer, extract_answer_with, ExtractOptions};
 
 use expr::Node;
 use limits::{Budget, MAX_ANSWER_BYTES};
@@ -66,7 +72,14 @@ pub struct Verdict {
     pub equivalent: bool,
     /// Why.
     pub reason: Reason,
+    /// Arithmetic operations the comparison spent (at most [`OP_BUDGET`]:
+    /// the cost limit, counted, not timed).
+    pub ops: u32,
 }
+
+/// Arithmetic operations one comparison may spend (exact and numeric
+/// together); past it, the remaining checks answer "not equivalent".
+pub const OP_BUDGET: u32 = limits::OP_BUDGET;
 
 /// Whether `pred` (a bare answer or a whole response: see [`extract_answer`])
 /// is mathematically equivalent to `gold`.
@@ -82,9 +95,20 @@ pub fn grade(gold: &str, pred: &str) -> bool {
 
 /// [`grade`] with the reason for the verdict.
 pub fn verify(gold: &str, pred: &str) -> Verdict {
-    let gold = extract::last_boxed(gold).unwrap_or(gold).trim();
-    let pred = extract_answer(pred);
-    let verdict = |equivalent, reason| Verdict { equivalent, reason };
+    verify_with(gold, pred, &ExtractOptions::default())
+}
+
+/// [`verify`], with the prediction's answer found under `opts`
+/// ([`extract_answer_with`]). The gold answer is bare, or boxed.
+pub fn verify_with(gold: &str, pred: &str, opts: &ExtractOptions) -> Verdict {
+    let gold = extract::gold_answer(gold);
+    let pred = extract_answer_with(pred, opts);
+    verify_answer(&gold, &pred)
+}
+
+/// The verdict on two answers already extracted.
+pub(crate) fn verify_answer(gold: &str, pred: &str) -> Verdict {
+    let verdict = |equivalent, reason| Verdict { equivalent, reason, ops: 0 };
     if pred.is_empty() || gold.is_empty() {
         return verdict(false, Reason::Empty);
     }
@@ -100,21 +124,70 @@ pub fn verify(gold: &str, pred: &str) -> Verdict {
     if let Node::Text(_) = g {
         return verdict(text_key(gold) == text_key(pred), Reason::TextCompared);
     }
+    let mut budget = Budget::new();
+    let (equivalent, reason) = compare(&g, pred, &mut budget);
+    Verdict { equivalent, reason, ops: budget.spent() }
+}
+
+/// The parsed gold against the prediction text, from `budget`.
+fn compare(g: &Node, pred: &str, budget: &mut Budget) -> (bool, Reason) {
+    let decimal_comma = || g.is_scalar() && has_decimal_comma(pred);
     let Some(p) = parse(pred) else {
-        return verdict(false, Reason::PredUnparsed);
+        // `3,75 €` may fail as a list; read as a decimal it is a number.
+        if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(g, &p, budget)) {
+            return (true, Reason::Equivalent);
+        }
+        // `(1-2) + \dots + (99-100) = -50`: a derivation the grammar does not
+        // cover, ending in a value that it does.
+        if let Some(p) = last_side(pred).and_then(parse) {
+            if equiv::equivalent(g, &p, budget) {
+                return (true, Reason::Equivalent);
+            }
+        }
+        return (false, Reason::PredUnparsed);
     };
-    if equiv::equivalent(&g, &p, &mut Budget::new()) {
-        verdict(true, Reason::Equivalent)
-    } else {
-        verdict(false, Reason::Different)
+    if equiv::equivalent(g, &p, budget) {
+        return (true, Reason::Equivalent);
     }
+    // A single-number gold and a prediction with a comma between digits that
+    // is no thousands separator: the decimal-comma reading (`3,75` = 3.75).
+    if decimal_comma() && parse_with(pred, true).is_some_and(|p| equiv::equivalent(g, &p, budget)) {
+        return (true, Reason::Equivalent);
+    }
+    (false, Reason::Different)
 }
 
 fn parse(answer: &str) -> Option<Node> {
+    parse_with(answer, false)
+}
+
+fn parse_with(answer: &str, decimal_comma: bool) -> Option<Node> {
     if answer.len() > MAX_ANSWER_BYTES {
         return None;
     }
-    parser::parse(lexer::lex(answer).ok()?).ok()
+    parser::parse(lexer::lex_with(answer, decimal_comma).ok()?).ok()
+}
+
+/// The text after the last `=` outside braces, brackets and environments.
+fn last_side(s: &str) -> Option<&str> {
+    let b = s.as_bytes();
+    let mut depth = 0i64;
+    let mut cut = None;
+    for (k, &c) in b.iter().enumerate() {
+        match c {
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth -= 1,
+            b'=' if depth == 0 && !matches!(b.get(k.wrapping_sub(1)), Some(b'<' | b'>' | b'!')) => cut = Some(k + 1),
+            _ => {}
+        }
+    }
+    let side = s.get(cut?..)?.trim();
+    (!side.is_empty()).then_some(side)
+}
+
+/// A comma between two digits (a candidate decimal comma).
+fn has_decimal_comma(s: &str) -> bool {
+    s.as_bytes().windows(3).any(|w| w[0].is_ascii_digit() && w[1] == b',' && w[2].is_ascii_digit())
 }
 
 /// A gold made only of words, one of them at least three letters long

@@ -16,9 +16,11 @@
 //! `inches`) after a quantity are dropped; `degrees` and `percent` become
 //! markers.
 
-use super::expr::{Func, Node};
-use super::lexer::{NumLit, Tok};
+use super::expr::Node;
+use super::lexer::{NumLit, Rel, Tok};
 use super::limits::{LimitError, MAX_DEPTH};
+
+mod postfix;
 
 /// Why an answer did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,90 +39,29 @@ impl From<LimitError> for ParseError {
 
 pub(super) type PResult<T> = Result<T, ParseError>;
 
-/// Bare words that are units after a quantity (dropped).
-const UNITS: &[&str] = &[
-    "cm",
-    "mm",
-    "km",
-    "in",
-    "inch",
-    "inches",
-    "ft",
-    "feet",
-    "foot",
-    "yd",
-    "yards",
-    "miles",
-    "mile",
-    "units",
-    "unit",
-    "sq",
-    "square",
-    "cubic",
-    "dollars",
-    "dollar",
-    "cents",
-    "cent",
-    "seconds",
-    "hours",
-    "hour",
-    "hrs",
-    "minutes",
-    "days",
-    "day",
-    "years",
-    "year",
-    "kg",
-    "grams",
-    "gram",
-    "lb",
-    "lbs",
-    "pounds",
-    "meters",
-    "meter",
-    "metres",
-    "liters",
-    "litres",
-    "mph",
-    "kmh",
-    "mL",
-    "ml",
-    "kcal",
-    "cal",
-    "ergs",
-    "erg",
-    "AA",
-    "parsecs",
-    "pc",
-    "arcsec",
-    "arcseconds",
-    "eV",
-    "keV",
-    "MeV",
-    "nm",
-    "Hz",
-    "kHz",
-    "MHz",
-    "GHz",
-    "sqft",
-    "people",
-    "students",
-    "ways",
-    "times",
-];
-
-/// A unit after a quantity: a listed unit, or any word of four or more
-/// letters that is not a function name (`5 apples`, `12 students`).
-fn is_unit_word(w: &str) -> bool {
-    UNITS.contains(&w) || (w.len() >= 4 && super::primary::func_named(w).is_none() && w != "sqrt" && w != "infinity")
-}
-
 /// Parses a whole token list.
 pub(crate) fn parse(mut tokens: Vec<Tok>) -> PResult<Node> {
     // A sentence's final period or comma is not part of the answer.
     while matches!(tokens.last(), Some(Tok::Sym('.' | ','))) {
         tokens.pop();
     }
+    // `&` aligns `align` rows; only inside a matrix does it separate cells.
+    let mut depth = 0usize;
+    tokens.retain(|t| match t {
+        Tok::MatBegin => {
+            depth += 1;
+            true
+        }
+        Tok::MatEnd => {
+            depth = depth.saturating_sub(1);
+            true
+        }
+        Tok::Sym('&') => depth > 0,
+        _ => true,
+    });
+    // `= 10`, `\approx 0.33`: an answer written as the end of a computation.
+    let lead = tokens.iter().take_while(|t| matches!(t, Tok::Rel(Rel::Eq | Rel::Approx))).count();
+    tokens.drain(..lead);
     let mut p = Parser { t: tokens, i: 0, depth: 0 };
     let node = p.answer()?;
     if p.i < p.t.len() {
@@ -160,28 +101,52 @@ impl Parser {
         Ok(())
     }
 
+    /// Items separated by `,` / `and` (weak) and `;` / `or` (strong). When
+    /// both kinds occur, the strong ones separate groups of weak lists:
+    /// `a=2, b=9; a=9, b=2` is two solutions of two components each.
     pub(super) fn answer(&mut self) -> PResult<Node> {
-        let mut items = vec![self.item()?];
-        while self.list_separator() {
+        let mut groups: Vec<Vec<Node>> = vec![vec![self.item()?]];
+        let (mut weak, mut strong) = (false, false);
+        while let Some(sep) = self.list_separator() {
             if self.peek().is_none() {
                 break;
             }
-            items.push(self.item()?);
+            let item = self.item()?;
+            match sep {
+                Sep::Strong => {
+                    strong = true;
+                    groups.push(vec![item]);
+                }
+                Sep::Weak => {
+                    weak = true;
+                    if let Some(g) = groups.last_mut() {
+                        g.push(item);
+                    }
+                }
+            }
         }
-        Ok(if items.len() == 1 { items.remove(0) } else { Node::List(items) })
+        let list = |mut v: Vec<Node>| if v.len() == 1 { v.remove(0) } else { Node::List(v) };
+        if weak && strong {
+            return Ok(Node::List(groups.into_iter().map(list).collect()));
+        }
+        Ok(list(groups.into_iter().flatten().collect()))
     }
 
-    fn list_separator(&mut self) -> bool {
+    fn list_separator(&mut self) -> Option<Sep> {
         let sep = match self.peek() {
-            Some(Tok::Sym(',' | ';')) => true,
-            Some(Tok::Text(t)) => matches!(t.trim(), "or" | "and" | "," | "or,"),
-            Some(Tok::Word(w)) => w == "or" || w == "and",
-            _ => false,
+            Some(Tok::Sym(',')) => Sep::Weak,
+            Some(Tok::Sym(';')) => Sep::Strong,
+            Some(Tok::Text(t)) => match t.trim() {
+                "and" | "," => Sep::Weak,
+                "or" | "or," => Sep::Strong,
+                _ => return None,
+            },
+            Some(Tok::Word(w)) if w == "and" => Sep::Weak,
+            Some(Tok::Word(w)) if w == "or" => Sep::Strong,
+            _ => return None,
         };
-        if sep {
-            self.i += 1;
-        }
-        sep
+        self.i += 1;
+        Some(sep)
     }
 
     pub(super) fn item(&mut self) -> PResult<Node> {
@@ -273,6 +238,7 @@ impl Parser {
                     factors.push(Node::div(n, d));
                     continue;
                 }
+                Some(Tok::Word(w)) if w == "or" || w == "and" => break,
                 Some(t) if starts_primary(t) => {}
                 _ => break,
             }
@@ -358,64 +324,13 @@ impl Parser {
         let p = p?;
         self.postfix_ops(p)
     }
-
-    /// `!`, `%`, degree signs, primes and trailing units.
-    fn postfix_ops(&mut self, mut node: Node) -> PResult<Node> {
-        let mut wraps = 0usize;
-        loop {
-            match self.peek() {
-                Some(Tok::Sym('!')) => node = Node::Call(Func::Fact, vec![node]),
-                Some(Tok::Percent) => node = Node::Percent(Box::new(node)),
-                Some(Tok::Degree) => node = Node::Degree(Box::new(node)),
-                Some(Tok::Text(t)) => match unit_kind(t) {
-                    Some(Marker::Degree) => node = Node::Degree(Box::new(node)),
-                    Some(Marker::Percent) => node = Node::Percent(Box::new(node)),
-                    Some(Marker::Unit) => wraps = wraps.saturating_sub(1),
-                    None => break,
-                },
-                Some(Tok::Word(w)) if w == "degrees" || w == "degree" => node = Node::Degree(Box::new(node)),
-                Some(Tok::Word(w)) if w == "percent" => node = Node::Percent(Box::new(node)),
-                Some(Tok::Word(w)) if node.is_scalar() && is_unit_word(w) => wraps = wraps.saturating_sub(1),
-                _ => break,
-            }
-            self.i += 1;
-            wraps += 1;
-            if self.depth + wraps > MAX_DEPTH {
-                return Err(LimitError::Depth.into());
-            }
-            self.skip_unit_power();
-        }
-        Ok(node)
-    }
-
-    /// After a dropped unit, `^2` / `^{3}` belongs to the unit.
-    fn skip_unit_power(&mut self) {
-        let unit_before = matches!(self.t.get(self.i.wrapping_sub(1)), Some(Tok::Text(_) | Tok::Word(_)));
-        if unit_before && self.peek() == Some(&Tok::Sym('^')) {
-            match self.t.get(self.i + 1) {
-                Some(Tok::Num(_)) => self.i += 2,
-                Some(Tok::Sym('{')) if matches!(self.t.get(self.i + 3), Some(Tok::Sym('}'))) => self.i += 4,
-                _ => {}
-            }
-        }
-    }
 }
 
-/// What a trailing `\text{...}` after a quantity means.
-enum Marker {
-    Degree,
-    Percent,
-    Unit,
-}
-
-fn unit_kind(t: &str) -> Option<Marker> {
-    let t = t.trim().trim_end_matches('.');
-    match t {
-        "or" | "and" | "," => None,
-        "degrees" | "degree" | "deg" => Some(Marker::Degree),
-        "percent" | "%" => Some(Marker::Percent),
-        _ => Some(Marker::Unit),
-    }
+/// A list separator: `,` and `and` join components, `;` and `or` alternatives.
+#[derive(Clone, Copy)]
+enum Sep {
+    Weak,
+    Strong,
 }
 
 pub(super) fn take_product(factors: &mut Vec<Node>) -> Node {

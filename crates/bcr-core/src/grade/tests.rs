@@ -291,3 +291,56 @@ fn math500_golds_parse_and_equal_themselves() {
     }
     assert!(unparsed.is_empty(), "{} golds do not parse: {unparsed:?}", unparsed.len());
 }
+
+/// Issue 21's categories, a few rows each (the full labelled set is
+/// `tests/fixtures/verifier/freeform.tsv`).
+#[test]
+fn free_form_categories() {
+    check(&[
+        // No box.
+        ("17", "Final answer: the smallest $k$ is 17.", true),
+        ("4096", "so there are 4096 ways", true),
+        ("12", "Thus \\(x = 12\\).", true),
+        ("7", "<think>\\boxed{5}</think>The answer is 7.", true),
+        ("7", "<think>\\boxed{7}</think>The answer is 5.", false),
+        // Numbers as people write them.
+        ("3.75", "3,75", true),
+        ("375", "3,75", false),
+        ("3.75", "3,750", false),
+        ("2500.5", "2,500.50", true),
+        ("12", "12 €", true),
+        ("5", "5 km²", true),
+        ("0.25", "25 pct", true),
+        ("\\frac{1}{7}", "0.142857", true),
+        ("\\frac{1}{7}", "0.14", false),
+        ("\\sqrt{3}", "\\approx 1.732", true),
+        // Chains and equations.
+        ("10", "y = 4 \\cdot 3 - 2 = 10", true),
+        ("(4,1)", "(a,b)=(4,1)", true),
+        ("(2,9),(9,2)", "a=2,b=9; a=9,b=2", true),
+        ("(2,9),(9,2)", "a=2,b=9", false),
+        // Relations.
+        ("t \\neq 4", "t != 4", true),
+        ("t > -3", "-2t < 6", true),
+        ("t \\in [0,5)", "0 \\le t < 5", true),
+        ("(-\\infty, -2) \\cup (2, \\infty)", "|t| > 2", true),
+        ("(-3, 3)", "|t| \\le 3", false),
+        // Sets and several answers.
+        ("\\boxed{3,5}", "\\boxed{3}\\boxed{5}", true),
+        ("\\{(1,2),(3,4)\\}", "(3,4),(1,2)", true),
+        ("(1,2)", "\\{1,2\\}", false),
+        // Matrices.
+        ("\\begin{pmatrix} 2 & 4 \\\\ 6 & 8 \\end{pmatrix}", "2\\begin{pmatrix} 1 & 2 \\\\ 3 & 4 \\end{pmatrix}", true),
+        ("\\begin{pmatrix} \\frac13 \\end{pmatrix}", "\\begin{pmatrix} 0.333 \\end{pmatrix}", true),
+        ("\\begin{pmatrix} \\frac13 \\end{pmatrix}", "\\begin{pmatrix} 0.33 \\end{pmatrix}", false),
+    ]);
+}
+
+/// The verdict reports the operations it spent, within the budget.
+#[test]
+fn verdicts_count_their_operations() {
+    let v = verify("x^3+3x-6", "3x + x^3 - 6");
+    assert!(v.equivalent && v.ops > 0 && v.ops <= super::OP_BUDGET, "{v:?}");
+    let huge = "+x".repeat(1000);
+    assert!(verify(&huge, &huge.replace('x', "y")).ops <= super::OP_BUDGET);
+}

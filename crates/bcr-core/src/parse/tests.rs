@@ -59,8 +59,8 @@ fn table_of_awkward_responses() {
             vec!["", ""],
             vec![Unlabelled { index: 1 }, Missing { k: 1 }, Missing { k: 2 }],
         ),
-        // Not boxes: another command, an escaped backslash, no brace.
-        ("\\boxedx{1} \\\\boxed{2} \\boxed 3", 1, vec![""], vec![Missing { k: 1 }]),
+        // Not boxes: another command, an escaped backslash; `\boxed 3` takes one token.
+        ("\\boxedx{1} \\\\boxed{2} \\boxed 3", 1, vec!["3"], vec![]),
         ("", 3, vec!["", "", ""], vec![Missing { k: 1 }, Missing { k: 2 }, Missing { k: 3 }]),
         ("Answer 1: \\boxed{}", 1, vec![""], vec![]),
         ("ANSWER #1: \\boxed{ü} — Answer 2:\n\n\\boxed{∞}", 2, vec!["ü", "∞"], vec![]),
@@ -79,9 +79,48 @@ fn table_of_awkward_responses() {
 #[test]
 fn after_think_can_be_switched_off() {
     let text = "<think>Answer 1: \\boxed{1}</think>";
-    let opts = ParseOptions { after_think: false, ..ParseOptions::default() };
+    let extract = ExtractOptions { after_think: false, ..ExtractOptions::default() };
+    let opts = ParseOptions { extract, ..ParseOptions::default() };
     assert_eq!(parse_answers(text, 1, &opts).answers, some(&["1"]));
     assert_eq!(parse(text, 1).answers, some(&[""]));
+}
+
+#[test]
+fn free_form_answers_for_one_problem() {
+    // (response, answer ("" = none), diagnostics): N = 1, default options.
+    let cases: Vec<(&str, &str, Vec<Diagnostic>)> = vec![
+        ("Final answer: the smallest $k$ is 17.", "17", vec![FreeForm { k: 1 }]),
+        ("so there are 4096 ways", "4096", vec![FreeForm { k: 1 }]),
+        ("We find $x = 3$ in the end.", "x = 3", vec![FreeForm { k: 1 }]),
+        ("42", "42", vec![FreeForm { k: 1 }]),
+        ("<think>it is \\boxed{1}</think> I am not sure.", "", vec![Missing { k: 1 }]),
+        ("I ran out of time.", "", vec![Missing { k: 1 }]),
+        ("So \\boxed{3}, \\boxed{5}.", "3, 5", vec![]),
+        // A cut box is not an answer, and hides the free-form rules.
+        ("The answer is \\boxed{\\frac{1}{", "", vec![Truncated { k: None }, Missing { k: 1 }]),
+    ];
+    for (text, want, diags) in cases {
+        let got = parse(text, 1);
+        assert_eq!(got.answers, some(&[want]), "{text:?}");
+        assert_eq!(got.diagnostics, diags, "{text:?}");
+        assert_eq!(got.well_formed, vec![want.contains("3, 5")], "{text:?}");
+    }
+    // Free-form never fills an answer of N > 1.
+    assert_eq!(parse("Answer: 17", 2).answers, some(&["", ""]));
+}
+
+#[test]
+fn require_label_rejects_unlabelled_and_free_form_answers() {
+    let strict = ParseOptions::labelled();
+    for text in ["\\boxed{3}", "The answer is 3.", "so 3"] {
+        let p = parse_answers(text, 1, &strict);
+        assert_eq!(p.answers, some(&[""]), "{text}");
+        assert_eq!(p.format_score(), 0.0);
+    }
+    let p = parse_answers("Answer 1: \\boxed{3}", 1, &strict);
+    assert_eq!(p.answers, some(&["3"]));
+    let positional = ParseOptions { positional_fallback: true, ..ParseOptions::labelled() };
+    assert_eq!(parse_answers("\\boxed{3} \\boxed{4}", 2, &positional).answers, some(&["", ""]));
 }
 
 #[test]

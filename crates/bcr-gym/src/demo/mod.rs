@@ -215,6 +215,8 @@ fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet:
         budget_mode: bcr_core::BudgetMode::PerProblem,
         system: None,
         label: bcr_core::DEFAULT_LABEL.to_string(),
+        require_label: false,
+        free_form: true,
         seed: cfg.seed,
     };
     let spec = EvalSpec { benchmarks: vec![test_file.display().to_string()], limit: None, template: None, sweep };

@@ -439,6 +439,8 @@ mod tests {
             budget_mode: bcr_core::BudgetMode::PerProblem,
             system: None,
             label: "Answer".into(),
+            require_label: false,
+            free_form: true,
             seed: 0,
         };
         let run = bcr_eval::RunConfig {

@@ -13,13 +13,15 @@ class Score(TypedDict):
     length_penalty: float
     diagnostics: List[str]
 
-def grade(gold: str, pred: str, /) -> bool: ...
+def grade(gold: str, pred: str, /, *, free_form: bool = True) -> bool: ...
 def grade_batch(golds: Sequence[str], preds: Sequence[str], /) -> List[bool]: ...
 def parse(
-    response: str, n: int, *, label: str = "Answer", after_think: bool = True, positional_fallback: bool = False
+    response: str, n: int, *, label: str = "Answer", after_think: bool = True, positional_fallback: bool = False,
+    require_label: bool = False, free_form: bool = True,
 ) -> List[Optional[str]]: ...
 def parse_batch(
-    responses: Sequence[str], n: int, *, label: str = "Answer", after_think: bool = True, positional_fallback: bool = False
+    responses: Sequence[str], n: int, *, label: str = "Answer", after_think: bool = True, positional_fallback: bool = False,
+    require_label: bool = False, free_form: bool = True,
 ) -> List[List[Optional[str]]]: ...
 def score(
     response: str,
@@ -32,6 +34,8 @@ def score(
     label: str = "Answer",
     after_think: bool = True,
     positional_fallback: bool = False,
+    require_label: bool = False,
+    free_form: bool = True,
 ) -> Score: ...
 def score_batch(
     responses: Sequence[str],
@@ -44,4 +48,6 @@ def score_batch(
     label: str = "Answer",
     after_think: bool = True,
     positional_fallback: bool = False,
+    require_label: bool = False,
+    free_form: bool = True,
 ) -> List[Score]: ...

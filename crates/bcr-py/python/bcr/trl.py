@@ -36,12 +36,17 @@ def make_reward(
     label: Optional[str] = None,
     after_think: Optional[bool] = None,
     positional_fallback: Optional[bool] = None,
+    require_label: Optional[bool] = None,
+    free_form: Optional[bool] = None,
 ) -> Callable[..., List[float]]:
     """Returns a TRL reward function with these reward options.
 
     ``length_penalty`` (the paper's unstable ablation, ``r -= w * |y| / budget``)
     needs ``budget`` and uses the token counts TRL passes as ``completion_ids``.
-    Options left as ``None`` keep the defaults of :func:`bcr.score`.
+    ``require_label=True`` is the strict BCR training format: only
+    ``Answer k: \\boxed{...}`` counts, an unlabelled or free-form answer scores 0.
+    ``free_form=False`` reads boxes only. Options left as ``None`` keep the
+    defaults of :func:`bcr.score`.
     """
     options = {
         k: v
@@ -52,6 +57,8 @@ def make_reward(
             label=label,
             after_think=after_think,
             positional_fallback=positional_fallback,
+            require_label=require_label,
+            free_form=free_form,
         ).items()
         if v is not None
     }

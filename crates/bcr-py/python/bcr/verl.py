@@ -10,6 +10,13 @@ without ``reward.``, and 0.9 ignores that form)::
     reward.custom_reward_function.name=compute_score
     +reward.custom_reward_function.reward_kwargs.format_weight=0.1
 
+For a training reward in the strict BCR format (only ``Answer k: \\boxed{...}``
+counts; an unlabelled or free-form answer scores 0) add
+``+reward.custom_reward_function.reward_kwargs.require_label=true``. By default a
+one-problem response without a box is read the way :func:`bcr.grade` reads it
+(``free_form=True``: "The answer is 7", the last ``$...$``, the last number);
+such an answer counts for accuracy but not for format.
+
 ``ground_truth`` is ``reward_model.ground_truth`` of the dataset row: the N
 gold answers as a JSON array of strings (what ``bcr data build --format verl``
 writes), a list, or one plain answer (N = 1); see :mod:`bcr._golds`.
@@ -32,7 +39,14 @@ from bcr import _bcr
 from bcr._golds import golds_from_ground_truth
 
 #: Reward options accepted through ``reward.custom_reward_function.reward_kwargs``.
-REWARD_OPTIONS = ("format_weight", "label", "after_think", "positional_fallback")
+REWARD_OPTIONS = (
+    "format_weight",
+    "label",
+    "after_think",
+    "positional_fallback",
+    "require_label",
+    "free_form",
+)
 
 #: Keyword arguments some verl reward managers add for model-based rewards;
 #: a rule-based reward has no use for them.
