@@ -19,6 +19,8 @@ pub struct Delta {
     pub acc: (f64, f64),
     /// Tokens per problem of A and B.
     pub tokens: (f64, f64),
+    /// Reflection phrases per problem of A and B.
+    pub reflections: (f64, f64),
 }
 
 impl Delta {
@@ -53,6 +55,7 @@ pub fn compare(a: &Summary, b: &Summary) -> (Vec<Delta>, Vec<String>) {
                 n: ra.n,
                 acc: (100.0 * ra.accuracy, 100.0 * rb.accuracy),
                 tokens: (ra.tokens_per_problem, rb.tokens_per_problem),
+                reflections: (ra.reflections_per_problem, rb.reflections_per_problem),
             }),
             None => unmatched.push(format!("{} N={} (only in A)", ra.benchmark, ra.n)),
         }
@@ -68,20 +71,22 @@ pub fn compare(a: &Summary, b: &Summary) -> (Vec<Delta>, Vec<String>) {
 /// The Markdown table, with the two runs named in the header.
 pub fn table(a_name: &str, b_name: &str, deltas: &[Delta], unmatched: &[String]) -> String {
     let mut out = format!("A = {a_name}\nB = {b_name}\n\n");
-    out.push_str("| benchmark | N | acc A (%) | acc B (%) | Δ acc (pts) | tokens A | tokens B | Δ tokens (%) |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| benchmark | N | acc A (%) | acc B (%) | Δ acc (pts) | tokens A | tokens B | Δ tokens (%) | reflections/problem A | B |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for d in deltas {
         let pct = d.token_change_pct().map_or("-".to_string(), |p| format!("{p:+.1}%"));
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.1} | {:+.1} | {:.0} | {:.0} | {pct} |",
+            "| {} | {} | {:.1} | {:.1} | {:+.1} | {:.0} | {:.0} | {pct} | {:.2} | {:.2} |",
             d.benchmark,
             d.n,
             d.acc.0,
             d.acc.1,
             d.acc_points(),
             d.tokens.0,
-            d.tokens.1
+            d.tokens.1,
+            d.reflections.0,
+            d.reflections.1
         );
     }
     if !unmatched.is_empty() {
@@ -103,7 +108,7 @@ mod tests {
             ((0.0, 0.0), (0.0, 10.0), 0.0, None),
         ];
         for &(acc, tokens, pts, pct) in cases {
-            let d = Delta { benchmark: "x".into(), n: 1, acc, tokens };
+            let d = Delta { benchmark: "x".into(), n: 1, acc, tokens, reflections: (0.0, 0.0) };
             assert!((d.acc_points() - pts).abs() < 1e-9, "{acc:?}");
             match (d.token_change_pct(), pct) {
                 (Some(g), Some(w)) => assert!((g - w).abs() < 1e-9, "{g} vs {w}"),
@@ -113,10 +118,16 @@ mod tests {
         let t = table(
             "base",
             "bcr",
-            &[Delta { benchmark: "aime25".into(), n: 4, acc: (10.0, 12.5), tokens: (800.0, 200.0) }],
+            &[Delta {
+                benchmark: "aime25".into(),
+                n: 4,
+                acc: (10.0, 12.5),
+                tokens: (800.0, 200.0),
+                reflections: (3.5, 0.25),
+            }],
             &["x N=2 (only in A)".into()],
         );
-        assert!(t.contains("| aime25 | 4 | 10.0 | 12.5 | +2.5 | 800 | 200 | -75.0% |"), "{t}");
+        assert!(t.contains("| aime25 | 4 | 10.0 | 12.5 | +2.5 | 800 | 200 | -75.0% | 3.50 | 0.25 |"), "{t}");
         assert!(t.contains("Not compared: x N=2 (only in A)"), "{t}");
     }
 }

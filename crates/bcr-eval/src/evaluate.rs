@@ -75,6 +75,17 @@ pub struct EvalSpec {
     pub sweep: SweepSettings,
 }
 
+/// How [`evaluate`] reports.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Progress on stderr.
+    pub progress: bool,
+    /// The command line shown in `report.md`.
+    pub command: String,
+    /// The reflection phrases counted in every response.
+    pub reflections: bcr_core::ReflectionMarkers,
+}
+
 /// The result of [`evaluate`].
 #[derive(Debug, Clone)]
 pub struct EvalOutcome {
@@ -87,13 +98,7 @@ pub struct EvalOutcome {
 /// Runs (or resumes) the sweep into `out`, then writes `summary.{json,csv}`,
 /// `report.md` and the plots. Reports are written even when some requests
 /// failed (they cover what is done); the failure is then the error.
-pub fn evaluate(
-    out: &Path,
-    spec: &EvalSpec,
-    backend: &BackendSpec,
-    progress: bool,
-    command: &str,
-) -> Result<EvalOutcome> {
+pub fn evaluate(out: &Path, spec: &EvalSpec, backend: &BackendSpec, report: &ReportOptions) -> Result<EvalOutcome> {
     let mut data = Vec::with_capacity(spec.benchmarks.len());
     for name in &spec.benchmarks {
         data.push(bcr_core::load_problem_set(name, &LoadOptions::default(), spec.limit)?);
@@ -116,10 +121,10 @@ pub fn evaluate(
         backend: model.describe(),
         concurrency: backend.concurrency(),
     };
-    let opts = SweepOptions { reward: spec.sweep.reward(), run, runtime, prompt, progress };
+    let opts = SweepOptions { reward: spec.sweep.reward(), run, runtime, prompt, progress: report.progress };
     let sweep = run_sweep(out, &data, &opts, model.as_ref());
-    let summary = summarise(out)?;
-    write_reports(out, &summary, command)?;
+    let summary = summarise(out, &report.reflections)?;
+    write_reports(out, &summary, &report.command)?;
     write_plots(out, &summary)?;
     Ok(EvalOutcome { summary, sweep: sweep? })
 }

@@ -45,7 +45,7 @@ pub use config::{
     SweepSettings,
 };
 pub use error::{Error, Result};
-pub use evaluate::{evaluate, BackendSpec, EvalOutcome, EvalSpec};
+pub use evaluate::{evaluate, BackendSpec, EvalOutcome, EvalSpec, ReportOptions};
 pub use http::{Api, HttpBackend, HttpConfig, TokenCounter};
 pub use native::NativeBackend;
 pub use plot::{write_model_plots, write_plots};

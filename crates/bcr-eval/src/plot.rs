@@ -1,12 +1,12 @@
-//! `scaling.svg` and `scaling.png`: the task-scaling law in two panels,
-//! accuracy vs N (left) and tokens per problem vs N (right), one line per
-//! benchmark (BCR paper, Fig. 1 style).
+//! `scaling.svg` and `scaling.png`: the task-scaling law in three panels,
+//! accuracy, tokens per problem and reflection phrases per problem against
+//! N, one line per benchmark (BCR paper, Fig. 1 style, plus finding 3).
 //!
 //! Text in the PNG is drawn with DejaVu Sans, bundled in `assets/` (Bitstream
 //! Vera licence, `assets/LICENSE-DejaVu.txt`), through plotters' `ab_glyph`
 //! feature: no system font libraries are needed.
 
-use crate::report::Summary;
+use crate::report::{Row, Summary};
 use crate::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -16,66 +16,72 @@ use std::sync::Once;
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
-const SIZE: (u32, u32) = (1200, 480);
+const SIZE: (u32, u32) = (1650, 480);
 
 /// One line of a panel: a benchmark's (N, value) points.
 type Series = (String, Vec<(f64, f64)>);
 
-/// Writes `scaling.svg` and `scaling.png` into `dir`.
+/// The three panels' series: accuracy (%), tokens per problem, reflections per problem.
+#[derive(Default)]
+struct Panels {
+    acc: Vec<Series>,
+    tok: Vec<Series>,
+    refl: Vec<Series>,
+}
+
+impl Panels {
+    /// Adds one line named `name` from the rows with data.
+    fn add(&mut self, name: &str, rows: &[&Row]) {
+        let pts = |f: fn(&Row) -> f64| rows.iter().map(|r| (r.n as f64, f(r))).collect();
+        self.acc.push((name.to_string(), pts(|r| 100.0 * r.accuracy)));
+        self.tok.push((name.to_string(), pts(|r| r.tokens_per_problem)));
+        self.refl.push((name.to_string(), pts(|r| r.reflections_per_problem)));
+    }
+}
+
+/// Writes `scaling.svg` and `scaling.png` into `dir`, one line per benchmark.
 pub fn write_plots(dir: &Path, summary: &Summary) -> Result<()> {
-    let (acc, tok) = series(summary);
-    draw_files(dir, &acc, &tok)
+    let mut panels = Panels::default();
+    for b in &summary.run.benchmarks {
+        let rows: Vec<&Row> = summary.rows.iter().filter(|r| r.benchmark == b.name && r.responses > 0).collect();
+        panels.add(&b.name, &rows);
+    }
+    draw_files(dir, &panels)
 }
 
 /// Writes `scaling.svg` and `scaling.png` into `dir` with one line per
 /// model: `runs` are (model name, its summary), each drawn on `benchmark`.
 pub fn write_model_plots(dir: &Path, runs: &[(String, Summary)], benchmark: &str) -> Result<()> {
-    let (mut acc, mut tok) = (Vec::new(), Vec::new());
+    let mut panels = Panels::default();
     for (name, s) in runs {
-        let rows: Vec<_> = s.rows.iter().filter(|r| r.benchmark == benchmark && r.responses > 0).collect();
-        acc.push((name.clone(), rows.iter().map(|r| (r.n as f64, 100.0 * r.accuracy)).collect()));
-        tok.push((name.clone(), rows.iter().map(|r| (r.n as f64, r.tokens_per_problem)).collect()));
+        let rows: Vec<&Row> = s.rows.iter().filter(|r| r.benchmark == benchmark && r.responses > 0).collect();
+        panels.add(name, &rows);
     }
-    draw_files(dir, &acc, &tok)
+    draw_files(dir, &panels)
 }
 
-fn draw_files(dir: &Path, acc: &[Series], tok: &[Series]) -> Result<()> {
+fn draw_files(dir: &Path, panels: &Panels) -> Result<()> {
     REGISTER.call_once(|| {
         // The bundled font is a valid TTF; if registration ever failed, the
         // draw below reports the font error with the file name.
         let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
     });
-    let (acc, tok) = (acc.to_vec(), tok.to_vec());
     let svg = dir.join("scaling.svg");
-    draw(SVGBackend::new(&svg, SIZE).into_drawing_area(), &acc, &tok).map_err(|m| plot_err(&svg, m))?;
+    draw(SVGBackend::new(&svg, SIZE).into_drawing_area(), panels).map_err(|m| plot_err(&svg, m))?;
     let png = dir.join("scaling.png");
-    draw(BitMapBackend::new(&png, SIZE).into_drawing_area(), &acc, &tok).map_err(|m| plot_err(&png, m))
+    draw(BitMapBackend::new(&png, SIZE).into_drawing_area(), panels).map_err(|m| plot_err(&png, m))
 }
 
 fn plot_err(path: &Path, message: String) -> Error {
     Error::Plot { path: path.to_path_buf(), message }
 }
 
-/// (accuracy %, tokens per problem) series per benchmark, only N with data.
-fn series(s: &Summary) -> (Vec<Series>, Vec<Series>) {
-    let (mut acc, mut tok) = (Vec::new(), Vec::new());
-    for b in &s.run.benchmarks {
-        let rows: Vec<_> = s.rows.iter().filter(|r| r.benchmark == b.name && r.responses > 0).collect();
-        acc.push((b.name.clone(), rows.iter().map(|r| (r.n as f64, 100.0 * r.accuracy)).collect()));
-        tok.push((b.name.clone(), rows.iter().map(|r| (r.n as f64, r.tokens_per_problem)).collect()));
-    }
-    (acc, tok)
-}
-
-fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    acc: &[Series],
-    tok: &[Series],
-) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, p: &Panels) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let panels = root.split_evenly((1, 2));
-    panel(&panels[0], "Accuracy vs N", "accuracy (%)", acc, Some(100.0))?;
-    panel(&panels[1], "Tokens per problem vs N", "tokens per problem", tok, None)?;
+    let areas = root.split_evenly((1, 3));
+    panel(&areas[0], "Accuracy vs N", "accuracy (%)", &p.acc, Some(100.0))?;
+    panel(&areas[1], "Tokens per problem vs N", "tokens per problem", &p.tok, None)?;
+    panel(&areas[2], "Reflections per problem vs N", "reflection phrases per problem", &p.refl, None)?;
     root.present().map_err(|e| e.to_string())
 }
 
@@ -112,7 +118,7 @@ fn panel<DB: DrawingBackend>(
                 String::new()
             }
         })
-        .y_label_formatter(&|y| format!("{y:.0}"))
+        .y_label_formatter(&|y| if y_max < 10.0 { format!("{y:.1}") } else { format!("{y:.0}") })
         .light_line_style(TRANSPARENT)
         .label_style(("sans-serif", 15))
         .draw()

@@ -18,7 +18,7 @@ use crate::stats::{mean, pass_at_k, std_err};
 use crate::store::{load_samples, GroupTiming, Sample};
 use crate::{Error, Result};
 use bcr_core::run::read_jsonl;
-use bcr_core::FinishReason;
+use bcr_core::{FinishReason, ReflectionMarkers};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -45,6 +45,16 @@ pub struct Row {
     pub pass_at_k: Option<f64>,
     /// Mean completion tokens per problem.
     pub tokens_per_problem: f64,
+    /// Standard error of `tokens_per_problem` over responses (each
+    /// response's tokens / its problems).
+    #[serde(default)]
+    pub tokens_per_problem_se: f64,
+    /// Reflection phrases per problem ([`bcr_core::ReflectionMarkers`]).
+    #[serde(default)]
+    pub reflections_per_problem: f64,
+    /// Reflection phrases per 1,000 completion tokens.
+    #[serde(default)]
+    pub reflections_per_1k_tokens: f64,
     /// Share of responses cut by the budget.
     pub truncation_rate: f64,
     /// Share of instances without a parsable answer.
@@ -66,12 +76,16 @@ pub struct Summary {
     pub run: RunConfig,
     /// Backend description of the latest session.
     pub backend: String,
+    /// The reflection phrases counted (lower-case).
+    #[serde(default)]
+    pub reflection_phrases: Vec<String>,
     /// One row per benchmark and N, in sweep order.
     pub rows: Vec<Row>,
 }
 
-/// Builds the summary of the run in `dir` from its files.
-pub fn summarise(dir: &Path) -> Result<Summary> {
+/// Builds the summary of the run in `dir` from its files, counting the
+/// reflection phrases of `markers` in every response.
+pub fn summarise(dir: &Path, markers: &ReflectionMarkers) -> Result<Summary> {
     let stored = load_config(&dir.join("config.toml"))?;
     let samples = load_samples(&dir.join("samples.jsonl"))?;
     let timings: Vec<GroupTiming> = read_jsonl(&dir.join("metrics.jsonl"))?;
@@ -82,18 +96,31 @@ pub fn summarise(dir: &Path) -> Result<Summary> {
             let group: Vec<&Sample> = samples.iter().filter(|s| s.key.benchmark == b.name && s.key.n == n).collect();
             let wall_s: f64 = timings.iter().filter(|t| t.benchmark == b.name && t.n == n).map(|t| t.wall_s).sum();
             let expected = b.problems.div_ceil(n) * run.sweep.shuffles * run.sweep.samples;
-            rows.push(row(&b.name, n, &group, wall_s, expected, run.sweep.samples));
+            let g = Group { samples: &group, wall_s, expected, k: run.sweep.samples, markers };
+            rows.push(row(&b.name, n, &g));
         }
     }
-    Ok(Summary { run, backend: stored.runtime.backend, rows })
+    let reflection_phrases = markers.phrases().to_vec();
+    Ok(Summary { run, backend: stored.runtime.backend, reflection_phrases, rows })
 }
 
-fn row(benchmark: &str, n: usize, group: &[&Sample], wall_s: f64, expected: usize, k: usize) -> Row {
+/// The samples of one benchmark x N and what the row needs besides them.
+struct Group<'a> {
+    samples: &'a [&'a Sample],
+    wall_s: f64,
+    expected: usize,
+    k: usize,
+    markers: &'a ReflectionMarkers,
+}
+
+fn row(benchmark: &str, n: usize, g: &Group) -> Row {
+    let (group, wall_s, k) = (g.samples, g.wall_s, g.k);
     // Per problem: (correct, instances); per (problem, shuffle): (correct, draws).
     let mut per_problem: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
     let mut per_draw_set: BTreeMap<(&str, usize), (usize, usize)> = BTreeMap::new();
-    let (mut instances, mut correct, mut tokens, mut truncated, mut unparsed) = (0, 0, 0, 0, 0);
+    let (mut instances, mut correct, mut tokens, mut truncated, mut unparsed, mut reflections) = (0, 0, 0, 0, 0, 0);
     let mut token_sources = BTreeMap::new();
+    let mut per_response_tokens = Vec::with_capacity(group.len());
     for s in group {
         for (i, id) in s.problem_ids.iter().enumerate() {
             let ok = s.correct.get(i).copied().unwrap_or(false);
@@ -108,6 +135,8 @@ fn row(benchmark: &str, n: usize, group: &[&Sample], wall_s: f64, expected: usiz
         }
         instances += s.problem_ids.len();
         tokens += s.completion_tokens;
+        reflections += g.markers.count(&s.response);
+        per_response_tokens.push(s.completion_tokens as f64 / s.problem_ids.len().max(1) as f64);
         truncated += usize::from(s.finish == FinishReason::Length);
         *token_sources.entry(source_name(s.token_source).to_string()).or_insert(0) += 1;
     }
@@ -123,11 +152,14 @@ fn row(benchmark: &str, n: usize, group: &[&Sample], wall_s: f64, expected: usiz
         n,
         problems: per_problem.len(),
         responses: group.len(),
-        expected,
+        expected: g.expected,
         accuracy: ratio(correct, instances),
         accuracy_se: std_err(&accs),
         pass_at_k: pass,
         tokens_per_problem: ratio(tokens, instances),
+        tokens_per_problem_se: std_err(&per_response_tokens),
+        reflections_per_problem: ratio(reflections, instances),
+        reflections_per_1k_tokens: 1000.0 * ratio(reflections, tokens),
         truncation_rate: ratio(truncated, group.len()),
         format_failure_rate: ratio(unparsed, instances),
         wall_s,
@@ -161,7 +193,7 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
     std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
 }
 
-const CSV_HEADER: &str = "benchmark,n,problems,responses,expected,accuracy,accuracy_se,pass_at_k,tokens_per_problem,truncation_rate,format_failure_rate,wall_s,problems_per_s,tokens_per_s";
+const CSV_HEADER: &str = "benchmark,n,problems,responses,expected,accuracy,accuracy_se,pass_at_k,tokens_per_problem,tokens_per_problem_se,reflections_per_problem,reflections_per_1k_tokens,truncation_rate,format_failure_rate,wall_s,problems_per_s,tokens_per_s";
 
 /// `summary.csv`: one line per row, plain numbers.
 pub fn csv(summary: &Summary) -> String {
@@ -175,7 +207,7 @@ pub fn csv(summary: &Summary) -> String {
         };
         let _ = writeln!(
             out,
-            "{name},{},{},{},{},{:.6},{:.6},{pass},{:.2},{:.6},{:.6},{:.3},{:.4},{:.2}",
+            "{name},{},{},{},{},{:.6},{:.6},{pass},{:.2},{:.2},{:.4},{:.3},{:.6},{:.6},{:.3},{:.4},{:.2}",
             r.n,
             r.problems,
             r.responses,
@@ -183,6 +215,9 @@ pub fn csv(summary: &Summary) -> String {
             r.accuracy,
             r.accuracy_se,
             r.tokens_per_problem,
+            r.tokens_per_problem_se,
+            r.reflections_per_problem,
+            r.reflections_per_1k_tokens,
             r.truncation_rate,
             r.format_failure_rate,
             r.wall_s,
@@ -213,9 +248,13 @@ pub fn markdown(s: &Summary, command: &str) -> String {
     );
     let k = run.sweep.samples;
     let pass_col = if k > 1 { format!(" pass@{k} |") } else { String::new() };
-    let _ = writeln!(out, "\n| benchmark | N | problems | accuracy (%) | ± s.e. |{pass_col} tokens/problem | truncated (%) | format fail (%) | wall (s) | problems/s | tokens/s |");
-    let _ =
-        writeln!(out, "|---|---:|---:|---:|---:|{}---:|---:|---:|---:|---:|---:|", if k > 1 { "---:|" } else { "" });
+    let _ = writeln!(out, "- reflection phrases counted: {}", quoted(&s.reflection_phrases));
+    let _ = writeln!(out, "\n| benchmark | N | problems | accuracy (%) | ± s.e. |{pass_col} tokens/problem | ± s.e. | reflections/problem | reflections/1k tokens | truncated (%) | format fail (%) | wall (s) | problems/s | tokens/s |");
+    let _ = writeln!(
+        out,
+        "|---|---:|---:|---:|---:|{}---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        if k > 1 { "---:|" } else { "" }
+    );
     for r in &s.rows {
         let pass = match (k > 1, r.pass_at_k) {
             (true, Some(p)) => format!(" {:.1} |", 100.0 * p),
@@ -224,13 +263,16 @@ pub fn markdown(s: &Summary, command: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.1} | {:.1} |{pass} {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
+            "| {} | {} | {} | {:.1} | {:.1} |{pass} {:.1} | {:.1} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.2} | {:.1} |",
             r.benchmark,
             r.n,
             r.problems,
             100.0 * r.accuracy,
             100.0 * r.accuracy_se,
             r.tokens_per_problem,
+            r.tokens_per_problem_se,
+            r.reflections_per_problem,
+            r.reflections_per_1k_tokens,
             100.0 * r.truncation_rate,
             100.0 * r.format_failure_rate,
             r.wall_s,
@@ -240,6 +282,14 @@ pub fn markdown(s: &Summary, command: &str) -> String {
     }
     out.push_str(&notes(s));
     out
+}
+
+/// `"a", "b"` (or `none`).
+fn quoted(phrases: &[String]) -> String {
+    if phrases.is_empty() {
+        return "none".into();
+    }
+    phrases.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ")
 }
 
 fn budget_formula(run: &RunConfig) -> String {
@@ -303,7 +353,7 @@ mod tests {
             finish,
             latency_s: 1.0,
             attempts: 1,
-            response: String::new(),
+            response: "Wait, let me check. ".repeat(s + 1),
         }
     }
 
@@ -313,7 +363,9 @@ mod tests {
         let b = sample("0", &["p1", "p2"], &[true, true], &[Some("1"), Some("1")], 60, FinishReason::Stop, 1);
         let c = sample("1", &["p3"], &[false], &[Some("2")], 40, FinishReason::Stop, 0);
         let d = sample("1", &["p3"], &[false], &[Some("2")], 40, FinishReason::Stop, 1);
-        let r = row("b", 2, &[&a, &b, &c, &d], 10.0, 4, 2);
+        let markers = ReflectionMarkers::default();
+        let g = Group { samples: &[&a, &b, &c, &d], wall_s: 10.0, expected: 4, k: 2, markers: &markers };
+        let r = row("b", 2, &g);
         assert_eq!((r.problems, r.responses, r.expected), (3, 4, 4));
         assert!((r.accuracy - 3.0 / 6.0).abs() < 1e-12);
         // Per-problem accuracies 1, 0.5, 0: s.e. = 0.5 / sqrt(3).
@@ -321,6 +373,11 @@ mod tests {
         // pass@2: p1 1, p2 1, p3 0.
         assert!((r.pass_at_k.unwrap() - 2.0 / 3.0).abs() < 1e-12);
         assert!((r.tokens_per_problem - 240.0 / 6.0).abs() < 1e-12);
+        // Per response: 50, 30, 40, 40 tokens per problem; s.d. 8.165, s.e. 4.082.
+        assert!((r.tokens_per_problem_se - (200f64 / 3.0).sqrt() / 2.0).abs() < 1e-9, "{}", r.tokens_per_problem_se);
+        // "wait" + "let me check" per repetition: draws 0 and 1 give 2 and 4, so 2+4+2+4 = 12 over 6 problems and 240 tokens.
+        assert!((r.reflections_per_problem - 2.0).abs() < 1e-12);
+        assert!((r.reflections_per_1k_tokens - 50.0).abs() < 1e-9);
         assert_eq!(r.truncation_rate, 0.25);
         assert!((r.format_failure_rate - 1.0 / 6.0).abs() < 1e-12);
         assert_eq!((r.problems_per_s, r.tokens_per_s), (0.6, 24.0));
@@ -329,7 +386,8 @@ mod tests {
 
     #[test]
     fn empty_group_has_zeros_not_nans() {
-        let r = row("b", 3, &[], 0.0, 7, 1);
+        let markers = ReflectionMarkers::default();
+        let r = row("b", 3, &Group { samples: &[], wall_s: 0.0, expected: 7, k: 1, markers: &markers });
         assert_eq!((r.accuracy, r.tokens_per_problem, r.problems_per_s, r.pass_at_k), (0.0, 0.0, 0.0, None));
         assert_eq!(r.expected, 7);
     }

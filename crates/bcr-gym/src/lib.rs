@@ -25,6 +25,6 @@ pub mod tiny;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use solution::{write_response, write_steps, Verbosity};
+pub use solution::{necessary_steps, reflection_markers, write_response, write_steps, Verbosity, REFLECTION_MARKERS};
 pub use split::{split_of, tasks as task_stream, tasks_upto, to_problem, Split, TEST_SHARE};
 pub use tasks::{generate, Family, Task, MAX_DIFFICULTY, MIN_DIFFICULTY};

@@ -14,7 +14,7 @@ use bcr_model::{completion_logprobs, init_varmap, CausalLm, Grad, InitOptions, L
 use bcr_rl::optim::{clip_global_norm, AdamParams, AdamW};
 use bcr_rl::schedule::lr_at;
 use bcr_rl::ScheduleKind;
-use candle_core::{DType, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{VarBuilder, VarMap};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -83,6 +83,10 @@ pub struct TrainSpec {
     pub save_every: usize,
     /// Where training runs: `cpu` or `cuda:K` (a build with `--features cuda`).
     pub device: String,
+    /// Continue from this HF model directory (a gym model: its tokenizer,
+    /// config and weights; `[model]` and the tokenizer training are then
+    /// skipped). Empty: start from seeded random weights.
+    pub init: String,
 }
 
 impl Default for TrainSpec {
@@ -99,6 +103,7 @@ impl Default for TrainSpec {
             seed: 0,
             save_every: 25,
             device: "cpu".to_string(),
+            init: String::new(),
         }
     }
 }
@@ -214,37 +219,26 @@ pub fn run_sft(cfg: &SftConfig, mut on_step: impl FnMut(&StepLog)) -> Result<Sft
     let dir = cfg.output.clone();
     let d = &cfg.data;
     let examples = build_examples(d.examples, &d.pack_sizes, d.max_difficulty, &d.verbosity, cfg.train.seed)?;
-    let corpus: Vec<String> = examples.iter().map(|e| format!("{}{}", e.prompt, e.response)).collect();
-    let tk = train_tokenizer(&corpus, cfg.data.vocab_size)?;
-    save_tokenizer_dir(&tk, &dir)?;
-    let vocab = tk.get_vocab_size(true);
-    write_model_config(&cfg.model, vocab, &dir)?;
-    let mcfg = ModelConfig::from_file(&dir.join("config.json"))?;
-    let enc = |s: &str| -> Result<Vec<u32>> {
-        Ok(tk.encode(s, false).map_err(|e| Error::Tokenizer(e.to_string()))?.get_ids().to_vec())
-    };
-    let mut pairs = Vec::with_capacity(examples.len());
-    for e in &examples {
-        let pair = SeqPair { prompt: enc(&e.prompt)?, completion: enc(&e.response)? };
-        if pair.prompt.len() + pair.completion.len() <= cfg.data.max_seq_len {
-            pairs.push(pair);
+    let init = Some(Path::new(&cfg.train.init)).filter(|p| !p.as_os_str().is_empty());
+    let tk = match init {
+        Some(from) => start_from(from, &dir)?,
+        None => {
+            let corpus: Vec<String> = examples.iter().map(|e| format!("{}{}", e.prompt, e.response)).collect();
+            let tk = train_tokenizer(&corpus, cfg.data.vocab_size)?;
+            save_tokenizer_dir(&tk, &dir)?;
+            write_model_config(&cfg.model, tk.get_vocab_size(true), &dir)?;
+            tk
         }
-    }
-    if pairs.is_empty() {
-        return Err(Error::Config {
-            file: "sft config".into(),
-            field: "data.max_seq_len".into(),
-            message: format!("no example fits in {} tokens", cfg.data.max_seq_len),
-        });
-    }
+    };
+    let vocab = tk.get_vocab_size(true);
+    let mcfg = ModelConfig::from_file(&dir.join("config.json"))?;
+    let pairs = encode_pairs(&examples, &tk, cfg.data.max_seq_len)?;
     let device = bcr_model::parse_device(&cfg.train.device).map_err(|e| Error::Config {
         file: "sft config".into(),
         field: "train.device".into(),
         message: e.to_string(),
     })?;
-    let opts =
-        InitOptions { seed: cfg.train.seed, std: cfg.train.init_std, device: device.clone(), ..InitOptions::default() };
-    let varmap = init_varmap(&mcfg, &opts)?;
+    let varmap = initial_weights(cfg, &mcfg, init, &device)?;
     let lm = CausalLm::new(&mcfg, VarBuilder::from_varmap(&varmap, DType::F32, &device))?;
     let params = named_vars(&varmap);
     let n_params = params.iter().map(|(_, v)| v.elem_count()).sum();
@@ -283,6 +277,62 @@ pub fn run_sft(cfg: &SftConfig, mut on_step: impl FnMut(&StepLog)) -> Result<Sft
     }
     save_weights(&varmap, &dir)?;
     Ok(SftOutcome { dir, log, params: n_params, examples: pairs.len(), vocab_size: vocab })
+}
+
+/// The examples as (prompt, completion) token ids, without those longer than `max_len`.
+fn encode_pairs(
+    examples: &[crate::corpus::Example],
+    tk: &tokenizers::Tokenizer,
+    max_len: usize,
+) -> Result<Vec<SeqPair>> {
+    let enc = |s: &str| -> Result<Vec<u32>> {
+        Ok(tk.encode(s, false).map_err(|e| Error::Tokenizer(e.to_string()))?.get_ids().to_vec())
+    };
+    let mut pairs = Vec::with_capacity(examples.len());
+    for e in examples {
+        let pair = SeqPair { prompt: enc(&e.prompt)?, completion: enc(&e.response)? };
+        if pair.prompt.len() + pair.completion.len() <= max_len {
+            pairs.push(pair);
+        }
+    }
+    if pairs.is_empty() {
+        return Err(Error::Config {
+            file: "sft config".into(),
+            field: "data.max_seq_len".into(),
+            message: format!("no example fits in {max_len} tokens"),
+        });
+    }
+    Ok(pairs)
+}
+
+/// Seeded weights, or those of `train.init` when given.
+fn initial_weights(cfg: &SftConfig, mcfg: &ModelConfig, init: Option<&Path>, device: &Device) -> Result<VarMap> {
+    let opts =
+        InitOptions { seed: cfg.train.seed, std: cfg.train.init_std, device: device.clone(), ..InitOptions::default() };
+    let mut varmap = init_varmap(mcfg, &opts)?;
+    if let Some(from) = init {
+        let weights = from.join("model.safetensors");
+        varmap.load(&weights).map_err(|e| Error::Config {
+            file: "sft config".into(),
+            field: "train.init".into(),
+            message: format!("{}: {e}", weights.display()),
+        })?;
+    }
+    Ok(varmap)
+}
+
+/// The tokenizer of the gym model in `from`, with its HF files copied into
+/// `dir` (when they differ) so that the output is a complete model directory.
+fn start_from(from: &Path, dir: &Path) -> Result<tokenizers::Tokenizer> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if std::fs::canonicalize(from).ok() != std::fs::canonicalize(dir).ok() {
+        for name in crate::tiny::HF_FILES {
+            let src = from.join(name);
+            std::fs::copy(&src, dir.join(name)).map_err(|e| Error::io(&src, e))?;
+        }
+    }
+    let path = from.join("tokenizer.json");
+    tokenizers::Tokenizer::from_file(&path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))
 }
 
 /// Shuffles `order`, then sorts each window of 8 batches by sequence length

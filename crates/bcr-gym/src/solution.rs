@@ -35,6 +35,35 @@ impl Verbosity {
     pub const OVERTHINKING: Verbosity = Verbosity { recheck: 0.9, detour: 0.4 };
 }
 
+/// The phrases that open the gym's redundant reflections, one per kind: the
+/// re-check, then the four detours. `bcr demo` counts them in any response
+/// with `bcr_core::ReflectionMarkers` (case-insensitive, at word
+/// boundaries), as `bcr eval` counts a reasoning model's "wait"s.
+pub const REFLECTION_MARKERS: [&str; 5] = [
+    "wait, let me check",
+    "hmm, maybe there is another way",
+    "alternatively, i could try",
+    "let me think about this differently",
+    "could i have misread the problem",
+];
+
+/// The gym's markers as a counter.
+pub fn reflection_markers() -> bcr_core::ReflectionMarkers {
+    bcr_core::ReflectionMarkers::new(&REFLECTION_MARKERS).unwrap_or_default()
+}
+
+/// The necessary steps of a response: its non-blank lines that are neither
+/// a reflection (a line holding a marker), a `Problem k:` header nor an
+/// answer line (a `\boxed{}`). A correct solution holds its task's steps.
+pub fn necessary_steps(response: &str, markers: &bcr_core::ReflectionMarkers) -> usize {
+    response
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.contains("\\boxed") && markers.count(l) == 0)
+        .filter(|l| !(l.starts_with("Problem ") && l.ends_with(':')))
+        .count()
+}
+
 const DETOURS: [&str; 4] = [
     "Hmm, maybe there is another way to do this. No, the direct way is fine.",
     "Alternatively, I could try small values first. That is slower, so continue.",
@@ -95,6 +124,30 @@ mod tests {
             let want: Vec<Option<String>> = tasks.iter().map(|t| Some(t.answer.clone())).collect();
             assert_eq!(parsed.answers, want, "{text}");
         }
+    }
+
+    #[test]
+    fn markers_find_every_redundancy_and_no_necessary_step() {
+        let markers = reflection_markers();
+        assert_eq!(markers.phrases().len(), REFLECTION_MARKERS.len());
+        for d in DETOURS {
+            assert_eq!(markers.count(d), 1, "{d}");
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        for i in 0..200 {
+            let t = generate(Family::ALL[i % 4], 3, &mut rng);
+            let text = write_response(&[&t], "Answer", Verbosity::OVERTHINKING, &mut rng);
+            let rechecks = text.lines().filter(|l| l.starts_with("Wait, let me check")).count();
+            let detours = text.lines().filter(|l| DETOURS.contains(l)).count();
+            assert_eq!(markers.count(&text), rechecks + detours, "{text}");
+            assert_eq!(necessary_steps(&text, &markers), t.steps.len(), "{text}");
+            for step in &t.steps {
+                assert_eq!(markers.count(step), 0, "a necessary step holds a marker: {step}");
+            }
+        }
+        let two = generate(Family::Linear, 2, &mut rng);
+        let pack = write_response(&[&two, &two], "Answer", Verbosity::CONCISE, &mut rng);
+        assert_eq!(necessary_steps(&pack, &markers), 2 * two.steps.len(), "{pack}");
     }
 
     #[test]

@@ -138,6 +138,9 @@ impl TinySpec {
     }
 }
 
+/// The files of a gym model directory besides its weights.
+pub const HF_FILES: [&str; 4] = ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"];
+
 /// Writes `config.json` and `generation_config.json` into `dir`.
 pub fn write_model_config(spec: &TinySpec, vocab_size: usize, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;

@@ -1,5 +1,5 @@
 //! `bcr demo` end to end on the shipped warm start, shrunk to seconds: all
-//! three arms train, all four models are swept, the report, table and plots
+//! three arms train with two seeds each, all seven models are swept, the report, table and plots
 //! are written, the same seed gives the same numbers in another directory,
 //! and a rerun into the same directory resumes without retraining.
 
@@ -24,6 +24,7 @@ fn config(out: &Path) -> DemoConfig {
         "train.rollout.group_size=2".into(),
         "train.rollout.packs_per_step=1".into(),
         "train.data.budget=48".into(),
+        "seeds=2".into(),
     ]
     .into();
     let mut cfg = DemoConfig::load(&root().join("configs/demo.toml"), false, &sets).unwrap();
@@ -41,10 +42,11 @@ fn demo_trains_evaluates_reports_and_is_reproducible() {
     let a = tmp.path().join("a");
     let report = run_demo(&config(&a), &opts).unwrap();
 
-    assert_eq!(report.models.len(), 4);
+    assert_eq!(report.models.len(), 7);
     assert_eq!(report.models[0].name, "warm-start");
-    let roles: Vec<_> = report.models[1..].iter().map(|m| m.role).collect();
-    assert_eq!(roles, [Some(Role::Bcr), Some(Role::Baseline), Some(Role::LengthPenalty)]);
+    let roles: Vec<_> = report.models[1..].iter().map(|m| (m.role, m.seed)).collect();
+    let (bcr, base, lp) = (Some(Role::Bcr), Some(Role::Baseline), Some(Role::LengthPenalty));
+    assert_eq!(roles, [(bcr, Some(0)), (bcr, Some(1)), (base, Some(0)), (base, Some(1)), (lp, Some(0)), (lp, Some(1))]);
     for m in &report.models {
         let ns: Vec<usize> = m.summary.rows.iter().filter(|r| r.responses > 0).map(|r| r.n).collect();
         assert_eq!(ns, [1, 2], "{}", m.name);
@@ -54,13 +56,18 @@ fn demo_trains_evaluates_reports_and_is_reproducible() {
             assert!(a.join(&m.name).join("model/model.safetensors").exists());
         }
     }
-    assert_eq!(report.findings.len(), 4);
+    assert_eq!(report.findings.len(), 5);
+    assert_eq!(report.seed_findings.len(), 2);
+    // Two seeds sample two different rollouts.
+    let rollouts = |run: &str| std::fs::read_to_string(a.join(run).join("samples.jsonl")).unwrap();
+    assert!(rollouts("bcr-n3-s0") != rollouts("bcr-n3-s1"), "seeds 0 and 1 sampled the same responses");
     for file in ["report.md", "summary.json", "scaling.svg", "scaling.png", "config.toml"] {
         let len = std::fs::metadata(a.join(file)).unwrap().len();
         assert!(len > 100, "{file}: {len} bytes");
     }
     let md = std::fs::read_to_string(a.join("report.md")).unwrap();
-    assert!(md.contains("| BCR N=3 |") && md.contains("Free lunch"), "{md}");
+    assert!(md.contains("| BCR N=3 |") && md.contains("BCR N=3 (seed 1)") && md.contains("Free lunch"), "{md}");
+    assert!(md.contains("Redundant reflections per problem"), "{md}");
 
     // Same seed, same numbers, in another directory.
     let b = tmp.path().join("b");
@@ -74,9 +81,9 @@ fn demo_trains_evaluates_reports_and_is_reproducible() {
 
     // A rerun resumes: nothing is retrained, the numbers stay.
     let stamp = |p: PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
-    let before = stamp(a.join("bcr-n3/model/model.safetensors"));
+    let before = stamp(a.join("bcr-n3-s0/model/model.safetensors"));
     let resumed = run_demo(&config(&a), &opts).unwrap();
-    assert_eq!(before, stamp(a.join("bcr-n3/model/model.safetensors")));
+    assert_eq!(before, stamp(a.join("bcr-n3-s0/model/model.safetensors")));
     assert_eq!(key(&resumed.models[1]), key(&report.models[1]));
 
     // Another config into the same directory is refused.

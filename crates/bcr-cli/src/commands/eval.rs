@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Context};
 use bcr_core::BudgetMode;
-use bcr_eval::{Api, BackendSpec, EvalSpec, HttpConfig, RetryPolicy, SweepSettings};
+use bcr_eval::{Api, BackendSpec, EvalSpec, HttpConfig, ReportOptions, RetryPolicy, SweepSettings};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -106,6 +106,11 @@ pub struct Args {
     /// Example: `--api-key-env OPENAI_API_KEY`.
     #[arg(long)]
     api_key_env: Option<String>,
+    /// Reflection phrases counted in every response (case-insensitive, at
+    /// word boundaries), reported per problem and per 1,000 tokens.
+    /// Example: `--reflection-phrases "wait,let me check,hmm"`.
+    #[arg(long, value_delimiter = ',', default_values_t = bcr_core::DEFAULT_REFLECTION_PHRASES.map(String::from))]
+    reflection_phrases: Vec<String>,
     /// No progress output on stderr.
     #[arg(long)]
     quiet: bool,
@@ -130,7 +135,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let spec =
         EvalSpec { benchmarks: args.benchmarks.clone(), limit: args.limit, template: args.template.clone(), sweep };
     let backend = backend(&args)?;
-    let out = bcr_eval::evaluate(&args.out, &spec, &backend, !args.quiet, &command_line())?;
+    let reflections = bcr_core::ReflectionMarkers::new(&args.reflection_phrases).context("--reflection-phrases")?;
+    let report = ReportOptions { progress: !args.quiet, command: command_line(), reflections };
+    let out = bcr_eval::evaluate(&args.out, &spec, &backend, &report)?;
     print!("{}", bcr_eval::markdown(&out.summary, &command_line()));
     eprintln!(
         "{}: {} samples written now, {} already done; reports in {}",

@@ -27,6 +27,9 @@ pub struct DemoConfig {
     pub warm_start: PathBuf,
     /// Seed of the tasks, the training runs and the evaluation samples.
     pub seed: u64,
+    /// Training seeds per arm (`seed`, `seed + 1`, ...): each arm is trained
+    /// once per seed and the verdicts use the mean over seeds.
+    pub seeds: usize,
     /// `[tasks]`: the gym problems.
     pub tasks: TasksSection,
     /// `[eval]`: the task-scaling sweep.
@@ -124,6 +127,7 @@ impl DemoConfig {
         require_nonzero(
             file,
             &[
+                ("seeds", self.seeds),
                 ("tasks.train_problems", self.tasks.train_problems),
                 ("tasks.test_problems", self.tasks.test_problems),
                 ("eval.budget_per_problem", self.eval.budget_per_problem),
@@ -178,15 +182,20 @@ impl DemoConfig {
         Ok(())
     }
 
-    /// The training config of `arm`: `[train]` with the demo's paths and
-    /// seed, then the arm's overrides; validated.
-    pub fn arm_train_config(&self, arm: &ArmSection, train_file: &Path) -> Result<TrainConfig> {
+    /// The run name of `arm` trained with seed number `i` (`bcr-n3-s0`).
+    pub fn run_name(arm: &ArmSection, i: usize) -> String {
+        format!("{}-s{i}", arm.name)
+    }
+
+    /// The training config of `arm` with seed number `i`: `[train]` with the
+    /// demo's paths and seed `seed + i`, then the arm's overrides; validated.
+    pub fn arm_train_config(&self, arm: &ArmSection, i: usize, train_file: &Path) -> Result<TrainConfig> {
         let mut base = self.train.clone();
         base.model.path = self.warm_start.display().to_string();
         base.data.path = train_file.display().to_string();
         base.data.format = "problems".into();
-        base.run.out_dir = self.out.join(&arm.name).display().to_string();
-        base.run.seed = self.seed;
+        base.run.out_dir = self.out.join(Self::run_name(arm, i)).display().to_string();
+        base.run.seed = self.seed.wrapping_add(i as u64);
         let cfg = bcr_core::apply_overrides(&base, &arm.sets)?;
         cfg.validate()?;
         Ok(cfg)
@@ -210,8 +219,9 @@ mod tests {
         assert!(quick.tasks.test_problems < full.tasks.test_problems);
         assert_ne!(quick.out, full.out, "--quick must not resume a full run");
         for arm in &full.arms {
-            let cfg = full.arm_train_config(arm, Path::new("train.jsonl")).unwrap();
-            assert_eq!(cfg.run.out_dir, full.out.join(&arm.name).display().to_string());
+            let cfg = full.arm_train_config(arm, 1, Path::new("train.jsonl")).unwrap();
+            assert_eq!(cfg.run.out_dir, full.out.join(format!("{}-s1", arm.name)).display().to_string());
+            assert_eq!(cfg.run.seed, full.seed + 1);
         }
     }
 
@@ -222,6 +232,7 @@ mod tests {
             ("tasks.test_problems=50", "tasks.test_problems"),
             ("tasks.max_difficulty=9", "tasks.max_difficulty"),
             ("eval.batch=0", "eval.batch"),
+            ("seeds=0", "seeds"),
             ("eval.temperature=-1.0", "eval.temperature"),
             ("train.model.device=\"gpu\"", "train.model.device"),
             ("train.model.device=\"cuda:x\"", "train.model.device"),
@@ -236,7 +247,7 @@ mod tests {
         let full = DemoConfig::load(&shipped(), false, &[]).unwrap();
         let mut arm = full.arms[0].clone();
         arm.sets.push("algo.clip_low=-3.0".into());
-        let err = full.arm_train_config(&arm, Path::new("t.jsonl")).unwrap_err().to_string();
+        let err = full.arm_train_config(&arm, 0, Path::new("t.jsonl")).unwrap_err().to_string();
         assert!(err.contains("clip_low"), "{err}");
     }
 }

@@ -3,11 +3,14 @@
 //!
 //! ```text
 //! tasks:  gym train split -> tasks/gym-train.jsonl, test split -> tasks/gym-test.jsonl
-//! train:  for each [[arm]] (BCR N=3; GRPO N=1; length penalty):
-//!         bcr-rl Trainer from the warm start -> <arm>/checkpoints -> <arm>/model (HF dir)
-//! eval:   warm start and every arm model, N in eval.ns, through bcr-eval's
-//!         native backend (the harness of `bcr eval`) -> eval/<model>/summary.json
-//! report: report.md, scaling.{svg,png}, summary.json; the table is printed
+//! train:  for each [[arm]] (BCR N=3; GRPO N=1; length penalty) and each of
+//!         `seeds` training seeds: bcr_rl::train from the warm start
+//!         -> <arm>-s<i>/checkpoints -> <arm>-s<i>/model (HF dir)
+//! eval:   warm start and every trained model, N in eval.ns, through
+//!         bcr_eval::evaluate (native backend, gym reflection markers)
+//!         -> eval/<model>/summary.json
+//! report: findings decided on the mean over seeds (each seed's own verdicts
+//!         listed), report.md, scaling.{svg,png}, summary.json
 //! ```
 //!
 //! Every phase resumes: finished arms are skipped, an interrupted arm
@@ -16,21 +19,20 @@
 //! a rerun with a different config into the same directory is refused.
 
 pub mod config;
+mod findings;
 mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bcr_eval::{BackendSpec, EvalSpec, SweepSettings};
+use bcr_eval::{BackendSpec, EvalSpec, ReportOptions, SweepSettings};
 
 use crate::error::{Error, Result};
 use crate::split::{tasks_upto, to_problem, Split};
 use crate::tasks::Family;
 pub use config::{ArmSection, DemoConfig, EvalSection, Role, TasksSection};
-pub use report::{DemoReport, ModelResult, TrainingCurve};
-
-/// The files of the warm start that a trained model directory shares.
-const MODEL_FILES: [&str; 4] = ["config.json", "tokenizer.json", "tokenizer_config.json", "generation_config.json"];
+pub use findings::{Finding, Stat, View, Views};
+pub use report::{DemoReport, ModelResult, SeedFindings, TrainingCurve};
 
 /// How `run_demo` reports.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +47,8 @@ pub struct DemoOptions {
 pub fn run_demo(cfg: &DemoConfig, opts: &DemoOptions) -> Result<DemoReport> {
     let start = Instant::now();
     prepare_out(cfg)?;
-    let phases = 1 + cfg.arms.len() + 1 + cfg.arms.len() + 1;
+    let runs = cfg.arms.len() * cfg.seeds;
+    let phases = 1 + runs + 1 + runs + 1;
     let mut phase = 0usize;
     let mut say = |what: String| {
         phase += 1;
@@ -57,37 +60,45 @@ pub fn run_demo(cfg: &DemoConfig, opts: &DemoOptions) -> Result<DemoReport> {
     say(format!("gym tasks: {} train, {} held-out", cfg.tasks.train_problems, cfg.tasks.test_problems));
     let (train_file, test_file) = write_tasks(cfg)?;
 
-    let mut trained = Vec::with_capacity(cfg.arms.len());
+    let mut trained = Vec::with_capacity(runs);
     for arm in &cfg.arms {
-        let tc = cfg.arm_train_config(arm, &train_file)?;
-        say(format!("train {} ({} steps, N={:?}, budget {})", arm.label, tc.run.steps, tc.data.n, tc.data.budget));
-        let t = Instant::now();
-        let model_dir = train_arm(cfg, &tc, opts.quiet)?;
-        trained.push((arm, tc, model_dir, t.elapsed().as_secs_f64()));
+        for i in 0..cfg.seeds {
+            let tc = cfg.arm_train_config(arm, i, &train_file)?;
+            let what = format!("{} seed {}", arm.label, tc.run.seed);
+            say(format!("train {what} ({} steps, N={:?}, budget {})", tc.run.steps, tc.data.n, tc.data.budget));
+            let t = Instant::now();
+            let model_dir = train_arm(cfg, &tc, opts.quiet)?;
+            trained.push((arm, i, tc, model_dir, t.elapsed().as_secs_f64()));
+        }
     }
 
     let mut models = Vec::with_capacity(1 + trained.len());
     say(format!("evaluate warm start at N in {:?}", cfg.eval.ns));
     let t = Instant::now();
-    let summary = evaluate(cfg, "warm-start", &cfg.warm_start, &test_file, opts.quiet)?;
+    let (summary, steps) = evaluate(cfg, "warm-start", &cfg.warm_start, &test_file, opts.quiet)?;
     models.push(ModelResult {
         name: "warm-start".into(),
         label: "warm start (SFT)".into(),
         role: None,
+        seed: None,
         summary,
+        steps_per_correct: steps,
         training: None,
         eval_s: t.elapsed().as_secs_f64(),
     });
-    for (arm, tc, model_dir, train_s) in trained {
-        say(format!("evaluate {} at N in {:?}", arm.label, cfg.eval.ns));
+    for (arm, i, tc, model_dir, train_s) in trained {
+        say(format!("evaluate {} seed {} at N in {:?}", arm.label, tc.run.seed, cfg.eval.ns));
         let t = Instant::now();
-        let summary = evaluate(cfg, &arm.name, &model_dir, &test_file, opts.quiet)?;
+        let name = DemoConfig::run_name(arm, i);
+        let (summary, steps) = evaluate(cfg, &name, &model_dir, &test_file, opts.quiet)?;
         let curve = TrainingCurve::read(&tc.out_dir(), &tc, train_s)?;
         models.push(ModelResult {
-            name: arm.name.clone(),
+            name,
             label: arm.label.clone(),
             role: Some(arm.role),
+            seed: Some(tc.run.seed),
             summary,
+            steps_per_correct: steps,
             training: Some(curve),
             eval_s: t.elapsed().as_secs_f64(),
         });
@@ -191,7 +202,7 @@ fn finished(run_dir: &Path, steps: usize) -> bool {
 /// checkpoint's weights, put in place atomically.
 fn export_model(warm_start: &Path, checkpoint: &Path, dir: &Path) -> Result<()> {
     bcr_core::run::replace_dir(dir, |tmp| -> Result<()> {
-        for name in MODEL_FILES {
+        for name in crate::tiny::HF_FILES {
             let from = warm_start.join(name);
             std::fs::copy(&from, tmp.join(name)).map_err(|e| Error::io(&from, e))?;
         }
@@ -202,8 +213,16 @@ fn export_model(warm_start: &Path, checkpoint: &Path, dir: &Path) -> Result<()> 
 }
 
 /// The sweep of one model over `eval.ns` on the held-out file, resumable,
-/// in `out/eval/<name>`, through `bcr eval`'s own entry point.
-fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet: bool) -> Result<bcr_eval::Summary> {
+/// in `out/eval/<name>`, through `bcr eval`'s own entry point, counting the
+/// gym's reflection markers. Returns the summary and the necessary steps
+/// per correct answer at N = 1.
+fn evaluate(
+    cfg: &DemoConfig,
+    name: &str,
+    model: &Path,
+    test_file: &Path,
+    quiet: bool,
+) -> Result<(bcr_eval::Summary, Option<f64>)> {
     let e = &cfg.eval;
     let sweep = SweepSettings {
         ns: e.ns.clone(),
@@ -216,7 +235,7 @@ fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet:
         system: None,
         label: bcr_core::DEFAULT_LABEL.to_string(),
         require_label: false,
-        free_form: true,
+        free_form: false,
         seed: cfg.seed,
     };
     let spec = EvalSpec { benchmarks: vec![test_file.display().to_string()], limit: None, template: None, sweep };
@@ -227,7 +246,24 @@ fn evaluate(cfg: &DemoConfig, name: &str, model: &Path, test_file: &Path, quiet:
         dtype: bcr_model::parse_dtype(&cfg.train.model.dtype)?,
     };
     let backend = BackendSpec::Native { model: model.display().to_string(), load, batch: e.batch };
-    let command = format!("bcr demo (model {})", model.display());
+    let report = ReportOptions {
+        progress: !quiet,
+        command: format!("bcr demo (model {})", model.display()),
+        reflections: crate::reflection_markers(),
+    };
     let dir = cfg.out.join("eval").join(name);
-    Ok(bcr_eval::evaluate(&dir, &spec, &backend, !quiet, &command)?.summary)
+    let summary = bcr_eval::evaluate(&dir, &spec, &backend, &report)?.summary;
+    Ok((summary, steps_per_correct(&dir)?))
+}
+
+/// Mean necessary steps ([`crate::necessary_steps`]) of the correct N = 1
+/// responses of an eval run (`None` when none is correct).
+fn steps_per_correct(dir: &Path) -> Result<Option<f64>> {
+    let markers = crate::reflection_markers();
+    let steps: Vec<usize> = bcr_eval::load_samples(&dir.join("samples.jsonl"))?
+        .iter()
+        .filter(|s| s.key.n == 1 && s.correct.first() == Some(&true))
+        .map(|s| crate::necessary_steps(&s.response, &markers))
+        .collect();
+    Ok((!steps.is_empty()).then(|| steps.iter().sum::<usize>() as f64 / steps.len() as f64))
 }

@@ -1,14 +1,9 @@
 //! The demo's report: the paper-style table (accuracy change in points and
 //! token change in percent at N = 1 against the warm start; BCR paper,
 //! Table 1), the task-scaling table (accuracy and tokens per problem for
-//! every N), the training curves, and a verdict on each finding of
-//! `BCR.md`, each decided by a rule stated in the report:
-//!
-//! 1. task-scaling law: tokens per problem fall as N grows;
-//! 2. free lunch at N = 1: the BCR model spends fewer tokens than the warm
-//!    start at N = 1 with accuracy no worse (within two standard errors);
-//! 3. BCR against the GRPO baseline at N = 1;
-//! 4. the explicit length penalty is less stable than BCR.
+//! every N), the reflection table, the training curves, and the verdicts
+//! of [`super::findings`] on the mean over training seeds, with each seed's
+//! own verdicts listed.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -18,6 +13,7 @@ use bcr_rl::{StepMetrics, TrainConfig};
 use serde::{Deserialize, Serialize};
 
 use super::config::{DemoConfig, Role};
+use super::findings::{decide, Finding, Point, View, Views};
 use crate::error::{Error, Result};
 
 /// A training run, reduced to what the report shows.
@@ -88,8 +84,12 @@ pub struct ModelResult {
     pub label: String,
     /// The arm's role (`None` for the warm start).
     pub role: Option<Role>,
+    /// The training seed (`None` for the warm start).
+    pub seed: Option<u64>,
     /// Its sweep.
     pub summary: Summary,
+    /// Necessary steps per correct answer at N = 1 (`None`: none correct).
+    pub steps_per_correct: Option<f64>,
     /// Its training run (`None` for the warm start).
     pub training: Option<TrainingCurve>,
     /// Wall seconds of this session's evaluation.
@@ -97,20 +97,27 @@ pub struct ModelResult {
 }
 
 impl ModelResult {
-    fn row(&self, n: usize) -> Option<&Row> {
+    /// Its label with its training seed (`BCR N=3 (seed 1)`).
+    pub fn display(&self) -> String {
+        match self.seed {
+            Some(seed) => format!("{} (seed {seed})", self.label),
+            None => self.label.clone(),
+        }
+    }
+
+    /// Its row at `n`, if evaluated.
+    pub fn row(&self, n: usize) -> Option<&Row> {
         self.summary.rows.iter().find(|r| r.n == n && r.responses > 0)
     }
 }
 
-/// A finding of the paper and whether this run reproduced it.
+/// The verdicts of one training seed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Finding {
-    /// The claim.
-    pub claim: String,
-    /// `Some(true)` reproduced, `Some(false)` not, `None` not testable here.
-    pub reproduced: Option<bool>,
-    /// The numbers and the rule behind the verdict.
-    pub evidence: String,
+pub struct SeedFindings {
+    /// The seed.
+    pub seed: u64,
+    /// Its verdicts, in the order of the mean's.
+    pub findings: Vec<Finding>,
 }
 
 /// Everything `bcr demo` measured.
@@ -126,14 +133,26 @@ pub struct DemoReport {
     pub test_problems: usize,
     /// Warm start first, then the arms.
     pub models: Vec<ModelResult>,
-    /// The verdicts.
+    /// The verdicts on the mean over training seeds.
     pub findings: Vec<Finding>,
+    /// Each seed's own verdicts.
+    pub seed_findings: Vec<SeedFindings>,
 }
 
 impl DemoReport {
     /// Builds the report and decides the findings.
     pub fn new(cfg: &DemoConfig, models: Vec<ModelResult>, wall_s: f64, command: &str) -> Self {
-        let findings = findings(&models, &cfg.eval.ns);
+        let findings = decide(&Views::new(&models, |_| true));
+        let mut seeds: Vec<u64> = models.iter().filter_map(|m| m.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        let seed_findings = match seeds.len() {
+            0 | 1 => Vec::new(),
+            _ => seeds
+                .iter()
+                .map(|&seed| SeedFindings { seed, findings: decide(&Views::new(&models, |s| s == Some(seed))) })
+                .collect(),
+        };
         DemoReport {
             command: command.to_string(),
             wall_s,
@@ -141,7 +160,14 @@ impl DemoReport {
             test_problems: cfg.tasks.test_problems,
             models,
             findings,
+            seed_findings,
         }
+    }
+
+    /// The warm start, then each arm averaged over its seeds.
+    fn views(&self) -> Vec<View> {
+        let v = Views::new(&self.models, |_| true);
+        v.warm.into_iter().chain(v.arms.into_values()).collect()
     }
 
     /// Writes `report.md`, `summary.json`, `scaling.svg` and `scaling.png`.
@@ -155,30 +181,27 @@ impl DemoReport {
         bcr_eval::write_model_plots(dir, &runs, bench.as_deref().unwrap_or("gym-test")).map_err(Error::from)
     }
 
-    /// The paper-style table at N = 1 against the warm start.
+    /// The paper-style table at N = 1 against the warm start (arms: mean over seeds).
     pub fn paper_table(&self) -> String {
         let mut out = String::from(
             "| model | accuracy (%) | Δ acc (pts) | tokens/problem | Δ tokens (%) |\n|---|---:|---:|---:|---:|\n",
         );
-        let base = self.models.first().and_then(|m| m.row(1));
-        for m in &self.models {
-            let Some(r) = m.row(1) else { continue };
-            let (acc, tok) = (100.0 * r.accuracy, r.tokens_per_problem);
-            let (dacc, dtok) = match (base, m.role) {
-                (Some(b), Some(_)) => (
-                    format!("{:+.1}", acc - 100.0 * b.accuracy),
-                    pct(tok, b.tokens_per_problem).map_or("-".into(), |p| format!("{p:+.1}%")),
-                ),
+        let views = self.views();
+        let base = views.first().and_then(|w| w.points.get(&1).copied());
+        for (i, v) in views.iter().enumerate() {
+            let Some(p) = v.points.get(&1) else { continue };
+            let (acc, tok) = (100.0 * p.acc.mean, p.tok.mean);
+            let (dacc, dtok) = match base {
+                Some(b) if i > 0 => (format!("{:+.1}", acc - 100.0 * b.acc.mean), pct(tok, b.tok.mean)),
                 _ => ("-".into(), "-".into()),
             };
-            let _ =
-                writeln!(out, "| {} | {acc:.1} ± {:.1} | {dacc} | {tok:.1} | {dtok} |", m.label, 100.0 * r.accuracy_se);
+            let _ = writeln!(out, "| {} | {acc:.1} ± {:.1} | {dacc} | {tok:.1} | {dtok} |", v.label, 100.0 * p.acc.se);
         }
         out
     }
 
-    /// Accuracy (%) and tokens per problem for every model and N.
-    pub fn scaling_table(&self) -> String {
+    /// One cell per model and N (arms: mean over seeds).
+    fn per_n_table(&self, cell: impl Fn(&Point) -> String) -> String {
         let mut out = String::from("| model |");
         for n in &self.ns {
             let _ = write!(out, " N={n} |");
@@ -186,12 +209,12 @@ impl DemoReport {
         out.push_str("\n|---|");
         out.push_str(&"---:|".repeat(self.ns.len()));
         out.push('\n');
-        for m in &self.models {
-            let _ = write!(out, "| {} |", m.label);
-            for &n in &self.ns {
-                match m.row(n) {
-                    Some(r) => {
-                        let _ = write!(out, " {:.1}% / {:.0} |", 100.0 * r.accuracy, r.tokens_per_problem);
+        for v in self.views() {
+            let _ = write!(out, "| {} |", v.label);
+            for n in &self.ns {
+                match v.points.get(n) {
+                    Some(p) => {
+                        let _ = write!(out, " {} |", cell(p));
                     }
                     None => out.push_str(" - |"),
                 }
@@ -199,6 +222,16 @@ impl DemoReport {
             out.push('\n');
         }
         out
+    }
+
+    /// Accuracy (%) and tokens per problem for every model and N.
+    pub fn scaling_table(&self) -> String {
+        self.per_n_table(|p| format!("{:.1}% / {:.0}", 100.0 * p.acc.mean, p.tok.mean))
+    }
+
+    /// The gym's redundant reflections per problem for every model and N.
+    pub fn reflection_table(&self) -> String {
+        self.per_n_table(|p| format!("{:.2}", p.refl))
     }
 
     /// The training runs side by side.
@@ -212,7 +245,7 @@ impl DemoReport {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {:.3} → {:.3} | {:.3} → {:.3} | {:.0} → {:.0} | {:.2} → {:.2} | {:.3} | {:.0} |",
-                m.label,
+                m.display(),
                 c.n,
                 c.budget,
                 c.steps,
@@ -231,16 +264,43 @@ impl DemoReport {
         out
     }
 
-    /// The findings as a Markdown list.
+    /// The findings as a numbered Markdown list.
     pub fn findings_list(&self) -> String {
         let mut out = String::new();
-        for f in &self.findings {
+        for (i, f) in self.findings.iter().enumerate() {
             let verdict = match f.reproduced {
                 Some(true) => "**reproduced**",
                 Some(false) => "**not reproduced**",
                 None => "**not testable in this run**",
             };
-            let _ = writeln!(out, "- {}: {verdict}. {}", f.claim, f.evidence);
+            let _ = writeln!(out, "{}. {}: {verdict}. {}", i + 1, f.claim, f.evidence);
+        }
+        out
+    }
+
+    /// Each seed's verdicts, one row per seed (empty with one seed).
+    fn seed_table(&self) -> String {
+        if self.seed_findings.is_empty() {
+            return String::new();
+        }
+        let mut out = String::from("\nEach training seed on its own:\n\n| seed |");
+        for i in 1..=self.findings.len() {
+            let _ = write!(out, " finding {i} |");
+        }
+        out.push_str("\n|---:|");
+        out.push_str(&"---|".repeat(self.findings.len()));
+        out.push('\n');
+        for s in &self.seed_findings {
+            let _ = write!(out, "| {} |", s.seed);
+            for f in &s.findings {
+                let v = match f.reproduced {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                };
+                let _ = write!(out, " {v} |");
+            }
+            out.push('\n');
         }
         out
     }
@@ -262,145 +322,41 @@ impl DemoReport {
             );
         }
         out.push_str("## Findings of the paper (BCR.md), at this scale\n\n");
+        let seeds = self.models.iter().filter(|m| m.role == Some(Role::Bcr)).count();
+        let _ = writeln!(
+            out,
+            "Decided on the mean over {seeds} training seed(s) per arm; the rules are in `docs/demo.md`.\n"
+        );
         out.push_str(&self.findings_list());
+        out.push_str(&self.seed_table());
         out.push_str("\n## Against the warm start at N = 1 (paper-style table)\n\n");
         out.push_str(&self.paper_table());
         out.push_str("\n## Task scaling: accuracy / tokens per problem\n\n");
         out.push_str(&self.scaling_table());
+        out.push_str("\n## Redundant reflections per problem (gym markers: re-checks and detours)\n\n");
+        out.push_str(&self.reflection_table());
         out.push_str("\n![scaling](scaling.png)\n\n## Training (first quarter → last quarter of the steps)\n\n");
         out.push_str(&self.training_table());
         out.push_str("\n## Time\n\n| phase | wall (s) |\n|---|---:|\n");
         for m in &self.models {
             if let Some(c) = &m.training {
-                let _ = writeln!(out, "| train {} | {:.0} |", m.label, c.wall_s);
+                let _ = writeln!(out, "| train {} | {:.0} |", m.display(), c.wall_s);
             }
         }
         for m in &self.models {
-            let _ = writeln!(out, "| evaluate {} | {:.0} |", m.label, m.eval_s);
+            let _ = writeln!(out, "| evaluate {} | {:.0} |", m.display(), m.eval_s);
         }
         out
     }
 }
 
-/// Relative change of `new` against `old`, in percent.
-fn pct(new: f64, old: f64) -> Option<f64> {
-    (old > 0.0).then(|| 100.0 * (new - old) / old)
-}
-
-/// Two standard errors of a difference of independent accuracies, in points.
-fn two_se(a: &Row, b: &Row) -> f64 {
-    200.0 * (a.accuracy_se.powi(2) + b.accuracy_se.powi(2)).sqrt()
-}
-
-fn findings(models: &[ModelResult], ns: &[usize]) -> Vec<Finding> {
-    let by_role = |role: Role| models.iter().find(|m| m.role == Some(role));
-    let warm = models.first();
-    let (n_lo, n_hi) = (ns.iter().copied().min().unwrap_or(1), ns.iter().copied().max().unwrap_or(1));
-    let mut out = Vec::new();
-
-    // 1. Task-scaling law.
-    let mut evidence = Vec::new();
-    let mut falls = Vec::new();
-    for m in models {
-        if let (Some(lo), Some(hi)) = (m.row(n_lo), m.row(n_hi)) {
-            let ok = hi.tokens_per_problem < lo.tokens_per_problem;
-            falls.push(ok);
-            evidence.push(format!(
-                "{}: {:.0} → {:.0} tokens/problem, accuracy {:.1}% → {:.1}%",
-                m.label,
-                lo.tokens_per_problem,
-                hi.tokens_per_problem,
-                100.0 * lo.accuracy,
-                100.0 * hi.accuracy
-            ));
-        }
+/// `new` against `old` as a signed percentage (`-` when `old` is 0).
+fn pct(new: f64, old: f64) -> String {
+    if old > 0.0 {
+        format!("{:+.1}%", 100.0 * (new - old) / old)
+    } else {
+        "-".into()
     }
-    out.push(Finding {
-        claim: format!("Task-scaling law: tokens per problem fall as N grows (N={n_lo} → N={n_hi})"),
-        reproduced: (n_hi > n_lo && !falls.is_empty()).then(|| falls.iter().all(|&x| x)),
-        evidence: format!("Rule: lower at N={n_hi} than at N={n_lo} for every model. {}.", evidence.join("; ")),
-    });
-
-    // 2. Free lunch at N = 1.
-    let bcr = by_role(Role::Bcr);
-    out.push(match (warm.and_then(|w| w.row(1)), bcr.and_then(|b| b.row(1))) {
-        (Some(w), Some(b)) => {
-            let dtok = pct(b.tokens_per_problem, w.tokens_per_problem).unwrap_or(0.0);
-            let dacc = 100.0 * (b.accuracy - w.accuracy);
-            let margin = two_se(w, b);
-            Finding {
-                claim: "Free lunch at N=1: BCR training cuts tokens at N=1 without losing accuracy".into(),
-                reproduced: Some(dtok <= -10.0 && dacc >= -margin),
-                evidence: format!(
-                    "Rule: tokens −10% or more and accuracy change ≥ −2 s.e. ({margin:.1} pts). \
-                     Measured: tokens {dtok:+.1}%, accuracy {dacc:+.1} pts."
-                ),
-            }
-        }
-        _ => Finding {
-            claim: "Free lunch at N=1".into(),
-            reproduced: None,
-            evidence: "needs the warm start and a `bcr` arm evaluated at N=1".into(),
-        },
-    });
-
-    // 3. BCR against the baseline at N = 1.
-    let base = by_role(Role::Baseline);
-    out.push(match (base.and_then(|m| m.row(1)), bcr.and_then(|m| m.row(1))) {
-        (Some(g), Some(b)) => {
-            let dtok = pct(b.tokens_per_problem, g.tokens_per_problem).unwrap_or(0.0);
-            let dacc = 100.0 * (b.accuracy - g.accuracy);
-            let margin = two_se(g, b);
-            Finding {
-                claim: "BCR is at least as efficient as the N=1 GRPO baseline at the same per-problem budget".into(),
-                reproduced: Some(dtok <= 0.0 && dacc >= -margin),
-                evidence: format!(
-                    "Rule: BCR's tokens/problem at N=1 no higher and accuracy within 2 s.e. ({margin:.1} pts). \
-                     Measured: BCR vs baseline tokens {dtok:+.1}%, accuracy {dacc:+.1} pts."
-                ),
-            }
-        }
-        _ => Finding {
-            claim: "BCR vs the GRPO baseline".into(),
-            reproduced: None,
-            evidence: "needs a `bcr` and a `baseline` arm".into(),
-        },
-    });
-
-    // 4. The explicit length penalty is less stable.
-    let lp = by_role(Role::LengthPenalty);
-    out.push(match (bcr, lp, warm.and_then(|w| w.row(1))) {
-        (Some(b), Some(l), Some(w)) => match (b.row(1), l.row(1), &b.training, &l.training) {
-            (Some(br), Some(lr), Some(bc), Some(lc)) => {
-                let drop_b = 100.0 * (br.accuracy - w.accuracy);
-                let drop_l = 100.0 * (lr.accuracy - w.accuracy);
-                let worse_acc = drop_l < drop_b - two_se(br, lr);
-                let jumpier = lc.accuracy_jitter > bc.accuracy_jitter;
-                Finding {
-                    claim: "The explicit length penalty is less stable than BCR's implicit budget".into(),
-                    reproduced: Some(worse_acc || (jumpier && drop_l <= drop_b)),
-                    evidence: format!(
-                        "Rule: its N=1 accuracy change from the warm start is lower than BCR's by more than 2 s.e., \
-                         or its training accuracy is jumpier with no better accuracy. Measured: accuracy change \
-                         {drop_l:+.1} pts vs BCR {drop_b:+.1} pts; step-to-step accuracy jitter {:.3} vs {:.3}; \
-                         tokens/problem in training {:.0} → {:.0}.",
-                        lc.accuracy_jitter, bc.accuracy_jitter, lc.tokens_per_problem.0, lc.tokens_per_problem.1
-                    ),
-                }
-            }
-            _ => Finding {
-                claim: "Length penalty less stable".into(),
-                reproduced: None,
-                evidence: "an arm has no N=1 row or no training curve".into(),
-            },
-        },
-        _ => Finding {
-            claim: "Length penalty less stable".into(),
-            reproduced: None,
-            evidence: "needs a `bcr` and a `length-penalty` arm".into(),
-        },
-    });
-    out
 }
 
 #[cfg(test)]
@@ -408,7 +364,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    fn row(n: usize, acc: f64, tok: f64) -> Row {
+    fn row(n: usize, acc: f64, tok: f64, refl: f64) -> Row {
         Row {
             benchmark: "gym-test".into(),
             n,
@@ -419,6 +375,9 @@ mod tests {
             accuracy_se: 0.02,
             pass_at_k: None,
             tokens_per_problem: tok,
+            tokens_per_problem_se: 1.0,
+            reflections_per_problem: refl,
+            reflections_per_1k_tokens: 1000.0 * refl / tok,
             truncation_rate: 0.0,
             format_failure_rate: 0.0,
             wall_s: 1.0,
@@ -428,7 +387,7 @@ mod tests {
         }
     }
 
-    fn model(name: &str, role: Option<Role>, rows: Vec<Row>, jitter: f64) -> ModelResult {
+    fn model(name: &str, role: Option<Role>, seed: Option<u64>, rows: Vec<Row>) -> ModelResult {
         let sweep = bcr_eval::SweepSettings {
             ns: vec![1, 8],
             shuffles: 1,
@@ -440,7 +399,7 @@ mod tests {
             system: None,
             label: "Answer".into(),
             require_label: false,
-            free_form: true,
+            free_form: false,
             seed: 0,
         };
         let run = bcr_eval::RunConfig {
@@ -458,62 +417,49 @@ mod tests {
             accuracy: (0.0, 0.0),
             tokens_per_problem: (0.0, 0.0),
             truncation: (0.0, 0.0),
-            accuracy_jitter: jitter,
+            accuracy_jitter: 0.05,
             wall_s: 0.0,
         });
+        let summary = Summary { run, backend: "x".into(), reflection_phrases: vec![], rows };
         ModelResult {
             name: name.into(),
             label: name.into(),
             role,
-            summary: Summary { run, backend: "x".into(), rows },
+            seed,
+            summary,
+            steps_per_correct: Some(3.0),
             training,
             eval_s: 0.0,
         }
     }
 
-    #[test]
-    fn verdicts_follow_the_stated_rules() {
-        let models = vec![
-            model("warm", None, vec![row(1, 0.50, 100.0), row(8, 0.40, 80.0)], 0.0),
-            model("bcr", Some(Role::Bcr), vec![row(1, 0.52, 70.0), row(8, 0.45, 50.0)], 0.05),
-            model("grpo", Some(Role::Baseline), vec![row(1, 0.50, 85.0), row(8, 0.30, 90.0)], 0.05),
-            model("lp", Some(Role::LengthPenalty), vec![row(1, 0.30, 40.0), row(8, 0.20, 30.0)], 0.2),
-        ];
-        let f = findings(&models, &[1, 8]);
-        // grpo's tokens rise with N, so the law does not hold for every model.
-        assert_eq!(f[0].reproduced, Some(false), "{f:?}");
-        assert_eq!(f[1].reproduced, Some(true), "{f:?}");
-        assert_eq!(f[2].reproduced, Some(true), "{f:?}");
-        assert_eq!(f[3].reproduced, Some(true), "{f:?}");
-        // A BCR model that loses 10 points is no free lunch.
-        let mut worse = models.clone();
-        worse[1].summary.rows[0] = row(1, 0.40, 70.0);
-        let f = findings(&worse, &[1, 8]);
-        assert_eq!(f[1].reproduced, Some(false), "{f:?}");
-        // Without arms, nothing but the law is testable.
-        let f = findings(&models[..1], &[1, 8]);
-        assert_eq!(f[0].reproduced, Some(true));
-        assert!(f[1..].iter().all(|x| x.reproduced.is_none()));
+    fn report(models: Vec<ModelResult>) -> DemoReport {
+        let cfg = DemoConfig::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs/demo.toml"),
+            false,
+            &["eval.ns=[1,8]".into(), "tasks.test_problems=48".into()],
+        )
+        .unwrap();
+        DemoReport::new(&cfg, models, 60.0, "bcr demo")
     }
 
     #[test]
-    fn tables_show_every_model_and_n() {
+    fn tables_average_the_seeds_and_list_each_seeds_verdicts() {
         let models = vec![
-            model("warm", None, vec![row(1, 0.5, 100.0), row(8, 0.4, 80.0)], 0.0),
-            model("bcr", Some(Role::Bcr), vec![row(1, 0.52, 70.0), row(8, 0.45, 50.0)], 0.0),
+            model("warm", None, None, vec![row(1, 0.50, 100.0, 3.0), row(8, 0.40, 80.0, 3.0)]),
+            model("bcr", Some(Role::Bcr), Some(0), vec![row(1, 0.52, 70.0, 1.0), row(8, 0.45, 50.0, 0.5)]),
+            model("bcr", Some(Role::Bcr), Some(1), vec![row(1, 0.48, 80.0, 2.0), row(8, 0.35, 60.0, 1.5)]),
         ];
-        let r = DemoReport {
-            command: "bcr demo".into(),
-            wall_s: 60.0,
-            ns: vec![1, 8],
-            test_problems: 48,
-            findings: findings(&models, &[1, 8]),
-            models,
-        };
+        let r = report(models);
         let paper = r.paper_table();
-        assert!(paper.contains("| bcr | 52.0 ± 2.0 | +2.0 | 70.0 | -30.0% |"), "{paper}");
+        // Mean of the seeds: 50.0% and 75 tokens; s.e. sqrt((0.02^2+0.02^2)/4 + 0.0283^2/2) = 2.45 pts.
+        assert!(paper.contains("| bcr | 50.0 ± 2.4 | +0.0 | 75.0 | -25.0% |"), "{paper}");
         let scaling = r.scaling_table();
         assert!(scaling.contains("| warm | 50.0% / 100 | 40.0% / 80 |"), "{scaling}");
-        assert!(r.markdown().contains("Free lunch"));
+        assert!(scaling.contains("| bcr | 50.0% / 75 | 40.0% / 55 |"), "{scaling}");
+        assert!(r.reflection_table().contains("| bcr | 1.50 | 1.00 |"), "{}", r.reflection_table());
+        assert_eq!(r.seed_findings.len(), 2);
+        let md = r.markdown();
+        assert!(md.contains("| seed |") && md.contains("bcr (seed 1)") && md.contains("Free lunch"), "{md}");
     }
 }
