@@ -33,6 +33,9 @@ cargo fmt --all --check
 step "lint"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "structure: files <= 600 lines, functions <= 80 lines (docs/design.md)"
+python3 scripts/check-structure.py
+
 step "llama.cpp OpenAI-compatible server on loopback (bcr eval tests)"
 # Sets BCR_TEST_ENDPOINT; builds target/venvs/llama once (several minutes).
 . scripts/llama-server.sh

@@ -69,9 +69,16 @@ fn demo_trains_evaluates_reports_and_is_reproducible() {
     assert!(md.contains("| BCR N=3 |") && md.contains("BCR N=3 (seed 1)") && md.contains("Free lunch"), "{md}");
     assert!(md.contains("Redundant reflections per problem"), "{md}");
 
-    // Same seed, same numbers, in another directory.
+    // Same seed, same numbers, in another directory, reached by adding a
+    // seed to a one-seed run (which keeps its finished seed).
+    let stamp = |p: PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
     let b = tmp.path().join("b");
+    let mut one = config(&b);
+    one.seeds = 1;
+    run_demo(&one, &opts).unwrap();
+    let first = stamp(b.join("bcr-n3-s0/model/model.safetensors"));
     let again = run_demo(&config(&b), &opts).unwrap();
+    assert_eq!(first, stamp(b.join("bcr-n3-s0/model/model.safetensors")));
     let key = |m: &bcr_gym::demo::ModelResult| {
         m.summary.rows.iter().map(|r| (r.n, r.accuracy, r.tokens_per_problem)).collect::<Vec<_>>()
     };
@@ -80,15 +87,18 @@ fn demo_trains_evaluates_reports_and_is_reproducible() {
     }
 
     // A rerun resumes: nothing is retrained, the numbers stay.
-    let stamp = |p: PathBuf| std::fs::metadata(p).unwrap().modified().unwrap();
     let before = stamp(a.join("bcr-n3-s0/model/model.safetensors"));
     let resumed = run_demo(&config(&a), &opts).unwrap();
     assert_eq!(before, stamp(a.join("bcr-n3-s0/model/model.safetensors")));
     assert_eq!(key(&resumed.models[1]), key(&report.models[1]));
 
-    // Another config into the same directory is refused.
+    // Another config into the same directory is refused; fewer seeds too.
     let mut other = config(&a);
     other.seed = 7;
     let err = run_demo(&other, &opts).unwrap_err().to_string();
+    assert!(err.contains("different config"), "{err}");
+    let mut fewer = config(&a);
+    fewer.seeds = 1;
+    let err = run_demo(&fewer, &opts).unwrap_err().to_string();
     assert!(err.contains("different config"), "{err}");
 }

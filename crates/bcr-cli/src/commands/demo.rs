@@ -12,7 +12,7 @@ use bcr_gym::demo::{run_demo, DemoConfig, DemoOptions};
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
     bcr demo                       # the default demo (one training seed per arm), into runs/demo\n  \
-    bcr demo --seeds 3 --out runs/demo-3seeds   # the full version: verdicts on the mean of 3 seeds\n  \
+    bcr demo --seeds 3             # the full version: adds seeds 1-2 to runs/demo, verdicts on the mean\n  \
     bcr demo --quick               # the smoke test (a few minutes), into runs/demo-quick\n  \
     bcr demo --set train.run.steps=30 --out runs/demo-30\n\n\
     Rerunning the same command resumes: finished runs are kept, an interrupted run continues\n\

@@ -111,7 +111,8 @@ pub fn run_demo(cfg: &DemoConfig, opts: &DemoOptions) -> Result<DemoReport> {
 }
 
 /// Creates `out` and stores the resolved config; refuses a directory that
-/// holds a demo with another config.
+/// holds a demo with another config. More seeds than the stored run is not
+/// another config: the finished seeds are kept and the new ones added.
 fn prepare_out(cfg: &DemoConfig) -> Result<()> {
     std::fs::create_dir_all(&cfg.out).map_err(|e| Error::io(&cfg.out, e))?;
     let path = cfg.out.join("config.toml");
@@ -122,6 +123,7 @@ fn prepare_out(cfg: &DemoConfig) -> Result<()> {
     })?;
     match std::fs::read_to_string(&path) {
         Ok(old) if old == text => Ok(()),
+        Ok(old) if adds_seeds(&old, cfg) => bcr_core::run::write_atomic(&path, text.as_bytes()).map_err(Error::from),
         Ok(_) => Err(Error::Config {
             file: path.display().to_string(),
             field: "out".into(),
@@ -131,6 +133,14 @@ fn prepare_out(cfg: &DemoConfig) -> Result<()> {
             ),
         }),
         Err(_) => bcr_core::run::write_atomic(&path, text.as_bytes()).map_err(Error::from),
+    }
+}
+
+/// Whether `stored` (a run's `config.toml`) is `cfg` with fewer seeds.
+fn adds_seeds(stored: &str, cfg: &DemoConfig) -> bool {
+    match toml::from_str::<DemoConfig>(stored) {
+        Ok(old) => old.seeds < cfg.seeds && DemoConfig { seeds: cfg.seeds, ..old } == *cfg,
+        Err(_) => false,
     }
 }
 
