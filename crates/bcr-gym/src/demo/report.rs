@@ -38,6 +38,10 @@ pub struct TrainingCurve {
     pub accuracy_jitter: f64,
     /// Wall seconds of this session's training (0 when it was resumed done).
     pub wall_s: f64,
+    /// Seconds of its training steps as the run recorded them (`step_s` in
+    /// `metrics.jsonl`): the training's own time, whichever session ran it.
+    #[serde(default)]
+    pub steps_s: f64,
 }
 
 impl TrainingCurve {
@@ -71,6 +75,7 @@ impl TrainingCurve {
             truncation: pair(|m| m.truncation_rate),
             accuracy_jitter: jitter,
             wall_s,
+            steps_s: all.iter().map(|m| m.step_s).sum(),
         })
     }
 }
@@ -176,9 +181,33 @@ impl DemoReport {
         bcr_core::run::write_atomic(&md, self.markdown().as_bytes())?;
         let json = serde_json::to_string_pretty(self)?;
         bcr_core::run::write_atomic(&dir.join("summary.json"), json.as_bytes())?;
-        let runs: Vec<(String, Summary)> = self.models.iter().map(|m| (m.label.clone(), m.summary.clone())).collect();
+        let runs = self.plotted();
         let bench = self.models.first().and_then(|m| m.summary.rows.first()).map(|r| r.benchmark.clone());
         bcr_eval::write_model_plots(dir, &runs, bench.as_deref().unwrap_or("gym-test")).map_err(Error::from)
+    }
+
+    /// One line per model for the plot: the warm start, and each arm as the
+    /// mean over its seeds (the rows of its first seed with the means put in).
+    fn plotted(&self) -> Vec<(String, Summary)> {
+        let mut runs = Vec::new();
+        for v in self.views() {
+            let seeds: Vec<&ModelResult> = self.models.iter().filter(|m| m.label == v.label).collect();
+            let Some(first) = seeds.first() else { continue };
+            let mut summary = first.summary.clone();
+            for row in &mut summary.rows {
+                if let Some(p) = v.points.get(&row.n) {
+                    (row.accuracy, row.accuracy_se) = (p.acc.mean, p.acc.se);
+                    (row.tokens_per_problem, row.tokens_per_problem_se) = (p.tok.mean, p.tok.se);
+                    row.reflections_per_problem = p.refl;
+                }
+            }
+            let label = match seeds.len() {
+                1 => v.label.clone(),
+                k => format!("{} (mean of {k} seeds)", v.label),
+            };
+            runs.push((label, summary));
+        }
+        runs
     }
 
     /// The paper-style table at N = 1 against the warm start (arms: mean over seeds).
@@ -237,7 +266,7 @@ impl DemoReport {
     /// The training runs side by side.
     pub fn training_table(&self) -> String {
         let mut out = String::from(
-            "| arm | N | budget | steps | reward | train acc | tokens/problem | truncated | acc jitter | wall (s) |\n\
+            "| arm | N | budget | steps | reward | train acc | tokens/problem | truncated | acc jitter | step time (s) |\n\
              |---|---:|---:|---:|---|---|---|---|---:|---:|\n",
         );
         for m in &self.models {
@@ -258,7 +287,7 @@ impl DemoReport {
                 c.truncation.0,
                 c.truncation.1,
                 c.accuracy_jitter,
-                c.wall_s
+                c.steps_s
             );
         }
         out
@@ -310,10 +339,13 @@ impl DemoReport {
         let mut out = String::from("# bcr demo: Batched Contextual Reinforcement on the gym\n\n");
         let _ = writeln!(
             out,
-            "Command: `{}`. Wall time of this session: {:.0} s ({:.1} min). Held-out problems per N: {}.\n",
+            "Command: `{}`. Wall time of this session: {:.0} s ({:.1} min; runs that an earlier session finished \
+             in this directory are reused, see Time). Training steps of all runs, as recorded: {:.0} s. \
+             Held-out problems per N: {}.\n",
             self.command,
             self.wall_s,
             self.wall_s / 60.0,
+            self.models.iter().filter_map(|m| m.training.as_ref()).map(|c| c.steps_s).sum::<f64>(),
             self.test_problems
         );
         if self.test_problems < 48 {
@@ -337,7 +369,10 @@ impl DemoReport {
         out.push_str(&self.reflection_table());
         out.push_str("\n![scaling](scaling.png)\n\n## Training (first quarter → last quarter of the steps)\n\n");
         out.push_str(&self.training_table());
-        out.push_str("\n## Time\n\n| phase | wall (s) |\n|---|---:|\n");
+        out.push_str(
+            "\n## Time\n\nWall seconds in this session; 0: done by an earlier session into the same directory \
+             (the training table gives each run's recorded step time).\n\n| phase | wall (s) |\n|---|---:|\n",
+        );
         for m in &self.models {
             if let Some(c) = &m.training {
                 let _ = writeln!(out, "| train {} | {:.0} |", m.display(), c.wall_s);
@@ -419,6 +454,7 @@ mod tests {
             truncation: (0.0, 0.0),
             accuracy_jitter: 0.05,
             wall_s: 0.0,
+            steps_s: 0.0,
         });
         let summary = Summary { run, backend: "x".into(), reflection_phrases: vec![], rows };
         ModelResult {
