@@ -154,13 +154,16 @@ impl HttpBackend {
     /// Passes a chat request through unchanged (`bcr serve`'s unpacked
     /// requests: tools, `n > 1`, logprobs, multi-turn) to the server's
     /// `/chat/completions`, whatever [`Api`] is configured, with `model` set
-    /// to the served model and `stream` off. Transport errors, 408, 429 and
+    /// to the served model and `stream` off (and `stream_options` dropped). Transport errors, 408, 429 and
     /// 5xx are retried as for [`Backend::run`]; the final reply's status and
     /// body are returned as they are (a 400 is the caller's to read).
     pub fn forward(&self, body: &Value) -> Result<(u16, String)> {
         let mut body = body.clone();
         body["model"] = Value::String(self.config.model.clone());
         body["stream"] = Value::Bool(false);
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("stream_options"); // servers reject it without `stream`
+        }
         let url = format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'));
         let mut rng = jitter_rng(0);
         let mut retry = 0u32;

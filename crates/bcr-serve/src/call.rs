@@ -135,9 +135,9 @@ fn fail_all(shared: &Shared, jobs: Vec<Job>, e: ApiError) {
 
 /// Sends one caller its delivery (a caller that has gone is skipped).
 fn deliver(shared: &Shared, job: Job, delivery: crate::batcher::Delivery) {
-    match &delivery {
-        Ok((c, _)) => shared.answered(job.arrived, c.completion_tokens),
-        Err(e) => shared.metrics.error(e.metric()),
+    // Errors are counted where they are answered (`server::chat`).
+    if let Ok((c, _)) = &delivery {
+        shared.answered(job.arrived, c.completion_tokens);
     }
     let _ = job.reply.send(delivery);
 }
