@@ -46,6 +46,8 @@ fn upstream_faults_are_retried_and_nothing_is_lost_or_misdelivered() {
         1 if seed.is_multiple_of(2) => Some(FAULTS[((seed / 6) % 6) as usize]),
         _ => None,
     });
+    // 24 callers in packs of 3: at least 8 calls, with consecutive seeds, so
+    // every fault kind is met.
     let (replies, _) = ask_all(plan, "fixed:3", 24);
     for (i, r) in replies.iter().enumerate() {
         assert_eq!(r.status, 200, "caller {i}: {}", r.text);

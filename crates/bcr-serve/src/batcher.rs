@@ -219,8 +219,7 @@ fn start_packs(groups: &mut Groups, shared: &Arc<Shared>, draining: bool) {
         if packs.is_empty() {
             return; // permit dropped: nothing is due yet
         }
-        let slot = Slot { shared: shared.clone(), _permit: permit };
-        slot.shared.metrics.in_flight.inc();
+        let slot = Slot::new(shared.clone(), permit);
         tokio::task::spawn_blocking(move || {
             let slot = slot; // the whole slot, so it is freed when the call ends
             run_call(&slot.shared, packs);
@@ -233,13 +232,24 @@ fn start_packs(groups: &mut Groups, shared: &Arc<Shared>, draining: bool) {
 pub struct Slot {
     /// The gateway.
     pub shared: Arc<Shared>,
-    /// The slot's permit.
-    pub _permit: tokio::sync::OwnedSemaphorePermit,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Slot {
+    /// Holds `permit` for a call (counted in `bcr_serve_in_flight`).
+    pub fn new(shared: Arc<Shared>, permit: tokio::sync::OwnedSemaphorePermit) -> Self {
+        shared.metrics.in_flight.inc();
+        Slot { shared, permit: Some(permit) }
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         self.shared.metrics.in_flight.dec();
+        // Release the permit *before* waking the dispatcher: woken first, it
+        // would find no free slot, wait for the next wake-up, and the
+        // questions due now would hang until another request arrived.
+        drop(self.permit.take());
         self.shared.freed.notify_one();
     }
 }

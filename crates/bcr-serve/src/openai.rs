@@ -43,7 +43,7 @@ impl ApiError {
             400 | 404 | 413 => "invalid_request_error",
             401 => "authentication_error",
             429 => "rate_limit_error",
-            502 | 503 | 504 => "upstream_error",
+            502..=504 => "upstream_error",
             _ => "server_error",
         }
     }

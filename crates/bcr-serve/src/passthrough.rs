@@ -38,8 +38,7 @@ pub async fn passthrough(gw: &Arc<Gateway>, req: ChatRequest) -> Result<Response
         shared.slots.clone().acquire_owned().await.map_err(|_| {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down")
         })?;
-    shared.metrics.in_flight.inc();
-    let slot = Slot { shared: shared.clone(), _permit: permit };
+    let slot = Slot::new(shared.clone(), permit);
     let arrived = Instant::now();
     let raw = req.raw.clone();
     let budget = shared.packer.budget;

@@ -135,6 +135,7 @@ pub async fn serve(
         pack_across_keys: config.pack_across_keys,
         max_queue: config.max_queue,
         default_sampling: config.default_sampling,
+        next_id: AtomicU64::new(0),
     });
     let app = router(gw, config.max_body_bytes);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

@@ -37,6 +37,8 @@ pub struct Gateway {
     pub max_queue: usize,
     /// Sampling when the request sets none.
     pub default_sampling: Sampling,
+    /// Ids of unpacked responses.
+    pub next_id: std::sync::atomic::AtomicU64,
 }
 
 /// The routes, with the body limit.
@@ -161,7 +163,11 @@ fn enqueue(gw: &Gateway, job: Job) -> Result<(), ApiError> {
 /// The OpenAI response (JSON or event stream) for one completion.
 pub fn respond(gw: &Gateway, req: &ChatRequest, c: &Completion, tag: Option<&PackTag>) -> Response {
     let created = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-    let id = format!("chatcmpl-{}", gw.shared.pack_id());
+    // Packed: named after the seat (so pack ids stay consecutive, one per pack).
+    let id = match tag {
+        Some(t) => format!("chatcmpl-{}-{}", t.id, t.position),
+        None => format!("chatcmpl-u{:x}", gw.next_id.fetch_add(1, Ordering::Relaxed)),
+    };
     let mut resp = if req.stream {
         let body = stream_body(&id, &gw.model_name, created, c, req.include_usage);
         ([(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")], body).into_response()

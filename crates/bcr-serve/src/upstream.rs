@@ -10,19 +10,19 @@ use crate::Result;
 #[derive(Debug)]
 pub enum Upstream {
     /// An OpenAI-compatible server: unpackable requests pass through to it.
-    Http(HttpBackend),
+    Http(Box<HttpBackend>),
     /// A local model on the native runtime: unpackable requests that need a
     /// server (tools, `n > 1`, logprobs) get a 400.
-    Native(NativeBackend),
+    Native(Box<NativeBackend>),
 }
 
 impl Upstream {
     /// Connects (HTTP: builds the client) or loads the model (native).
     pub fn open(spec: &BackendSpec) -> Result<Self> {
         Ok(match spec {
-            BackendSpec::Http(c) => Upstream::Http(HttpBackend::new(c.clone())?),
+            BackendSpec::Http(c) => Upstream::Http(Box::new(HttpBackend::new(c.clone())?)),
             BackendSpec::Native { model, load, batch } => {
-                Upstream::Native(NativeBackend::load_with(model, *batch, load)?)
+                Upstream::Native(Box::new(NativeBackend::load_with(model, *batch, load)?))
             }
         })
     }
@@ -30,8 +30,8 @@ impl Upstream {
     /// The backend both routes call.
     pub fn backend(&self) -> &dyn Backend {
         match self {
-            Upstream::Http(b) => b,
-            Upstream::Native(b) => b,
+            Upstream::Http(b) => b.as_ref(),
+            Upstream::Native(b) => b.as_ref(),
         }
     }
 

@@ -1,5 +1,9 @@
 use super::*;
 
+/// A question given as two text parts.
+const PARTS: &str =
+    r#"{"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]}"#;
+
 fn parse(body: &str) -> Result<ChatRequest, ApiError> {
     parse_request(body.as_bytes(), false)
 }
@@ -49,21 +53,14 @@ fn packability() {
         (format!(r#"{{"messages": [{q}], "n": 1, "logprobs": false}}"#), false, true, false),
         (format!(r#"{{"messages": [{q}], "logprobs": true}}"#), false, false, true),
         (format!(r#"{{"messages": [{q}], "stop": ["\n"]}}"#), false, false, true),
-        (
-            format!(
-                r#"{{"messages": [{{"role": "user", "content": [{{"type": "text", "text": "a"}}, {{"type": "text", "text": "b"}}]}}]}}"#
-            ),
-            false,
-            true,
-            false,
-        ),
+        (PARTS.to_string(), false, true, false),
     ];
     for (body, opt_out, packable, needs_upstream) in cases {
         let r = parse_request(body.as_bytes(), opt_out).unwrap();
         assert_eq!(r.unpackable.is_none(), packable, "{body}");
         assert_eq!(r.needs_upstream, needs_upstream, "{body}");
     }
-    let r = parse(&format!(r#"{{"messages": [{{"role": "user", "content": [{{"type": "text", "text": "a"}}, {{"type": "text", "text": "b"}}]}}]}}"#)).unwrap();
+    let r = parse(PARTS).unwrap();
     assert_eq!(r.question(), Some((None, "ab")));
 }
 
