@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python package `bcr` (crates/bcr-py): builds the abi3 wheel with maturin
 # into a fresh venv under target/venvs/py, builds the `bcr` binary (for
-# `bcr data build`), and runs the package's pytest suite.
+# `bcr data build` and `bcr serve`), and runs the package's pytest suite
+# (with the official `openai` client for the `bcr serve` tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,7 +12,7 @@ wheels="$root/target/wheels-py"
 rm -rf "$venv" "$wheels"
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q --upgrade pip
-"$venv/bin/python" -m pip install -q "maturin>=1.7,<2" "pytest>=7" "pyarrow>=14"
+"$venv/bin/python" -m pip install -q "maturin>=1.7,<2" "pytest>=7" "pyarrow>=14" "openai>=1.40,<3"
 
 # The dev profile shares the compiled dependencies of `cargo test` (they are
 # optimised there too); the wheel is abi3, one file for every CPython >= 3.9.

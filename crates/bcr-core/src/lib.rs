@@ -37,7 +37,7 @@ pub use grade::{
     extract_answer, extract_answer_with, grade, verify, verify_with, ExtractOptions, Reason, Verdict, OP_BUDGET,
 };
 pub use pack::{pack_problems, PackOptions, PackStrategy};
-pub use parse::{parse_answers, Diagnostic, ParseOptions, Parsed};
+pub use parse::{parse_answers, split_sections, Diagnostic, ParseOptions, Parsed};
 pub use problem::{Pack, Problem};
 pub use prompt::{PromptTemplate, DEFAULT_LABEL, DEFAULT_PROMPT_TEMPLATE};
 pub use reflection::{ReflectionMarkers, DEFAULT_REFLECTION_PHRASES};

@@ -274,6 +274,55 @@ fn place_unlabelled(
     }
 }
 
+/// The byte ranges of the N sections of `response` (problems 1..=n), for
+/// handing each problem's worked solution to its own reader (`bcr serve`).
+///
+/// Every closed box with a label (in range or not) is a boundary, in text
+/// order (after the last `</think>` when `opts.extract.after_think` is on:
+/// the reasoning before it discusses every problem and belongs to none).
+/// Section k runs from the end of the labelled box before it (or the start
+/// of the text) to the end of the last box labelled k, and is `None` unless
+/// (a) answer k has a closed labelled box, (b) the boxes labelled k are
+/// consecutive among the labelled boxes, and (c) the labelled box right
+/// before them is labelled k - 1 (none for k = 1). So a section never holds
+/// another problem's labelled answer, nor the work of a problem whose own
+/// answer is missing. The answer at the end of a section is the one
+/// [`parse_answers`] reads (the last box labelled k).
+///
+/// ```
+/// use bcr_core::{split_sections, ParseOptions};
+/// let r = "Work 1. Answer 1: \\boxed{3}\nWork 2. Answer 2: \\boxed{5} bye";
+/// let s = split_sections(r, 2, &ParseOptions::default());
+/// assert_eq!(&r[s[0].clone().unwrap()], "Work 1. Answer 1: \\boxed{3}");
+/// assert_eq!(&r[s[1].clone().unwrap()], "\nWork 2. Answer 2: \\boxed{5}");
+/// ```
+pub fn split_sections(response: &str, n: usize, opts: &ParseOptions) -> Vec<Option<std::ops::Range<usize>>> {
+    let text = after_think(response, opts.extract.after_think);
+    let offset = response.len() - text.len();
+    // (label, end) of every closed labelled box, in text order.
+    let labelled: Vec<(usize, usize)> = find_boxes(text)
+        .into_iter()
+        .filter(|h| h.closed)
+        .filter_map(|h| label_before(text, h.start, &opts.label).map(|k| (k, h.end)))
+        .collect();
+    (1..=n)
+        .map(|k| {
+            let first = labelled.iter().position(|&(l, _)| l == k)?;
+            let run = labelled[first..].iter().take_while(|&&(l, _)| l == k).count();
+            if labelled[first + run..].iter().any(|&(l, _)| l == k) {
+                return None; // (b): another label between two boxes labelled k
+            }
+            let start = match first {
+                0 if k == 1 => 0,
+                0 => return None,
+                i if labelled[i - 1].0 == k - 1 => labelled[i - 1].1,
+                _ => return None, // (c)
+            };
+            Some(offset + start..offset + labelled[first + run - 1].1)
+        })
+        .collect()
+}
+
 /// The k of `label k` + glue ending right at byte `start`, if any.
 fn label_before(text: &str, start: usize, label: &str) -> Option<usize> {
     let b = text.as_bytes();

@@ -46,6 +46,10 @@ pub struct Response {
     pub text: String,
     /// Generated tokens.
     pub completion_tokens: usize,
+    /// Prompt tokens, where known (the server's `usage.prompt_tokens`, or
+    /// the native prompt's ids).
+    #[serde(default)]
+    pub prompt_tokens: Option<usize>,
     /// Where `completion_tokens` came from.
     pub token_source: TokenSource,
     /// Why generation stopped.

@@ -120,9 +120,9 @@ impl HttpBackend {
         body
     }
 
-    /// One attempt: send, read, parse. Errors say whether to retry.
-    fn attempt(&self, body: &Value) -> std::result::Result<Parsed, Failure> {
-        let mut call = self.agent.post(&self.url).header("Content-Type", "application/json");
+    /// Sends `body` to `url` once and reads the reply: `(status, Retry-After, body)`.
+    fn send(&self, url: &str, body: &Value) -> std::result::Result<(u16, Option<Duration>, String), Failure> {
+        let mut call = self.agent.post(url).header("Content-Type", "application/json");
         if let Some(key) = &self.config.api_key {
             call = call.header("Authorization", &format!("Bearer {key}"));
         }
@@ -138,11 +138,53 @@ impl HttpBackend {
             retryable: true,
             retry_after,
         })?;
+        Ok((status, retry_after, text))
+    }
+
+    /// One attempt: send, read, parse. Errors say whether to retry.
+    fn attempt(&self, body: &Value) -> std::result::Result<Parsed, Failure> {
+        let (status, retry_after, text) = self.send(&self.url, body)?;
         if status != 200 {
-            let retryable = status == 429 || status == 408 || status >= 500;
+            let retryable = is_retryable_status(status);
             return Err(Failure { message: format!("status {status}: {}", excerpt(&text)), retryable, retry_after });
         }
         parse_body(&text, self.config.api).map_err(|message| Failure { message, retryable: true, retry_after: None })
+    }
+
+    /// Passes a chat request through unchanged (`bcr serve`'s unpacked
+    /// requests: tools, `n > 1`, logprobs, multi-turn) to the server's
+    /// `/chat/completions`, whatever [`Api`] is configured, with `model` set
+    /// to the served model and `stream` off (and `stream_options` dropped). Transport errors, 408, 429 and
+    /// 5xx are retried as for [`Backend::run`]; the final reply's status and
+    /// body are returned as they are (a 400 is the caller's to read).
+    pub fn forward(&self, body: &Value) -> Result<(u16, String)> {
+        let mut body = body.clone();
+        body["model"] = Value::String(self.config.model.clone());
+        body["stream"] = Value::Bool(false);
+        if let Some(obj) = body.as_object_mut() {
+            obj.remove("stream_options"); // servers reject it without `stream`
+        }
+        let url = format!("{}/chat/completions", self.config.base_url.trim_end_matches('/'));
+        let mut rng = jitter_rng(0);
+        let mut retry = 0u32;
+        loop {
+            let (retryable, retry_after, failure) = match self.send(&url, &body) {
+                Ok((status, _, text)) if !is_retryable_status(status) => return Ok((status, text)),
+                Ok((status, ra, text)) => (true, ra, format!("status {status}: {}", excerpt(&text))),
+                Err(f) => (f.retryable, f.retry_after, f.message),
+            };
+            if !retryable || retry >= self.config.retry.max_retries {
+                let message = format!("{failure} (after {} attempts)", retry + 1);
+                return Err(Error::Http { url, message, retryable });
+            }
+            std::thread::sleep(self.config.retry.delay(retry, rng.random::<f64>(), retry_after));
+            retry += 1;
+        }
+    }
+
+    /// The settings this backend was built with.
+    pub fn config(&self) -> &HttpConfig {
+        &self.config
     }
 
     /// All attempts of one request.
@@ -180,6 +222,7 @@ impl HttpBackend {
         Response {
             text: p.text,
             completion_tokens: tokens,
+            prompt_tokens: p.prompt_tokens,
             token_source: source,
             finish: p.finish,
             latency_s: start.elapsed().as_secs_f64(),
@@ -242,7 +285,13 @@ struct Failure {
 struct Parsed {
     text: String,
     completion_tokens: Option<usize>,
+    prompt_tokens: Option<usize>,
     finish: FinishReason,
+}
+
+/// Statuses worth another attempt: timeouts, rate limits, server errors.
+fn is_retryable_status(status: u16) -> bool {
+    status == 429 || status == 408 || status >= 500
 }
 
 fn is_transient(e: &ureq::Error) -> bool {
@@ -276,8 +325,9 @@ fn parse_body(text: &str, api: Api) -> std::result::Result<Parsed, String> {
     };
     let completion_tokens =
         v.get("usage").and_then(|u| u.get("completion_tokens")).and_then(Value::as_u64).map(|n| n as usize);
+    let prompt_tokens = v.get("usage").and_then(|u| u.get("prompt_tokens")).and_then(Value::as_u64).map(|n| n as usize);
     let finish = FinishReason::from_openai(choice.get("finish_reason").and_then(Value::as_str));
-    Ok(Parsed { text: text_out, completion_tokens, finish })
+    Ok(Parsed { text: text_out, completion_tokens, prompt_tokens, finish })
 }
 
 #[cfg(test)]
@@ -288,11 +338,17 @@ mod tests {
     fn parses_bodies() {
         let chat = r#"{"choices":[{"message":{"role":"assistant","content":"hi"},"finish_reason":"length"}],"usage":{"completion_tokens":7}}"#;
         let p = parse_body(chat, Api::Chat).unwrap();
-        assert_eq!(p, Parsed { text: "hi".into(), completion_tokens: Some(7), finish: FinishReason::Length });
+        assert_eq!(
+            p,
+            Parsed { text: "hi".into(), completion_tokens: Some(7), prompt_tokens: None, finish: FinishReason::Length }
+        );
 
         let comp = r#"{"choices":[{"text":"x","finish_reason":"stop"}]}"#;
         let p = parse_body(comp, Api::Completions).unwrap();
-        assert_eq!(p, Parsed { text: "x".into(), completion_tokens: None, finish: FinishReason::Stop });
+        assert_eq!(
+            p,
+            Parsed { text: "x".into(), completion_tokens: None, prompt_tokens: None, finish: FinishReason::Stop }
+        );
 
         let null_content = r#"{"choices":[{"message":{"content":null}}]}"#;
         assert_eq!(parse_body(null_content, Api::Chat).unwrap().text, "");

@@ -47,6 +47,11 @@ impl NativeBackend {
         Ok(NativeBackend { model, spec: spec.to_string(), batch_size })
     }
 
+    /// Requests decoded together.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
     /// Runs one batch (same sampling settings); delivers each result.
     fn run_batch(
         &self,
@@ -67,9 +72,10 @@ impl NativeBackend {
         let (gens, _) = generate_with_stats(&self.model.lm, tok, &prompts, &seeds, &cfg)?;
         let latency_s = start.elapsed().as_secs_f64();
         let mut flow = Flow::Continue;
-        for ((i, _), g) in batch.iter().zip(gens) {
+        for (((i, _), g), prompt) in batch.iter().zip(gens).zip(&prompts) {
             let resp = Response {
                 completion_tokens: g.tokens.len(),
+                prompt_tokens: Some(prompt.len()),
                 text: g.text,
                 token_source: TokenSource::Native,
                 finish: g.finish,

@@ -2,11 +2,10 @@
 //! N grows) against an OpenAI-compatible server or a local model, resumable,
 //! ending in `summary.{json,csv}`, `report.md` and `scaling.{svg,png}`.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use bcr_core::BudgetMode;
-use bcr_eval::{Api, BackendSpec, EvalSpec, HttpConfig, ReportOptions, RetryPolicy, SweepSettings};
+use bcr_eval::{EvalSpec, ReportOptions, SweepSettings};
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// Flags of `bcr eval`.
 #[derive(Debug, clap::Args)]
@@ -28,28 +27,6 @@ pub struct Args {
     /// Example: `--out runs/base`.
     #[arg(long)]
     out: PathBuf,
-    /// Base URL of an OpenAI-compatible server. Example: `--endpoint http://127.0.0.1:8080/v1`.
-    #[arg(long, conflicts_with = "model")]
-    endpoint: Option<String>,
-    /// Model name the server serves (sent as `model`). Example: `--served-model smollm2`.
-    #[arg(long, default_value = "default")]
-    served_model: String,
-    /// Server API: `chat` (server applies the chat template) or `completions` (raw prompt).
-    /// Example: `--api completions`.
-    #[arg(long, default_value = "chat", value_parser = ["chat", "completions"])]
-    api: String,
-    /// Local model for the native backend: HF directory, .gguf file or Hub id.
-    /// Example: `--model target/models/SmolLM2-135M-Instruct.Q4_1.gguf`.
-    #[arg(long)]
-    model: Option<String>,
-    /// Where the native backend's model runs: cpu or cuda:K (needs a build with
-    /// `--features cuda`). Example: `--device cuda:0`.
-    #[arg(long, default_value = "cpu")]
-    device: String,
-    /// Weight precision of the native backend: f32, bf16 or f16. On the CPU,
-    /// bf16 keeps the matrices in bf16 and computes in f32. Example: `--dtype bf16`.
-    #[arg(long, default_value = "f32")]
-    dtype: String,
     /// Token budget of one response; see --budget-mode. Example: `--budget 4096`.
     #[arg(long, default_value_t = 4096)]
     budget: usize,
@@ -93,19 +70,6 @@ pub struct Args {
     /// Seed of the shuffles and per-request sampling seeds. Example: `--seed 1`.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Requests in flight at once (HTTP backend). Example: `--concurrency 32`.
-    #[arg(long, default_value_t = 8)]
-    concurrency: usize,
-    /// Seconds one HTTP attempt may take. Example: `--timeout 1200`.
-    #[arg(long, default_value_t = 600)]
-    timeout: u64,
-    /// Retries per request on 429, 5xx, timeouts and connection errors. Example: `--retries 4`.
-    #[arg(long, default_value_t = 8)]
-    retries: u32,
-    /// Environment variable holding the API key, if the server needs one.
-    /// Example: `--api-key-env OPENAI_API_KEY`.
-    #[arg(long)]
-    api_key_env: Option<String>,
     /// Reflection phrases counted in every response (case-insensitive, at
     /// word boundaries), reported per problem and per 1,000 tokens.
     /// Example: `--reflection-phrases "wait,let me check,hmm"`.
@@ -114,6 +78,8 @@ pub struct Args {
     /// No progress output on stderr.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    backend: super::backend::BackendArgs,
 }
 
 /// Runs `bcr eval`.
@@ -134,7 +100,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let spec =
         EvalSpec { benchmarks: args.benchmarks.clone(), limit: args.limit, template: args.template.clone(), sweep };
-    let backend = backend(&args)?;
+    let backend = args.backend.spec(None)?;
     let reflections = bcr_core::ReflectionMarkers::new(&args.reflection_phrases).context("--reflection-phrases")?;
     let report = ReportOptions { progress: !args.quiet, command: command_line(), reflections };
     let out = bcr_eval::evaluate(&args.out, &spec, &backend, &report)?;
@@ -147,36 +113,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-fn backend(args: &Args) -> anyhow::Result<BackendSpec> {
-    match (&args.endpoint, &args.model) {
-        (Some(url), _) => {
-            let api_key = match &args.api_key_env {
-                Some(var) => Some(std::env::var(var).with_context(|| format!("--api-key-env: ${var} is not set"))?),
-                None => None,
-            };
-            Ok(BackendSpec::Http(HttpConfig {
-                base_url: url.clone(),
-                model: args.served_model.clone(),
-                api: if args.api == "chat" { Api::Chat } else { Api::Completions },
-                concurrency: args.concurrency,
-                timeout: Duration::from_secs(args.timeout),
-                retry: RetryPolicy { max_retries: args.retries, ..RetryPolicy::default() },
-                api_key,
-                tokenizer: None,
-            }))
-        }
-        (None, Some(model)) => Ok(BackendSpec::Native {
-            model: model.clone(),
-            load: bcr_model::LoadOptions {
-                device: bcr_model::parse_device(&args.device).context("--device")?,
-                dtype: bcr_model::parse_dtype(&args.dtype).context("--dtype")?,
-            },
-            batch: args.concurrency,
-        }),
-        (None, None) => bail!("give --endpoint URL (OpenAI-compatible server) or --model PATH (native backend)"),
-    }
 }
 
 /// The command line as typed (for the report).

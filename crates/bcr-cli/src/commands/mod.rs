@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod backend;
 mod compare;
 mod data;
 mod demo;
@@ -12,6 +13,7 @@ mod lines;
 mod pack;
 mod prompt;
 mod score;
+mod serve;
 mod sft;
 mod train;
 
@@ -45,6 +47,8 @@ enum Command {
     Prompt(prompt::Args),
     /// Parse and grade responses to packs: per-problem correctness and reward.
     Score(score::Args),
+    /// OpenAI-compatible gateway that packs concurrent questions into one BCR context.
+    Serve(serve::Args),
     /// Warm-start the tiny gym model: train its tokenizer and SFT it on verbose reference solutions.
     Sft(sft::Args),
     /// Train a model with BCR: GRPO on packs of N problems under one shared token budget.
@@ -63,6 +67,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Pack(args) => pack::run(args),
         Command::Prompt(args) => prompt::run(args),
         Command::Score(args) => score::run(args),
+        Command::Serve(args) => serve::run(args),
         Command::Sft(args) => sft::run(args),
         Command::Train(args) => train::run(args),
     }

@@ -32,6 +32,9 @@ pub enum Fault {
     Status503,
     /// `400` (a client error: not retried).
     Status400,
+    /// `200` with a well-formed answer whose last labelled answer is left
+    /// out (a pack the budget cut short).
+    MissingLast,
 }
 
 /// What the server does with attempt `a` of a request with seed `s`.
@@ -114,6 +117,16 @@ fn serve(mut conn: TcpStream, stats: &Stats, plan: &Plan, delay: Duration) {
         Some(Fault::Status429) => reply(&mut conn, "429 Too Many Requests", "Retry-After: 0\r\n", "{}"),
         Some(Fault::Malformed) => reply(&mut conn, "200 OK", "", "{\"choices\":[{\"message\":{\"content\":\"Ans"),
         Some(Fault::Stall) => std::thread::sleep(Duration::from_millis(2500)),
+        Some(Fault::MissingLast) => {
+            let mut answer = answer_for(&req);
+            let text = answer["choices"][0]["message"]["content"].as_str().unwrap_or("").to_string();
+            let kept: Vec<&str> = text.lines().collect();
+            let kept = if kept.len() > 1 { kept[..kept.len() - 1].join("\n") } else { text.clone() };
+            answer["choices"][0]["message"]["content"] = Value::String(kept);
+            answer["choices"][0]["finish_reason"] = Value::String("length".into());
+            stats.answered.fetch_add(1, Ordering::SeqCst);
+            reply(&mut conn, "200 OK", "", &answer.to_string());
+        }
         None => {
             std::thread::sleep(delay);
             let answer = answer_for(&req);

@@ -251,3 +251,41 @@ proptest! {
         prop_assert!(p.diagnostics.contains(&Truncated { k: Some(n) }), "{:?} {:?}", p.diagnostics, cut_text);
     }
 }
+
+/// Each case: response, n, the sections' texts (None: not separable).
+#[test]
+fn sections_split_at_labelled_boxes() {
+    let cases: &[(&str, usize, &[Option<&str>])] = &[
+        (
+            "A. Answer 1: \\boxed{1} B. Answer 2: \\boxed{2} tail",
+            2,
+            &[Some("A. Answer 1: \\boxed{1}"), Some(" B. Answer 2: \\boxed{2}")],
+        ),
+        // The reasoning before </think> belongs to no section.
+        ("<think>all of it</think>x Answer 1: \\boxed{1}", 1, &[Some("x Answer 1: \\boxed{1}")]),
+        // A correction right after its first box stays in the section.
+        (
+            "Answer 1: \\boxed{1} no, Answer 1: \\boxed{7} Answer 2: \\boxed{2}",
+            2,
+            &[Some("Answer 1: \\boxed{1} no, Answer 1: \\boxed{7}"), Some(" Answer 2: \\boxed{2}")],
+        ),
+        // Answer 2 missing: section 3 would hold problem 2's work, so it is not separable.
+        ("a Answer 1: \\boxed{1} b c Answer 3: \\boxed{3}", 3, &[Some("a Answer 1: \\boxed{1}"), None, None]),
+        // Answer 1 given again after answer 2: section 1 is not clean, section 2 is.
+        ("Answer 1: \\boxed{1} Answer 2: \\boxed{2} Answer 1: \\boxed{9}", 2, &[None, Some(" Answer 2: \\boxed{2}")]),
+        // Out of order: 2 before 1.
+        ("Answer 2: \\boxed{2} Answer 1: \\boxed{1}", 2, &[None, None]),
+        // A truncated box is no answer; an out-of-range label is a boundary.
+        ("Answer 1: \\boxed{1} Answer 2: \\boxed{2", 2, &[Some("Answer 1: \\boxed{1}"), None]),
+        ("Answer 1: \\boxed{1} Answer 5: \\boxed{5} Answer 2: \\boxed{2}", 2, &[Some("Answer 1: \\boxed{1}"), None]),
+        ("no boxes at all", 2, &[None, None]),
+        ("", 0, &[]),
+    ];
+    for &(response, n, want) in cases {
+        let got: Vec<Option<&str>> = split_sections(response, n, &ParseOptions::default())
+            .into_iter()
+            .map(|r| r.map(|r| &response[r]))
+            .collect();
+        assert_eq!(got, want, "{response:?}");
+    }
+}

@@ -1,0 +1,98 @@
+//! `/metrics`: the gateway's Prometheus counters, in the text exposition
+//! format (`prometheus-client`).
+//!
+//! | metric | kind | what |
+//! |---|---|---|
+//! | `bcr_serve_queue_depth` | gauge | packable questions waiting to be packed |
+//! | `bcr_serve_in_flight` | gauge | backend calls running |
+//! | `bcr_serve_n_floor` | gauge | the adaptive controller's floor of N |
+//! | `bcr_serve_pack_size` | histogram | N of each pack sent |
+//! | `bcr_serve_tokens_per_answer` | histogram | completion tokens billed to each answer |
+//! | `bcr_serve_latency_seconds` | histogram | arrival to answer, per request |
+//! | `bcr_serve_requests_total{route}` | counter | requests answered, `packed` or `passthrough` |
+//! | `bcr_serve_reasks_total` | counter | sections re-asked alone at N = 1 |
+//! | `bcr_serve_errors_total{kind}` | counter | error responses by kind (`invalid_request`, `auth`, `too_large`, `queue_full`, `upstream`) |
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(String, String)>;
+
+/// Every metric of the gateway.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Packable questions waiting.
+    pub queue_depth: Gauge,
+    /// Backend calls running.
+    pub in_flight: Gauge,
+    /// The controller's floor of N.
+    pub n_floor: Gauge,
+    /// N per pack.
+    pub pack_size: Histogram,
+    /// Completion tokens per answer.
+    pub tokens_per_answer: Histogram,
+    /// Seconds from arrival to answer.
+    pub latency: Histogram,
+    requests: Family<Labels, Counter>,
+    /// Sections re-asked at N = 1.
+    pub reasks: Counter,
+    errors: Family<Labels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("bcr_serve");
+        let m = Metrics {
+            queue_depth: Gauge::default(),
+            in_flight: Gauge::default(),
+            n_floor: Gauge::default(),
+            pack_size: Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0]),
+            tokens_per_answer: Histogram::new(exponential_buckets(16.0, 2.0, 12)),
+            latency: Histogram::new(exponential_buckets(0.005, 2.0, 16)),
+            requests: Family::default(),
+            reasks: Counter::default(),
+            errors: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register("queue_depth", "Packable questions waiting to be packed", m.queue_depth.clone());
+        registry.register("in_flight", "Backend calls running", m.in_flight.clone());
+        registry.register("n_floor", "The adaptive controller's floor of N", m.n_floor.clone());
+        registry.register("pack_size", "Problems per pack sent", m.pack_size.clone());
+        registry.register("tokens_per_answer", "Completion tokens billed to each answer", m.tokens_per_answer.clone());
+        registry.register("latency_seconds", "Seconds from arrival to answer", m.latency.clone());
+        registry.register("requests", "Requests answered, by route", m.requests.clone());
+        registry.register("reasks", "Sections re-asked alone at N = 1", m.reasks.clone());
+        registry.register("errors", "Error responses by kind", m.errors.clone());
+        Metrics { registry, ..m }
+    }
+
+    /// Counts one answered request on `route` (`packed` or `passthrough`).
+    pub fn answered(&self, route: &str) {
+        self.requests.get_or_create(&vec![("route".into(), route.into())]).inc();
+    }
+
+    /// Counts one error response of `kind`.
+    pub fn error(&self, kind: &str) {
+        self.errors.get_or_create(&vec![("kind".into(), kind.into())]).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
