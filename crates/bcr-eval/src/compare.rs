@@ -21,6 +21,8 @@ pub struct Delta {
     pub tokens: (f64, f64),
     /// Reflection phrases per problem of A and B.
     pub reflections: (f64, f64),
+    /// Reflection phrases per 1,000 generated tokens of A and B.
+    pub reflections_per_1k: (f64, f64),
 }
 
 impl Delta {
@@ -56,6 +58,7 @@ pub fn compare(a: &Summary, b: &Summary) -> (Vec<Delta>, Vec<String>) {
                 acc: (100.0 * ra.accuracy, 100.0 * rb.accuracy),
                 tokens: (ra.tokens_per_problem, rb.tokens_per_problem),
                 reflections: (ra.reflections_per_problem, rb.reflections_per_problem),
+                reflections_per_1k: (ra.reflections_per_1k_tokens, rb.reflections_per_1k_tokens),
             }),
             None => unmatched.push(format!("{} N={} (only in A)", ra.benchmark, ra.n)),
         }
@@ -71,13 +74,13 @@ pub fn compare(a: &Summary, b: &Summary) -> (Vec<Delta>, Vec<String>) {
 /// The Markdown table, with the two runs named in the header.
 pub fn table(a_name: &str, b_name: &str, deltas: &[Delta], unmatched: &[String]) -> String {
     let mut out = format!("A = {a_name}\nB = {b_name}\n\n");
-    out.push_str("| benchmark | N | acc A (%) | acc B (%) | Δ acc (pts) | tokens A | tokens B | Δ tokens (%) | reflections/problem A | B |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    out.push_str("| benchmark | N | acc A (%) | acc B (%) | Δ acc (pts) | tokens A | tokens B | Δ tokens (%) | reflections/problem A | B | reflections/1k tokens A | B |\n");
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for d in deltas {
         let pct = d.token_change_pct().map_or("-".to_string(), |p| format!("{p:+.1}%"));
         let _ = writeln!(
             out,
-            "| {} | {} | {:.1} | {:.1} | {:+.1} | {:.0} | {:.0} | {pct} | {:.2} | {:.2} |",
+            "| {} | {} | {:.1} | {:.1} | {:+.1} | {:.0} | {:.0} | {pct} | {:.2} | {:.2} | {:.1} | {:.1} |",
             d.benchmark,
             d.n,
             d.acc.0,
@@ -86,7 +89,9 @@ pub fn table(a_name: &str, b_name: &str, deltas: &[Delta], unmatched: &[String])
             d.tokens.0,
             d.tokens.1,
             d.reflections.0,
-            d.reflections.1
+            d.reflections.1,
+            d.reflections_per_1k.0,
+            d.reflections_per_1k.1
         );
     }
     if !unmatched.is_empty() {
@@ -108,7 +113,14 @@ mod tests {
             ((0.0, 0.0), (0.0, 10.0), 0.0, None),
         ];
         for &(acc, tokens, pts, pct) in cases {
-            let d = Delta { benchmark: "x".into(), n: 1, acc, tokens, reflections: (0.0, 0.0) };
+            let d = Delta {
+                benchmark: "x".into(),
+                n: 1,
+                acc,
+                tokens,
+                reflections: (0.0, 0.0),
+                reflections_per_1k: (0.0, 0.0),
+            };
             assert!((d.acc_points() - pts).abs() < 1e-9, "{acc:?}");
             match (d.token_change_pct(), pct) {
                 (Some(g), Some(w)) => assert!((g - w).abs() < 1e-9, "{g} vs {w}"),
@@ -124,10 +136,14 @@ mod tests {
                 acc: (10.0, 12.5),
                 tokens: (800.0, 200.0),
                 reflections: (3.5, 0.25),
+                reflections_per_1k: (4.375, 1.5),
             }],
             &["x N=2 (only in A)".into()],
         );
-        assert!(t.contains("| aime25 | 4 | 10.0 | 12.5 | +2.5 | 800 | 200 | -75.0% | 3.50 | 0.25 |"), "{t}");
+        assert!(
+            t.contains("| aime25 | 4 | 10.0 | 12.5 | +2.5 | 800 | 200 | -75.0% | 3.50 | 0.25 | 4.4 | 1.5 |"),
+            "{t}"
+        );
         assert!(t.contains("Not compared: x N=2 (only in A)"), "{t}");
     }
 }
