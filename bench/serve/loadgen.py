@@ -37,9 +37,11 @@ def parse_args():
 
 
 def load_problems(path, limit):
+    """Problems as {id, question, answer}; GSM8K rows (idx, answer ending in `#### X`) are accepted."""
     with open(path) as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    return rows[:limit]
+        rows = [json.loads(line) for line in f if line.strip()][:limit]
+    return [{"id": str(r.get("id", r.get("idx", i))), "question": r["question"],
+             "answer": str(r["answer"]).rsplit("####", 1)[-1].strip()} for i, r in enumerate(rows)]
 
 
 def poisson_schedule(rate, duration, seed):
@@ -110,7 +112,7 @@ def main():
     grade(records, args.bcr)
     with open(args.out, "w") as f:
         for r in records:
-            f.write(json.dumps({"rate": args.rate, **r}) + "\n")
+            f.write(json.dumps({"rate": args.rate, "duration_s": args.duration, **r}) + "\n")
     ok = sum(r.get("status") == 200 for r in records)
     print(f"rate {args.rate}/s: {len(records)} sent, {ok} answered -> {args.out}", file=sys.stderr)
 

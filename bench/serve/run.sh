@@ -14,9 +14,11 @@
 #   SERVED_MODEL   with ENDPOINT: --served-model (default: default)
 #   PROBLEMS       JSONL with id, question, answer (default: runs/demo/tasks/gym-test.jsonl)
 #   LIMIT          number of problems (default: 480)
-#   RATES          offered rates in req/s, space-separated (default: "0.5 1 2 4 8")
+#   RATES          offered rates in req/s, space-separated (default: "2 4 8 16 32 64",
+#                  sized for the demo model on CPU; pick rates that bracket each
+#                  policy's knee for other models)
 #   DURATION       seconds of load per rate (default: 120)
-#   SLO_MS         p95 target in ms, for adaptive and the summary (default: 30000)
+#   SLO_MS         p95 target in ms, for adaptive and the summary (default: 2000)
 #   POLICIES       space-separated among passthrough fixed:K adaptive curve:SUMMARY
 #                  (passthrough = `--n fixed:1`: every question alone, with the
 #                  BCR N = 1 prompt; not `x-bcr-pack: off`, which on the native
@@ -38,9 +40,9 @@ bcr=${BCR_BIN:-target/release/bcr}
 model=${MODEL:-runs/demo/bcr-n3-s0/model}
 problems=${PROBLEMS:-runs/demo/tasks/gym-test.jsonl}
 limit=${LIMIT:-480}
-rates=${RATES:-"0.5 1 2 4 8"}
+rates=${RATES:-"2 4 8 16 32 64"}
 duration=${DURATION:-120}
-slo_ms=${SLO_MS:-30000}
+slo_ms=${SLO_MS:-2000}
 policies=${POLICIES:-"passthrough fixed:2 fixed:3 fixed:4 fixed:8 adaptive"}
 max_n=${MAX_N:-8}
 budget=${BUDGET:-256}
@@ -111,7 +113,7 @@ run_policy() {
 {
   echo "date: $(date -u +%FT%TZ)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  echo "bcr: $bcr"; echo "backend: $(backend_args)"; echo "problems: $problems (limit $limit)"
+  echo "bcr: $bcr ($("$bcr" --version))"; echo "backend: $(backend_args)"; echo "problems: $problems (limit $limit)"
   echo "rates: $rates"; echo "duration: $duration s"; echo "slo_ms: $slo_ms"; echo "policies: $policies"
   echo "max_n: $max_n"; echo "budget: $budget $budget_mode"; echo "max_wait_ms: ${MAX_WAIT_MS:-default}"; echo "serve_args: ${SERVE_ARGS:-}"
   echo "cpu: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"

@@ -44,7 +44,9 @@ def summarize_cell(policy, rate, recs):
     lat = [r["latency_s"] * 1000 for r in ok]
     graded = [r for r in ok if "correct" in r]
     acc = sum(r["correct"] for r in graded) / len(graded) if graded else None
-    span = max((r["send_s"] + r["latency_s"] for r in recs), default=0) - min((r["send_s"] for r in recs), default=0)
+    # the load window: from the start of the arrival schedule to the end of
+    # the sending period or the last reply, whichever is later
+    span = max([r["send_s"] + r["latency_s"] for r in recs] + [recs[0]["duration_s"] if recs else 0])
     usage = [r.get("usage") or {} for r in ok]
     late = [r["send_s"] - r["scheduled_s"] for r in recs]
     return {
@@ -73,7 +75,16 @@ def load_cells(root):
         policy = os.path.basename(os.path.dirname(path))
         rate = float(os.path.basename(path)[len("rate-"):-len(".jsonl")])
         cells.append(summarize_cell(policy, rate, read_jsonl(path)))
-    return sorted(cells, key=lambda c: (c["policy"], c["rate"]))
+    return sorted(cells, key=lambda c: (policy_order(c["policy"]), c["rate"]))
+
+
+def policy_order(name):
+    """passthrough, then fixed-K by K, then the rest by name."""
+    if name == "passthrough":
+        return (0, 0, "")
+    if name.startswith("fixed-") and name[6:].isdigit():
+        return (1, int(name[6:]), "")
+    return (2, 0, name)
 
 
 def sustainable(cells, slo_ms):
@@ -83,7 +94,7 @@ def sustainable(cells, slo_ms):
         good = c["p95_ms"] is not None and c["p95_ms"] <= slo_ms and c["errors"] == 0 and c["n_429"] == 0
         if good and c["rate"] > best.get(c["policy"], 0):
             best[c["policy"]] = c["rate"]
-    return {p: best.get(p) for p in sorted({c["policy"] for c in cells})}
+    return {p: best.get(p) for p in sorted({c["policy"] for c in cells}, key=policy_order)}
 
 
 def fmt(x, nd=1):
@@ -93,7 +104,7 @@ def fmt(x, nd=1):
 def markdown(cells, sust, slo_ms):
     head = ("| policy | offered/s | sent | answers/s | prompt tok/ans | compl tok/ans | p50 ms | p95 ms | p99 ms "
             "| 429 | errors | accuracy ± s.e. | mean N | client lag p99 ms |")
-    lines = [f"SLO: p95 <= {slo_ms:.0f} ms", "", head, "|" + "---|" * 15]
+    lines = [f"SLO: p95 <= {slo_ms:.0f} ms", "", head, "|" + "---|" * 14]
     for c in cells:
         acc = "-" if c["accuracy"] is None else f"{100 * c['accuracy']:.1f} ± {100 * c['accuracy_se']:.1f}"
         lines.append(
@@ -110,7 +121,7 @@ def plot(cells, root, slo_ms):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    policies = sorted({c["policy"] for c in cells})
+    policies = sorted({c["policy"] for c in cells}, key=policy_order)
     fig, ax = plt.subplots(figsize=(6, 4))
     for p in policies:
         pts = [(c["rate"], c["p95_ms"]) for c in cells if c["policy"] == p and c["p95_ms"] is not None]
