@@ -97,6 +97,7 @@ run_policy() {
     --slo-ms "$slo_ms" --budget "$budget" --budget-mode "$budget_mode" \
     ${MAX_WAIT_MS:+--max-wait-ms "$MAX_WAIT_MS"} ${SERVE_ARGS:-} >"$out/logs/$name.log" 2>&1 &
   pid=$!
+  server_pid=$pid
   base="http://127.0.0.1:$port"
   wait_health "$base" "$pid" || { kill "$pid" 2>/dev/null; return 1; }
   mkdir -p "$out/raw/$name"
@@ -108,7 +109,12 @@ run_policy() {
   "$py" -c "import httpx; print(httpx.get('$base/metrics').text)" >"$out/logs/$name.metrics.txt" 2>/dev/null || true
   kill -TERM "$pid"
   wait "$pid" || echo "bcr serve ($policy) exited with status $?" >&2
+  server_pid=
 }
+
+server_pid=
+# a failed cell must not leave a server running
+trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null' EXIT
 
 {
   echo "date: $(date -u +%FT%TZ)"
