@@ -46,9 +46,12 @@ pub struct Args {
     /// `--features cuda`). Example: `--device cuda:0`.
     #[arg(long, default_value = "cpu")]
     device: String,
-    /// Weight precision of the native backend: f32, bf16 or f16. On the CPU,
-    /// bf16 keeps the matrices in bf16 and computes in f32. Example: `--dtype bf16`.
-    #[arg(long, default_value = "f32")]
+    /// Weight precision of the native backend: native (a GGUF file's
+    /// quantised blocks kept as stored, on the CPU; safetensors checkpoints,
+    /// and any model on a GPU, load as f32),
+    /// f32, bf16 or f16. On the CPU, bf16 keeps the matrices in bf16 and
+    /// computes in f32. Example: `--dtype bf16`.
+    #[arg(long, default_value = "native")]
     dtype: String,
     /// Token budget of one response; see --budget-mode. Example: `--budget 4096`.
     #[arg(long, default_value_t = 4096)]
@@ -171,7 +174,7 @@ fn backend(args: &Args) -> anyhow::Result<BackendSpec> {
             model: model.clone(),
             load: bcr_model::LoadOptions {
                 device: bcr_model::parse_device(&args.device).context("--device")?,
-                dtype: bcr_model::parse_dtype(&args.dtype).context("--dtype")?,
+                dtype: bcr_model::WeightDtype::parse(&args.dtype).context("--dtype")?,
             },
             batch: args.concurrency,
         }),
