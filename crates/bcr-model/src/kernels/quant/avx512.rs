@@ -1,8 +1,8 @@
 //! The AVX512-VNNI kernel of [`super`]: per group of 16 blocks, the codes
 //! are loaded (4-bit: split into nibbles) once per weight row and pass of
 //! up to [`ROWS`] activation rows; each activation row then costs 8
-//! `vpdpbusd` (two chains of 4), one conversion and two or three FMAs with
-//! the scales, lane-wise.
+//! `vpdpbusd` (two chains of 4), the offset subtracted in integers, one
+//! conversion and one or two FMAs with the scales, lane-wise.
 
 use std::arch::x86_64::*;
 
@@ -63,12 +63,9 @@ unsafe fn rows<const KIND: u8, const R: usize>(
     let cb = if KIND == Q8_0 { 32 } else { 16 };
     let low = _mm512_set1_epi8(0x0f);
     let (qs, wd, wm) = (w.qs.as_ptr(), w.d.as_ptr().cast::<u16>(), w.m.as_ptr().cast::<u16>());
-    let (aq, ad, asum) = (a.q.as_ptr(), a.d.as_ptr(), a.s.as_ptr());
-    let offset = _mm512_set1_ps(match KIND {
-        Q4_0 => -8.0,
-        Q8_0 => -128.0,
-        _ => 0.0,
-    });
+    let (aq, ad, asum, an) = (a.q.as_ptr(), a.d.as_ptr(), a.s.as_ptr(), a.n.as_ptr());
+    // log2 of the code offset subtracted in integers (Q4_0: 8, Q8_0: 128).
+    let shift = if KIND == Q4_0 { 3 } else { 7 };
     for j in n0..n1 {
         let mut acc = [_mm512_setzero_ps(); R];
         let mut g0 = 0;
@@ -105,14 +102,16 @@ unsafe fn rows<const KIND: u8, const R: usize>(
                     s0 = _mm512_dpbusd_epi32(s0, wv[c], x0);
                     s1 = _mm512_dpbusd_epi32(s1, wv[c + 4], x1);
                 }
-                let s = _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
-                let dx = _mm512_maskz_loadu_ps(mask, ad.add(row * nb + g0));
-                let sx = _mm512_maskz_loadu_ps(mask, asum.add(row * nb + g0));
-                let sdx = _mm512_mul_ps(s, dx);
+                let mut s = _mm512_add_epi32(s0, s1);
+                let at = row * nb + g0;
+                let scale = _mm512_mul_ps(dw, _mm512_maskz_loadu_ps(mask, ad.add(at)));
                 *acc = if KIND == Q4_1 {
-                    _mm512_fmadd_ps(mw, sx, _mm512_fmadd_ps(dw, sdx, *acc))
+                    let sx = _mm512_maskz_loadu_ps(mask, asum.add(at));
+                    _mm512_fmadd_ps(mw, sx, _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(s), *acc))
                 } else {
-                    _mm512_fmadd_ps(dw, _mm512_fmadd_ps(offset, sx, sdx), *acc)
+                    let nx = _mm512_maskz_loadu_epi32(mask, an.add(at));
+                    s = _mm512_sub_epi32(s, _mm512_sllv_epi32(nx, _mm512_set1_epi32(shift)));
+                    _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(s), *acc)
                 };
             }
             g0 += gn;
@@ -133,7 +132,7 @@ pub(super) unsafe fn quantize_block(xs: &[f32; QK]) -> ([i8; QK], f32, i32) {
     let (a, b) = (_mm512_loadu_ps(xs.as_ptr()), _mm512_loadu_ps(xs.as_ptr().add(16)));
     let amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(a), _mm512_abs_ps(b)));
     let d = amax / 127.0;
-    let id = _mm512_set1_ps(if d > 0.0 { 1.0 / d } else { 0.0 });
+    let id = _mm512_set1_ps(if amax > 0.0 { 127.0 / amax } else { 0.0 });
     let (qa, qb) = (_mm512_cvtps_epi32(_mm512_mul_ps(a, id)), _mm512_cvtps_epi32(_mm512_mul_ps(b, id)));
     let sum = _mm512_reduce_add_epi32(_mm512_add_epi32(qa, qb));
     let mut q = [0i8; QK];

@@ -4,14 +4,19 @@
 //! the bytes it reads (a Q4_1 matrix is 20 bytes per 32 values, 6.4x fewer
 //! than f32).
 //!
-//! - The activations are quantised per 32-value block to int8, as llama.cpp
-//!   does (`Q8_0`/`Q8_1`): `x ~ dx * qx`, with `sx = dx * sum(qx)` kept per
-//!   block for the offset terms. A block's dot product is then an integer sum
-//!   `S = sum(code * qx)` (AVX512-VNNI `vpdpbusd`: 64 u8 x i8 products into 16
-//!   i32 sums per instruction) and a few f32 operations per block:
-//!   - Q4_0 (`w = dw * (q - 8)`): `dw * (dx * S - 8 * sx)`;
-//!   - Q4_1 (`w = dw * q + mw`): `dw * dx * S + mw * sx`;
-//!   - Q8_0 (`w = dw * q`, stored here as `q + 128`): `dw * (dx * S - 128 * sx)`.
+//! - The activations are quantised per 32-value block to int8 exactly as
+//!   llama.cpp's `Q8_0` / `Q8_1` blocks are: `qx = round(x * 127 / max|x|)`,
+//!   `dx = max|x| / 127`, then `dx` kept as f16, and (Q8_1) `sx = f16(dx * sum(qx))`
+//!   (f32 where f16 would overflow)
+//!   for Q4_1's offset term; `nx = sum(qx)` as an integer. A block's dot
+//!   product is then an integer sum `S = sum(code * qx)` (AVX512-VNNI
+//!   `vpdpbusd`: 64 u8 x i8 products into 16 i32 sums per instruction) and a
+//!   few operations per block:
+//!   - Q4_0 (`w = dw * (q - 8)`): `(dw * dx) * (S - 8 nx)`;
+//!   - Q4_1 (`w = dw * q + mw`): `(dw * dx) * S + mw * sx`;
+//!   - Q8_0 (`w = dw * q`, stored here as `q + 128`): `(dw * dx) * (S - 128 nx)`.
+//!   The offsets are subtracted in integers, so Q4_0 and Q8_0 sums are the
+//!   exact integer dot products llama.cpp computes with signed codes.
 //! - [`QMatrix`] keeps the file's bytes, regrouped once at load (the same
 //!   size): the scales of a row in one f16 array (16 of them convert in one
 //!   `vcvtph2ps`), and the codes of 16 consecutive blocks interleaved so that
@@ -218,18 +223,24 @@ impl QMatrix {
 /// 8-bit group layout of [`QMatrix`].
 pub(crate) struct QActs {
     k: usize,
+    /// Codes, `m * k`, in groups of 16 blocks.
     q: Vec<i8>,
+    /// `dx` per block (an f16 value).
     d: Vec<f32>,
+    /// `sx = f16(dx * nx)` per block.
     s: Vec<f32>,
+    /// `nx = sum(qx)` per block.
+    n: Vec<i32>,
 }
 
 impl QActs {
     /// Quantises the `m` rows of `x` (`(m, k)`, `k` a multiple of 32):
-    /// `dx = max|x| / 127`, `qx = round(x / dx)` (to nearest, ties to even),
-    /// `sx = dx * sum(qx)`.
+    /// `dx = max|x| / 127`, `qx = round(x * 127 / max|x|)` (to nearest, ties
+    /// to even),
+    /// `dx` and `sx = dx * sum(qx)` rounded to f16, as llama.cpp keeps them.
     pub(crate) fn new(x: &[f32], m: usize, k: usize) -> Self {
         let nb = k / QK;
-        let mut a = QActs { k, q: vec![0; m * k], d: vec![0.0; m * nb], s: vec![0.0; m * nb] };
+        let mut a = QActs { k, q: vec![0; m * k], d: vec![0.0; m * nb], s: vec![0.0; m * nb], n: vec![0; m * nb] };
         for r in 0..m {
             for (g0, gn) in groups(nb) {
                 for b in 0..gn {
@@ -241,8 +252,9 @@ impl QActs {
                     for (j, word) in q.chunks_exact(4).enumerate() {
                         a.q[base + j * 4 * gn..][..4].copy_from_slice(word);
                     }
-                    a.d[r * nb + blk] = d;
-                    a.s[r * nb + blk] = d * sum as f32;
+                    a.d[r * nb + blk] = as_f16(d);
+                    a.s[r * nb + blk] = as_f16(d * sum as f32);
+                    a.n[r * nb + blk] = sum;
                 }
             }
         }
@@ -253,6 +265,17 @@ impl QActs {
         let nb = self.k / QK;
         let (g0, gn) = (blk / GROUP * GROUP, (nb - blk / GROUP * GROUP).min(GROUP));
         self.q[r * self.k + g0 * QK + code_at(BlockKind::Q8_0, gn, blk - g0, v).0]
+    }
+}
+
+/// `v` rounded to f16 as llama.cpp stores its activation scales, or `v`
+/// itself where f16 would overflow (llama.cpp's would be infinite).
+fn as_f16(v: f32) -> f32 {
+    let h = f16::from_f32(v).to_f32();
+    if h.is_finite() {
+        h
+    } else {
+        v
     }
 }
 
@@ -273,7 +296,7 @@ fn quantize_block_scalar(xs: &[f32; QK]) -> ([i8; QK], f32, i32) {
     const MAGIC: f32 = 12_582_912.0;
     let amax = xs.iter().fold(0f32, |a, v| a.max(v.abs()));
     let d = amax / 127.0;
-    let id = if d > 0.0 { 1.0 / d } else { 0.0 };
+    let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
     let q: [i8; QK] = std::array::from_fn(|v| (((xs[v] * id + MAGIC) - MAGIC) as i32).clamp(-127, 127) as i8);
     let sum = q.iter().map(|&v| v as i32).sum();
     (q, d, sum)
@@ -287,12 +310,12 @@ pub(crate) fn dot_reference(w: &QMatrix, j: usize, a: &QActs, r: usize) -> f32 {
     let mut acc = 0f32;
     for blk in 0..nb {
         let s: i32 = (0..QK).map(|v| w.code(j, blk, v) as i32 * a.q_at(r, blk, v) as i32).sum();
-        let (dx, sx) = (a.d[r * nb + blk], a.s[r * nb + blk]);
-        let dw = w.d[j * nb + blk].to_f32();
+        let (dx, sx, nx) = (a.d[r * nb + blk], a.s[r * nb + blk], a.n[r * nb + blk]);
+        let scale = w.d[j * nb + blk].to_f32() * dx;
         acc += match w.kind {
-            BlockKind::Q4_0 => dw * (dx * s as f32 - 8.0 * sx),
-            BlockKind::Q4_1 => dw * (dx * s as f32) + w.m[j * nb + blk].to_f32() * sx,
-            BlockKind::Q8_0 => dw * (dx * s as f32 - 128.0 * sx),
+            BlockKind::Q4_0 => scale * (s - 8 * nx) as f32,
+            BlockKind::Q4_1 => scale * s as f32 + w.m[j * nb + blk].to_f32() * sx,
+            BlockKind::Q8_0 => scale * (s - 128 * nx) as f32,
         };
     }
     acc

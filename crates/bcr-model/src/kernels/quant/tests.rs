@@ -4,12 +4,14 @@
 //! 15 / 255), with shapes that leave short groups (18 and 17 blocks).
 //!
 //! Tolerance, stated per block type by one formula: quantising the
-//! activations to int8 moves each `x_i` by at most `dx / 2` (`dx = max|x| /
-//! 127` of its block), so `|y - y_f32| <= sum_i |w_i| * dx_b / 2`, plus f32
-//! rounding of the per-block terms, `1e-5 * sum_b M_b * sum_i (|x_i| +
-//! dx_b)` with `M_b = 128 |dw_b| + |mw_b|` (Q4_0 and Q8_0 subtract an offset
-//! of 8 or 128 codes, so their terms can cancel). The kernel and its scalar
-//! twin do the same integer sums: they agree within the rounding term.
+//! activations to int8 moves each `x_i` by at most `dx / 2 + 127 |dx -
+//! f16(dx)|` (`dx = max|x| / 127` of its block, kept as f16 as llama.cpp
+//! does; all of `x_i` where `dx` rounds to 0 in f16), so `|y - y_f32| <=
+//! sum_i |w_i| * that`; Q4_1 adds its offset term's f16 `sx`, `|mw| *
+//! (sum |x| + 32 dx) * 2^-11`; plus f32 rounding of the per-block terms,
+//! `1e-5 * sum_b M_b * sum_i (|x_i| + dx_b)` with `M_b = 128 |dw_b| + |mw_b|`.
+//! The kernel and its scalar twin do the same integer sums: they agree
+//! within the rounding term.
 
 use super::*;
 use crate::load::gguf::GgmlType;
@@ -79,8 +81,16 @@ fn tolerance(kind: BlockKind, raw: &[u8], w: &[f32], x: &[f32]) -> (f64, f64) {
         let dw = f16::from_le_bytes([head[0], head[1]]).to_f32().abs() as f64;
         let mw =
             if kind == BlockKind::Q4_1 { f16::from_le_bytes([head[2], head[3]]).to_f32().abs() as f64 } else { 0.0 };
-        let dx = xb.iter().fold(0f32, |a, v| a.max(v.abs())) as f64 / 127.0;
-        quant += wb.iter().map(|v| v.abs() as f64).sum::<f64>() * dx / 2.0;
+        let dx = xb.iter().fold(0f32, |a, v| a.max(v.abs())) / 127.0;
+        let dx16 = f16::from_f32(dx).to_f32() as f64;
+        let dx = dx as f64;
+        // |x_i - dx16 * qx_i|: half a step, plus 127 codes of the f16
+        // rounding of dx (all of x where dx rounds to 0).
+        let err = |x: f32| if dx16 == 0.0 { x.abs() as f64 } else { dx / 2.0 + 127.0 * (dx - dx16).abs() };
+        let xsum: f64 = xb.iter().map(|v| v.abs() as f64).sum();
+        quant += wb.iter().zip(xb).map(|(w, &x)| w.abs() as f64 * err(x)).sum::<f64>();
+        // Q4_1's offset term uses sx rounded to f16 (2^-11 relative).
+        quant += mw * (xsum + 32.0 * dx) * 4.9e-4;
         round += 1e-5 * (128.0 * dw + mw) * xb.iter().map(|v| v.abs() as f64 + dx).sum::<f64>();
     }
     (quant * 1.001 + round, round)
