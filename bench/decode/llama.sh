@@ -35,11 +35,16 @@ if [ -z "$python" ]; then
   fi
   python=$venv/bin/python
 fi
-(cd "$root" && cargo build --release -q -p bcr-model --example decode --example bound)
-probe=$root/target/release/examples/decode
+# CARGO_ARGS: extra cargo arguments (e.g. --config for a shared target dir).
+# shellcheck disable=SC2086
+(cd "$root" && cargo build --release -q ${CARGO_ARGS:-} -p bcr-model --example decode --example bound)
+release=${CARGO_TARGET_DIR:-$root/target}/release/examples
 export GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
 work=$root/target/bench-decode
-mkdir -p "$work"
+mkdir -p "$work/bin"
+# Copies, so that another build of the same target dir cannot swap them mid-run.
+cp "$release/decode" "$release/bound" "$work/bin/"
+probe=$work/bin/decode
 : > "$work/llama-side.jsonl"
 # The prompts of run.sh (written by it; the same generator inline here).
 python3 - "$work/prompts.jsonl" <<'PY'
@@ -83,7 +88,7 @@ done
 # The native path against the bandwidth bound (bytes of the quantised
 # weights per token), as run.sh measures f32 and bf16.
 printf "\n%-6s %10s %12s %14s %12s %9s %7s\n" dtype weight-MB window-GB/s best-pass-GB/s decode-tok/s fraction strict
-RAYON_NUM_THREADS=$threads "$root/target/release/examples/bound" "$gguf" "$work/prompts.jsonl" native "${ROUNDS:-9}" 64 |
+RAYON_NUM_THREADS=$threads "$work/bin/bound" "$gguf" "$work/prompts.jsonl" native "${ROUNDS:-9}" 64 |
   tee "$work/bound-native.jsonl" | python3 -c '
 import json, statistics, sys
 rows = [json.loads(l) for l in sys.stdin]

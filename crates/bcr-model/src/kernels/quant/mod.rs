@@ -6,15 +6,14 @@
 //!
 //! - The activations are quantised per 32-value block to int8 exactly as
 //!   llama.cpp's `Q8_0` / `Q8_1` blocks are: `qx = round(x * 127 / max|x|)`,
-//!   `dx = max|x| / 127`, then `dx` kept as f16, and (Q8_1) `sx = f16(dx * sum(qx))`
-//!   (f32 where f16 would overflow)
-//!   for Q4_1's offset term; `nx = sum(qx)` as an integer. A block's dot
-//!   product is then an integer sum `S = sum(code * qx)` (AVX512-VNNI
-//!   `vpdpbusd`: 64 u8 x i8 products into 16 i32 sums per instruction) and a
-//!   few operations per block:
-//!   - Q4_0 (`w = dw * (q - 8)`): `(dw * dx) * (S - 8 nx)`;
-//!   - Q4_1 (`w = dw * q + mw`): `(dw * dx) * S + mw * sx`;
-//!   - Q8_0 (`w = dw * q`, stored here as `q + 128`): `(dw * dx) * (S - 128 nx)`.
+//!   `dx = max|x| / 127`, then `dx` kept as f16, and (Q8_1) `sx = f16(dx *
+//!   sum(qx))` for Q4_1's offset term (f32 where f16 would overflow); `nx =
+//!   sum(qx)` as an integer. A block's dot product is then an integer sum `S
+//!   = sum(code * qx)` (AVX512-VNNI `vpdpbusd`: 64 u8 x i8 products into 16
+//!   i32 sums per instruction) and a few operations per block:
+//!   Q4_0 (`w = dw * (q - 8)`): `(dw * dx) * (S - 8 nx)`;
+//!   Q4_1 (`w = dw * q + mw`): `(dw * dx) * S + mw * sx`;
+//!   Q8_0 (`w = dw * q`, stored here as `q + 128`): `(dw * dx) * (S - 128 nx)`.
 //!   The offsets are subtracted in integers, so Q4_0 and Q8_0 sums are the
 //!   exact integer dot products llama.cpp computes with signed codes.
 //! - [`QMatrix`] keeps the file's bytes, regrouped once at load (the same
