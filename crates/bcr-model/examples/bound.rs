@@ -1,6 +1,7 @@
 //! Single-stream decode against the memory-bandwidth bound, measured side
 //! by side in one process. A batch-1 decode step reads every weight once
-//! (`CausalLm::decode_weights`), so it can produce at most `read bandwidth
+//! (`CausalLm::decode_weights`; a quantised model also its blocks,
+//! `decode_block_bytes`), so it can produce at most `read bandwidth
 //! / weight bytes` tokens per second. Each round decodes `NEW` greedy
 //! tokens between two read windows of `WINDOW_SECS` that pass over those
 //! very weights again and again (each of rayon's threads one contiguous
@@ -18,7 +19,7 @@
 //!   physical pages), so the bound reads the weights, not a copy.
 //!
 //! ```text
-//! RAYON_NUM_THREADS=2 cargo run --release -p bcr-model --example bound -- MODEL PROMPTS.jsonl [f32|bf16] [ROUNDS] [NEW]
+//! RAYON_NUM_THREADS=2 cargo run --release -p bcr-model --example bound -- MODEL PROMPTS.jsonl [f32|bf16|native] [ROUNDS] [NEW]
 //! ```
 //!
 //! Prints one JSON line per round and a summary line with the median
@@ -26,20 +27,16 @@
 
 use std::time::Instant;
 
-use bcr_model::{generate_with_stats, DType, LoadOptions, Model, SamplingConfig};
+use bcr_model::{generate_with_stats, LoadOptions, Model, SamplingConfig, WeightDtype};
 use rayon::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     bcr_model::tune_cpu_threads();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 2 {
-        return Err("usage: bound MODEL PROMPTS.jsonl [f32|bf16] [ROUNDS] [NEW]".into());
+        return Err("usage: bound MODEL PROMPTS.jsonl [f32|bf16|native] [ROUNDS] [NEW]".into());
     }
-    let dtype = match args.get(2).map(String::as_str) {
-        None | Some("f32") => DType::F32,
-        Some("bf16") => DType::BF16,
-        Some(other) => return Err(format!("dtype {other:?}: f32 or bf16").into()),
-    };
+    let dtype = WeightDtype::parse(args.get(2).map_or("f32", String::as_str))?;
     let rounds: usize = args.get(3).map_or(Ok(7), |s| s.parse())?;
     let new: usize = args.get(4).map_or(Ok(64), |s| s.parse())?;
     let mut model = Model::load(&args[0], &LoadOptions { device: bcr_model::Device::Cpu, dtype })?;
@@ -54,6 +51,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (st, layout) in &guards {
         spans.push(bytes_of(st, layout)?);
     }
+    // A quantised model (`native`): the blocks of its matrices, beside the
+    // dense vectors (norms) above.
+    spans.extend(model.lm.decode_block_bytes());
     let bytes: usize = spans.iter().map(|s| s.len()).sum();
     let cfg = SamplingConfig { max_new_tokens: new, temperature: 0.0, ..Default::default() };
     let run = |cfg: &SamplingConfig| {

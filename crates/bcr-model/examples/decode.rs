@@ -1,26 +1,25 @@
 //! Decode-throughput probe for `bench/decode/run.sh`: loads a model, takes
 //! the first `batch` prompts of a JSONL file (`{"prompt": ...}`, raw text),
 //! generates `new` greedy tokens per row with end-of-sequence ignored, and
-//! prints one JSON line with prefill and decode tokens/s.
+//! prints one JSON line with prefill and decode tokens/s and the resident
+//! memory of the process once the model is loaded (`rss_mb_loaded`, from
+//! `/proc/self/status`: the weights in their loaded form, plus the binary).
 //!
-//! cargo run --release -p bcr-model --example decode -- MODEL PROMPTS.jsonl BATCH NEW [f32|bf16] [cpu|cuda:K]
+//! cargo run --release -p bcr-model --example decode -- MODEL PROMPTS.jsonl BATCH NEW [f32|bf16|native] [cpu|cuda:K]
 
-use bcr_model::{generate_with_stats, DType, LoadOptions, Model, SamplingConfig};
+use bcr_model::{generate_with_stats, LoadOptions, Model, SamplingConfig, WeightDtype};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     bcr_model::tune_cpu_threads();
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 4 {
-        return Err("usage: decode MODEL PROMPTS.jsonl BATCH NEW [f32|bf16] [cpu|cuda:K]".into());
+        return Err("usage: decode MODEL PROMPTS.jsonl BATCH NEW [f32|bf16|native] [cpu|cuda:K]".into());
     }
     let (batch, new): (usize, usize) = (args[2].parse()?, args[3].parse()?);
-    let dtype = match args.get(4).map(String::as_str) {
-        None | Some("f32") => DType::F32,
-        Some("bf16") => DType::BF16,
-        Some(other) => return Err(format!("dtype {other:?}: f32 or bf16").into()),
-    };
+    let dtype = WeightDtype::parse(args.get(4).map_or("f32", String::as_str))?;
     let device = bcr_model::parse_device(args.get(5).map_or("cpu", String::as_str))?;
     let mut model = Model::load(&args[0], &LoadOptions { device: device.clone(), dtype })?;
+    let rss_mb_loaded = rss_mb();
     model.tokenizer.set_eos_ids(Vec::new());
     let text = std::fs::read_to_string(&args[1])?;
     let mut prompts = Vec::new();
@@ -49,7 +48,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "prefill_s": s.prefill_secs,
         "decode_s": s.decode_secs,
         "decode_tok_s": decoded as f64 / s.decode_secs,
+        "prefill_tok_s": s.prompt_tokens as f64 / s.prefill_secs,
+        "rss_mb_loaded": rss_mb_loaded,
     });
     println!("{line}");
     Ok(())
+}
+
+/// The process's resident memory in MB (`VmRSS`), or -1 where unknown.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok());
+    kb.map_or(-1.0, |kb| kb / 1024.0)
 }

@@ -35,6 +35,48 @@ pub fn device_index(spec: &str) -> Result<Option<usize>> {
     }
 }
 
+/// The weights' precision at inference, as `--dtype` spells it: a float
+/// dtype every weight is converted to at load, or `native`, which keeps a
+/// GGUF file's quantised blocks as stored (Q4_0, Q4_1 and Q8_0 on bcr's
+/// AVX512-VNNI kernel, other block types on candle's quantised matmul;
+/// activations in f32). Where there is nothing to keep (safetensors) or no
+/// kernel for it (a GPU), `native` loads f32. Training always converts
+/// ([`parse_dtype`]): gradients need float weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightDtype {
+    /// Converted to this dtype at load.
+    Float(DType),
+    /// A GGUF file's quantised blocks kept as stored.
+    Native,
+}
+
+impl WeightDtype {
+    /// `native`, or a float dtype as [`parse_dtype`] reads it.
+    pub fn parse(spec: &str) -> Result<Self> {
+        if spec == "native" {
+            return Ok(WeightDtype::Native);
+        }
+        parse_dtype(spec).map(WeightDtype::Float).map_err(|_| Error::Device {
+            spec: spec.to_string(),
+            message: "expected a dtype: native (a GGUF file's own quantisation), f32, bf16, f16 or f64".into(),
+        })
+    }
+
+    /// The dtype dense weights take: the float dtype, f32 for `native`.
+    pub fn float(self) -> DType {
+        match self {
+            WeightDtype::Float(d) => d,
+            WeightDtype::Native => DType::F32,
+        }
+    }
+}
+
+impl From<DType> for WeightDtype {
+    fn from(d: DType) -> Self {
+        WeightDtype::Float(d)
+    }
+}
+
 /// `f32`, `bf16`, `f16` or `f64` as a candle dtype.
 pub fn parse_dtype(spec: &str) -> Result<DType> {
     match spec {
@@ -93,6 +135,10 @@ mod tests {
     fn cpu_and_dtypes_parse() {
         assert!(parse_device("cpu").unwrap().is_cpu());
         assert_eq!(parse_dtype("bf16").unwrap(), DType::BF16);
+        assert_eq!(WeightDtype::parse("native").unwrap(), WeightDtype::Native);
+        assert_eq!(WeightDtype::parse("bf16").unwrap(), WeightDtype::Float(DType::BF16));
+        assert_eq!(WeightDtype::Native.float(), DType::F32);
+        assert!(parse_dtype("native").is_err(), "training converts: no native dtype there");
         assert_eq!(device_name(&Device::Cpu), "cpu");
     }
 
@@ -104,6 +150,8 @@ mod tests {
         assert!(e.contains("\"x\""), "{e}");
         let e = parse_dtype("fp8").unwrap_err().to_string();
         assert!(e.contains("fp8") && e.contains("bf16"), "{e}");
+        let e = WeightDtype::parse("q4").unwrap_err().to_string();
+        assert!(e.contains("q4") && e.contains("native"), "{e}");
     }
 
     #[cfg(not(feature = "cuda"))]

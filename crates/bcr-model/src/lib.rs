@@ -63,7 +63,7 @@ pub use arch::init::{init_varmap, InitOptions};
 pub use arch::ops;
 pub use candle_core::{DType, Device, Tensor};
 pub use candle_nn::{VarBuilder, VarMap};
-pub use device::{device_index, device_name, parse_device, parse_dtype, tune_cpu_threads};
+pub use device::{device_index, device_name, parse_device, parse_dtype, tune_cpu_threads, WeightDtype};
 pub use error::{Error, Result};
 pub use generate::logprobs::{completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair};
 pub use generate::sampling::{self, row_seed, SamplingConfig};

@@ -15,7 +15,7 @@ const FIXTURES: [&str; 3] = ["tiny-llama", "tiny-qwen2", "tiny-qwen3"];
 
 fn load(name: &str, dtype: DType) -> bcr_model::CausalLm {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
-    load_hf_dir(&dir, &HfLoadOptions { device: Device::Cpu, dtype }).unwrap().1
+    load_hf_dir(&dir, &HfLoadOptions { device: Device::Cpu, dtype: dtype.into() }).unwrap().1
 }
 
 fn ids(b: usize, t: usize, vocab: usize, salt: usize) -> Tensor {

@@ -68,7 +68,7 @@ fn transformers_reference_logits_on_device() {
     let Some(dev) = device() else { return };
     for name in ["tiny-llama", "tiny-qwen2", "tiny-qwen3"] {
         let dir = repo("tests/fixtures").join(name);
-        let (_cfg, lm) = load_hf_dir(&dir, &HfLoadOptions { device: dev.clone(), dtype: DType::F32 }).unwrap();
+        let (_cfg, lm) = load_hf_dir(&dir, &HfLoadOptions { device: dev.clone(), dtype: DType::F32.into() }).unwrap();
         let refs = candle_core::safetensors::load(dir.join("reference.safetensors"), &Device::Cpu).unwrap();
         let x = refs["ids"].to_dtype(DType::U32).unwrap().to_device(&dev).unwrap();
         let logits = lm.forward(&x, &vec![0; x.dim(0).unwrap()], None).unwrap();
@@ -148,8 +148,8 @@ fn logprob_gradients_match_cpu() {
 fn greedy_generation_matches_cpu() {
     let Some(dev) = device() else { return };
     let spec = repo("../../assets/demo/warm-start").to_string_lossy().into_owned();
-    let cpu = Model::load(&spec, &LoadOptions { device: Device::Cpu, dtype: DType::F32 }).unwrap();
-    let gpu = Model::load(&spec, &LoadOptions { device: dev.clone(), dtype: DType::F32 }).unwrap();
+    let cpu = Model::load(&spec, &LoadOptions { device: Device::Cpu, dtype: DType::F32.into() }).unwrap();
+    let gpu = Model::load(&spec, &LoadOptions { device: dev.clone(), dtype: DType::F32.into() }).unwrap();
     let prompts: Vec<Vec<u32>> =
         ["Problem 1: 12 + 7 = ?", "Problem 1: 3 * 4 = ?\nProblem 2: 9 - 5 = ?", "Problem 1: 2 + 2 = ?"]
             .iter()
@@ -176,8 +176,8 @@ fn greedy_generation_matches_cpu() {
 fn bf16_on_device_tracks_f32() {
     let Some(dev) = device() else { return };
     let spec = repo("../../assets/demo/warm-start").to_string_lossy().into_owned();
-    let cpu = Model::load(&spec, &LoadOptions { device: Device::Cpu, dtype: DType::F32 }).unwrap();
-    let gpu = Model::load(&spec, &LoadOptions { device: dev.clone(), dtype: DType::BF16 }).unwrap();
+    let cpu = Model::load(&spec, &LoadOptions { device: Device::Cpu, dtype: DType::F32.into() }).unwrap();
+    let gpu = Model::load(&spec, &LoadOptions { device: dev.clone(), dtype: DType::BF16.into() }).unwrap();
     let text = "Problem 1: 12 + 7 = ?\nProblem 2: 30 - 8 = ?\nAnswer 1: 12 + 7 = 19. \\boxed{19}\nAnswer 2: 30 - 8 = 22. \\boxed{22}";
     let seq = cpu.tokenizer.encode(text, true).unwrap();
     let a = cpu.lm.forward(&ids(std::slice::from_ref(&seq), &Device::Cpu), &[0], None).unwrap();

@@ -12,7 +12,7 @@ fn fixture() -> PathBuf {
 }
 
 fn opts() -> HfLoadOptions {
-    HfLoadOptions { device: Device::Cpu, dtype: DType::F32 }
+    HfLoadOptions { device: Device::Cpu, dtype: DType::F32.into() }
 }
 
 fn weights() -> HashMap<String, Tensor> {

@@ -22,7 +22,7 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
 
 fn compare(name: &str) {
     let dir = fixture(name);
-    let (_cfg, lm) = load_hf_dir(&dir, &HfLoadOptions { device: Device::Cpu, dtype: DType::F32 }).unwrap();
+    let (_cfg, lm) = load_hf_dir(&dir, &HfLoadOptions { device: Device::Cpu, dtype: DType::F32.into() }).unwrap();
     let refs = candle_core::safetensors::load(dir.join("reference.safetensors"), &Device::Cpu).unwrap();
     let ids = refs["ids"].to_dtype(DType::U32).unwrap();
     let b = ids.dim(0).unwrap();

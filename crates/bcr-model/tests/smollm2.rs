@@ -26,7 +26,7 @@ fn model() -> Option<Model> {
         eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
         return None;
     };
-    let opts = LoadOptions { device: Device::Cpu, dtype: DType::F32 };
+    let opts = LoadOptions { device: Device::Cpu, dtype: DType::F32.into() };
     Some(Model::load(path.to_str().unwrap(), &opts).unwrap())
 }
 
@@ -75,7 +75,8 @@ fn smollm2_bf16_on_the_cpu_tracks_the_f32_reference() {
         eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
         return;
     };
-    let m = Model::load(path.to_str().unwrap(), &LoadOptions { device: Device::Cpu, dtype: DType::BF16 }).unwrap();
+    let m =
+        Model::load(path.to_str().unwrap(), &LoadOptions { device: Device::Cpu, dtype: DType::BF16.into() }).unwrap();
     assert_eq!((m.lm.dtype(), m.lm.compute_dtype()), (DType::BF16, DType::F32));
     let fx = fixture();
     let (prompt, greedy) = (ids(&fx["prompt_ids"]), ids(&fx["greedy_ids"]));

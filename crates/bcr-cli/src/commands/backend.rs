@@ -27,9 +27,11 @@ pub struct BackendArgs {
     /// `--features cuda`). Example: `--device cuda:0`.
     #[arg(long, default_value = "cpu")]
     pub device: String,
-    /// Weight precision of the native backend: f32, bf16 or f16. On the CPU,
+    /// Weight precision of the native backend: native (a GGUF file's
+    /// quantised blocks kept as stored, on the CPU; safetensors checkpoints,
+    /// and any model on a GPU, load as f32), f32, bf16 or f16. On the CPU,
     /// bf16 keeps the matrices in bf16 and computes in f32. Example: `--dtype bf16`.
-    #[arg(long, default_value = "f32")]
+    #[arg(long, default_value = "native")]
     pub dtype: String,
     /// Requests in flight at once (HTTP backend), or decoded together (native
     /// backend). Example: `--concurrency 32`.
@@ -74,7 +76,7 @@ impl BackendArgs {
             model: model.to_string(),
             load: bcr_model::LoadOptions {
                 device: bcr_model::parse_device(&self.device).context("--device")?,
-                dtype: bcr_model::parse_dtype(&self.dtype).context("--dtype")?,
+                dtype: bcr_model::WeightDtype::parse(&self.dtype).context("--dtype")?,
             },
             batch: self.concurrency,
         })

@@ -78,10 +78,12 @@ pub struct Args {
     /// Sequences decoded together. Example: --batch-size 32
     #[arg(long, value_name = "N", default_value_t = 32)]
     batch_size: usize,
-    /// Weight precision: f32, bf16 or f16. On the CPU, bf16 keeps the
-    /// matrices in bf16 and computes in f32 (fastest decode on CPUs with
-    /// AVX512_BF16). Example: --dtype bf16
-    #[arg(long, value_name = "DTYPE", default_value = "f32")]
+    /// Weight precision: native (a GGUF file's quantised blocks kept as
+    /// stored, computing in f32 on the CPU: fastest decode, a quarter of the
+    /// memory; safetensors checkpoints, and any model on a GPU, load as
+    /// f32), f32, bf16 or f16. On the CPU,
+    /// bf16 keeps the matrices in bf16 and computes in f32. Example: --dtype bf16
+    #[arg(long, value_name = "DTYPE", default_value = "native")]
     dtype: String,
     /// Where the model runs: cpu or cuda:K (needs a build with `--features cuda`). Example: --device cuda:0
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
@@ -101,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.samples == 0 || args.batch_size == 0 {
         bail!("--samples and --batch-size must be at least 1 (got {} and {})", args.samples, args.batch_size);
     }
-    let dtype = bcr_model::parse_dtype(&args.dtype).context("--dtype")?;
+    let dtype = bcr_model::WeightDtype::parse(&args.dtype).context("--dtype")?;
     let device = bcr_model::parse_device(&args.device).context("--device")?;
     let prompts = match (&args.prompt, &args.input) {
         (Some(p), _) => vec![Prompt { id: None, text: p.clone() }],

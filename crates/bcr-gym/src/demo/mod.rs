@@ -253,7 +253,7 @@ fn evaluate(
     // `validate` has checked both keys.
     let load = bcr_model::LoadOptions {
         device: bcr_model::parse_device(&cfg.train.model.device)?,
-        dtype: bcr_model::parse_dtype(&cfg.train.model.dtype)?,
+        dtype: bcr_model::parse_dtype(&cfg.train.model.dtype)?.into(),
     };
     let backend = BackendSpec::Native { model: model.display().to_string(), load, batch: e.batch };
     let report = ReportOptions {

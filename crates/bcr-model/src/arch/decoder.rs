@@ -28,22 +28,50 @@
 //! constructor serves mmaped safetensors, dequantized GGUF tensors renamed
 //! to HF names, and a `VarMap` for training.
 
+use std::collections::HashMap;
+
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use super::cache::{KvCache, RowSpan};
 use super::config::{Arch, ModelConfig};
+use super::weight::Weight;
 use crate::error::{Error, Result};
 use crate::kernels::attend::decode_attention;
-use crate::ops::{
-    attention_mask, grouped_attention, linear, linear_many, rms_norm, rope_heads, silu_mlp, silu_mul, Rotary,
-};
+use crate::ops::{attention_mask, grouped_attention, rms_norm, rope_heads, silu_mul, Rotary};
+
+/// Quantised matrices by HF name (`model.layers.0.mlp.up_proj.weight`),
+/// which take the place of the `VarBuilder`'s tensors of that name.
+pub(crate) type QuantWeights = HashMap<String, Weight>;
+
+/// Where the constructors find their tensors: the `VarBuilder`, and the
+/// quantised matrices that replace some of its tensors.
+#[derive(Clone)]
+struct Source<'a> {
+    vb: VarBuilder<'a>,
+    quant: &'a QuantWeights,
+}
+
+impl Source<'_> {
+    fn pp(&self, name: impl ToString) -> Self {
+        Source { vb: self.vb.pp(name), quant: self.quant }
+    }
+
+    /// The matrix `(out, in)` named `weight` here: quantised if the file's
+    /// blocks were kept, else the builder's tensor.
+    fn matrix(&self, out: usize, inp: usize) -> Result<Weight> {
+        match self.quant.get(&format!("{}.weight", self.vb.prefix())) {
+            Some(w) => Ok(w.clone()),
+            None => Ok(Weight::Dense(self.vb.get((out, inp), "weight")?)),
+        }
+    }
+}
 
 struct Attention {
-    q: (Tensor, Option<Tensor>),
-    k: (Tensor, Option<Tensor>),
-    v: (Tensor, Option<Tensor>),
-    o: (Tensor, Option<Tensor>),
+    q: (Weight, Option<Tensor>),
+    k: (Weight, Option<Tensor>),
+    v: (Weight, Option<Tensor>),
+    o: (Weight, Option<Tensor>),
     qk_norm: Option<(Tensor, Tensor)>,
     heads: usize,
     kv_heads: usize,
@@ -51,14 +79,15 @@ struct Attention {
     eps: f64,
 }
 
-fn weight(vb: &VarBuilder, out: usize, inp: usize, bias: bool) -> Result<(Tensor, Option<Tensor>)> {
-    let w = vb.get((out, inp), "weight")?;
-    let b = if bias { Some(vb.get(out, "bias")?) } else { None };
+fn weight(src: &Source, out: usize, inp: usize, bias: bool) -> Result<(Weight, Option<Tensor>)> {
+    let w = src.matrix(out, inp)?;
+    let b = if bias { Some(src.vb.get(out, "bias")?) } else { None };
     Ok((w, b))
 }
 
 impl Attention {
-    fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &ModelConfig, src: Source) -> Result<Self> {
+        let vb = &src.vb;
         let (d, hd) = (cfg.hidden_size, cfg.head_dim);
         let (h, kv) = (cfg.num_attention_heads, cfg.num_key_value_heads);
         let qk_norm = match cfg.arch {
@@ -66,10 +95,10 @@ impl Attention {
             Arch::Llama | Arch::Qwen2 => None,
         };
         Ok(Attention {
-            q: weight(&vb.pp("q_proj"), h * hd, d, cfg.qkv_bias)?,
-            k: weight(&vb.pp("k_proj"), kv * hd, d, cfg.qkv_bias)?,
-            v: weight(&vb.pp("v_proj"), kv * hd, d, cfg.qkv_bias)?,
-            o: weight(&vb.pp("o_proj"), d, h * hd, cfg.o_bias)?,
+            q: weight(&src.pp("q_proj"), h * hd, d, cfg.qkv_bias)?,
+            k: weight(&src.pp("k_proj"), kv * hd, d, cfg.qkv_bias)?,
+            v: weight(&src.pp("v_proj"), kv * hd, d, cfg.qkv_bias)?,
+            o: weight(&src.pp("o_proj"), d, h * hd, cfg.o_bias)?,
             qk_norm,
             heads: h,
             kv_heads: kv,
@@ -84,10 +113,10 @@ impl Attention {
         let hd = self.head_dim;
         let ws = [(&self.q.0, self.q.1.as_ref()), (&self.k.0, self.k.1.as_ref()), (&self.v.0, self.v.1.as_ref())];
         // Generation: the three projections in one pass of the decode kernel.
-        let proj = if cache.is_some() { linear_many(x, &ws)? } else { None };
+        let proj = if cache.is_some() { Weight::linear_many(x, &ws)? } else { None };
         let [q, k, v] = match proj.map(<[Tensor; 3]>::try_from) {
             Some(Ok(qkv)) => qkv,
-            _ => [linear(x, ws[0].0, ws[0].1)?, linear(x, ws[1].0, ws[1].1)?, linear(x, ws[2].0, ws[2].1)?],
+            _ => [ws[0].0.linear(x, ws[0].1)?, ws[1].0.linear(x, ws[1].1)?, ws[2].0.linear(x, ws[2].1)?],
         };
         let q = q.reshape((b, t, self.heads, hd))?;
         let k = k.reshape((b, t, self.kv_heads, hd))?;
@@ -112,14 +141,14 @@ impl Attention {
             None => grouped_attention(&q, &k, &v, ctx.mask.as_ref(), scale)?,
         };
         let y = y.transpose(1, 2)?.reshape((b, t, self.heads * hd))?;
-        linear(&y, &self.o.0, self.o.1.as_ref())
+        self.o.0.linear(&y, self.o.1.as_ref())
     }
 }
 
 struct Mlp {
-    gate: Tensor,
-    up: Tensor,
-    down: Tensor,
+    gate: Weight,
+    up: Weight,
+    down: Weight,
 }
 
 struct Layer {
@@ -130,17 +159,17 @@ struct Layer {
 }
 
 impl Layer {
-    fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+    fn new(cfg: &ModelConfig, src: Source) -> Result<Self> {
         let (d, m) = (cfg.hidden_size, cfg.intermediate_size);
-        let mvb = vb.pp("mlp");
+        let (vb, mlp) = (&src.vb, src.pp("mlp"));
         Ok(Layer {
             input_norm: vb.pp("input_layernorm").get(d, "weight")?,
-            attn: Attention::new(cfg, vb.pp("self_attn"))?,
+            attn: Attention::new(cfg, src.pp("self_attn"))?,
             post_norm: vb.pp("post_attention_layernorm").get(d, "weight")?,
             mlp: Mlp {
-                gate: mvb.pp("gate_proj").get((m, d), "weight")?,
-                up: mvb.pp("up_proj").get((m, d), "weight")?,
-                down: mvb.pp("down_proj").get((d, m), "weight")?,
+                gate: mlp.pp("gate_proj").matrix(m, d)?,
+                up: mlp.pp("up_proj").matrix(m, d)?,
+                down: mlp.pp("down_proj").matrix(d, m)?,
             },
         })
     }
@@ -152,11 +181,12 @@ impl Layer {
         let n = rms_norm(&h, &self.post_norm, eps)?;
         let m = &self.mlp;
         // Generation: gate and up in one pass of the decode kernel.
-        let gate_up = if decoding { linear_many(&n, &[(&m.gate, None), (&m.up, None)])? } else { None };
-        let y = match gate_up.map(<[Tensor; 2]>::try_from) {
-            Some(Ok([g, u])) => linear(&silu_mul(&g, &u)?, &m.down, None)?,
-            _ => silu_mlp(&n, &m.gate, &m.up, &m.down)?,
+        let gate_up = if decoding { Weight::linear_many(&n, &[(&m.gate, None), (&m.up, None)])? } else { None };
+        let [g, u] = match gate_up.map(<[Tensor; 2]>::try_from) {
+            Some(Ok(gu)) => gu,
+            _ => [m.gate.linear(&n, None)?, m.up.linear(&n, None)?],
         };
+        let y = m.down.linear(&silu_mul(&g, &u)?, None)?;
         Ok((&h + y)?)
     }
 }
@@ -179,13 +209,19 @@ struct StepCtx {
     eps: f64,
 }
 
+/// What a decode step reads: a vector or a matrix.
+enum Read<'a> {
+    Tensor(&'a Tensor),
+    Matrix(&'a Weight),
+}
+
 /// A decoder-only causal language model (Llama / Qwen2 / Qwen3).
 pub struct CausalLm {
     cfg: ModelConfig,
-    embed: Tensor,
+    embed: Weight,
     layers: Vec<Layer>,
     norm: Tensor,
-    lm_head: Tensor,
+    lm_head: Weight,
     inv_freq: Vec<f64>,
     rope_scale: f64,
     /// The dtype of the activations: the weights' own, or f32 after
@@ -209,13 +245,21 @@ impl std::fmt::Debug for CausalLm {
 impl CausalLm {
     /// Build the model from `vb` (HF tensor names, see the module doc).
     pub fn new(cfg: &ModelConfig, vb: VarBuilder) -> Result<Self> {
+        Self::with_quantised(cfg, vb, &QuantWeights::new())
+    }
+
+    /// [`CausalLm::new`] with some matrices (by HF name) kept as a GGUF
+    /// file's quantised blocks, for inference: activations are f32.
+    pub(crate) fn with_quantised(cfg: &ModelConfig, vb: VarBuilder, quant: &QuantWeights) -> Result<Self> {
         let (v, d) = (cfg.vocab_size, cfg.hidden_size);
-        let mvb = vb.pp("model");
-        let embed = mvb.pp("embed_tokens").get((v, d), "weight")?;
-        let layers =
-            (0..cfg.num_hidden_layers).map(|i| Layer::new(cfg, mvb.pp("layers").pp(i))).collect::<Result<Vec<_>>>()?;
-        let norm = mvb.pp("norm").get(d, "weight")?;
-        let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { vb.pp("lm_head").get((v, d), "weight")? };
+        let src = Source { vb, quant };
+        let model = src.pp("model");
+        let embed = model.pp("embed_tokens").matrix(v, d)?;
+        let layers = (0..cfg.num_hidden_layers)
+            .map(|i| Layer::new(cfg, model.pp("layers").pp(i)))
+            .collect::<Result<Vec<_>>>()?;
+        let norm = model.vb.pp("norm").get(d, "weight")?;
+        let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { src.pp("lm_head").matrix(v, d)? };
         let (inv_freq, rope_scale) = cfg.rope_inv_freq();
         let compute = embed.dtype();
         Ok(CausalLm { cfg: cfg.clone(), embed, layers, norm, lm_head, inv_freq, rope_scale, compute })
@@ -262,22 +306,46 @@ impl CausalLm {
     /// only as a tied head: its input side reads one row per token). Their
     /// bytes are what bounds a batch-1 step by memory bandwidth.
     pub fn decode_weights(&self) -> Vec<&Tensor> {
+        let reads = self.decode_reads().into_iter();
+        reads
+            .filter_map(|r| match r {
+                Read::Tensor(t) => Some(t),
+                Read::Matrix(w) => w.dense(),
+            })
+            .collect()
+    }
+
+    /// The bytes of the quantised matrices a decode step reads, in the
+    /// order it reads them (empty for a dense model); with
+    /// [`CausalLm::decode_weights`], everything a batch-1 step reads.
+    pub fn decode_block_bytes(&self) -> Vec<&[u8]> {
+        let reads = self.decode_reads().into_iter();
+        reads
+            .flat_map(|r| match r {
+                Read::Tensor(_) => Vec::new(),
+                Read::Matrix(w) => w.block_bytes(),
+            })
+            .collect()
+    }
+
+    fn decode_reads(&self) -> Vec<Read<'_>> {
         let mut out = Vec::new();
         for l in &self.layers {
-            out.push(&l.input_norm);
+            out.push(Read::Tensor(&l.input_norm));
             let a = &l.attn;
             for (w, b) in [&a.q, &a.k, &a.v] {
-                out.push(w);
-                out.extend(b.as_ref());
+                out.push(Read::Matrix(w));
+                out.extend(b.as_ref().map(Read::Tensor));
             }
             if let Some((qn, kn)) = &a.qk_norm {
-                out.extend([qn, kn]);
+                out.extend([Read::Tensor(qn), Read::Tensor(kn)]);
             }
-            out.push(&a.o.0);
-            out.extend(a.o.1.as_ref());
-            out.extend([&l.post_norm, &l.mlp.gate, &l.mlp.up, &l.mlp.down]);
+            out.push(Read::Matrix(&a.o.0));
+            out.extend(a.o.1.as_ref().map(Read::Tensor));
+            out.push(Read::Tensor(&l.post_norm));
+            out.extend([Read::Matrix(&l.mlp.gate), Read::Matrix(&l.mlp.up), Read::Matrix(&l.mlp.down)]);
         }
-        out.extend([&self.norm, &self.lm_head]);
+        out.extend([Read::Tensor(&self.norm), Read::Matrix(&self.lm_head)]);
         out
     }
 
@@ -288,12 +356,20 @@ impl CausalLm {
 
     /// The device the weights live on.
     pub fn device(&self) -> &Device {
-        self.embed.device()
+        self.norm.device()
     }
 
-    /// The dtype of the weights.
+    /// The dtype of the weights (f32 where a GGUF file's quantised blocks
+    /// were kept: they compute in f32).
     pub fn dtype(&self) -> DType {
         self.embed.dtype()
+    }
+
+    /// Whether some matrices are a GGUF file's quantised blocks
+    /// (`--dtype native`): inference only.
+    pub fn is_quantised(&self) -> bool {
+        let quantised = |w: &Weight| w.dense().is_none();
+        quantised(&self.embed) || self.decode_reads().iter().any(|r| matches!(r, Read::Matrix(w) if quantised(w)))
     }
 
     /// The dtype of the activations (see [`CausalLm::with_f32_activations`]).
@@ -365,7 +441,7 @@ impl CausalLm {
     /// Project hidden states `(.., d)` to logits `(.., V)` (f32, or f64
     /// for an f64 model).
     pub fn logits(&self, hidden: &Tensor) -> Result<Tensor> {
-        let out = linear(hidden, &self.lm_head, None)?;
+        let out = self.lm_head.linear(hidden, None)?;
         match out.dtype() {
             DType::F64 | DType::F32 => Ok(out),
             _ => Ok(out.to_dtype(DType::F32)?),

@@ -13,21 +13,22 @@ use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 
 use crate::error::{Error, Result};
-use crate::CausalLm;
 use crate::ModelConfig;
+use crate::{CausalLm, WeightDtype};
 
 /// Where and in which precision to load weights.
 #[derive(Debug, Clone)]
 pub struct HfLoadOptions {
     /// Device for the weights.
     pub device: Device,
-    /// Weights are converted to this dtype on load.
-    pub dtype: DType,
+    /// The weights' precision: converted to a float dtype on load, or a
+    /// GGUF file's quantised blocks kept (`native`; safetensors: f32).
+    pub dtype: WeightDtype,
 }
 
 impl Default for HfLoadOptions {
     fn default() -> Self {
-        HfLoadOptions { device: Device::Cpu, dtype: DType::F32 }
+        HfLoadOptions { device: Device::Cpu, dtype: WeightDtype::Float(DType::F32) }
     }
 }
 
@@ -123,7 +124,7 @@ pub fn load_hf_dir(dir: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Cau
         st.tensors().into_iter().map(|(name, view)| (name, view.shape().to_vec())).collect();
     check_tensors(&cfg, &found, &dir.display().to_string())?;
     // SAFETY: as above.
-    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, opts.dtype, &opts.device)? };
+    let vb = unsafe { VarBuilder::from_mmaped_safetensors(&files, opts.dtype.float(), &opts.device)? };
     let lm = crate::arch::decoder::for_inference(CausalLm::new(&cfg, vb)?)?;
     Ok((cfg, lm))
 }

@@ -150,6 +150,17 @@ fn drive<W: Sync>(
     kernel: impl Fn(&[W], usize, usize, usize, *mut f32) + Sync,
 ) -> Vec<Vec<f32>> {
     let ns: Vec<usize> = ws.iter().map(|w| w.len() / k).collect();
+    drive_rows(&ns, m, |i, n, n0, n1, y| kernel(ws[i], n, n0, n1, y))
+}
+
+/// [`drive`] for weights known by their row counts `ns`: `kernel(i, n,
+/// n0, n1, y)` writes columns `n0..n1` of every row of weight `i`'s `(m,
+/// n)` output `y` (also the quantised kernel's driver).
+pub(crate) fn drive_rows(
+    ns: &[usize],
+    m: usize,
+    kernel: impl Fn(usize, usize, usize, usize, *mut f32) + Sync,
+) -> Vec<Vec<f32>> {
     if m == 0 {
         return ns.iter().map(|_| Vec::new()).collect();
     }
@@ -163,9 +174,9 @@ fn drive<W: Sync>(
     use rayon::prelude::*;
     blocks.par_iter().for_each(|&(i, n0)| {
         let n = ns[i];
-        kernel(ws[i], n, n0, (n0 + BLOCK).min(n), outs[i].get());
+        kernel(i, n, n0, (n0 + BLOCK).min(n), outs[i].get());
     });
-    for (y, &n) in ys.iter_mut().zip(&ns) {
+    for (y, &n) in ys.iter_mut().zip(ns) {
         // SAFETY: the blocks cover columns 0..n of every output, and the
         // kernel writes every row of its block: all m * n elements.
         unsafe { y.set_len(m * n) };

@@ -63,7 +63,7 @@ pub fn permuted_heads(arch: &str, gguf: &str, heads: usize, kv_heads: usize) -> 
 
 /// Undoes llama.cpp's Q/K row permutation in place; `data` is row-major
 /// with `rows` rows of `cols` values (a 1-D bias has `cols == 1`).
-pub fn unpermute_rows(data: &mut [f32], rows: usize, cols: usize, heads: usize) -> Result<(), String> {
+pub fn unpermute_rows<T: Copy>(data: &mut [T], rows: usize, cols: usize, heads: usize) -> Result<(), String> {
     if heads == 0 || !rows.is_multiple_of(heads) || !(rows / heads).is_multiple_of(2) || data.len() != rows * cols {
         return Err(format!("cannot un-permute {rows} x {cols} rows into {heads} heads of even size"));
     }

@@ -4,12 +4,15 @@
 //! mapping to a [`ModelConfig`] and HF-named f32/bf16 tensors that
 //! [`crate::CausalLm::new`] loads through `VarBuilder::from_tensors`.
 //!
-//! Weights are dequantized once at load time, so the model runs on candle's
-//! dense kernels; a Q4_1 file becomes ~8x larger in f32.
+//! With a float dtype, weights are dequantized once at load time and the
+//! model runs on the dense kernels (a Q4_1 file becomes ~6x larger in f32).
+//! With `native` ([`WeightDtype::Native`]), the quantised matrices keep the
+//! file's blocks (`native.rs`).
 
 mod arch;
 mod dtype;
 mod kquants;
+mod native;
 mod quants;
 
 use std::collections::HashMap;
@@ -22,7 +25,7 @@ use candle_core::{DType, Device, Tensor};
 
 pub use dtype::GgmlType;
 
-use crate::{check_tensors, CausalLm, Error, HfLoadOptions, ModelConfig, Result};
+use crate::{check_tensors, CausalLm, Error, HfLoadOptions, ModelConfig, Result, WeightDtype};
 
 /// An open GGUF file: its path and parsed header.
 #[derive(Debug, Clone)]
@@ -60,22 +63,28 @@ impl GgufFile {
     /// Dequantizes one tensor (by GGUF name) to row-major f32 values, with its
     /// row-major shape. Q/K rows of Llama files are returned in HF order.
     pub fn dequantize(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
+        let (bytes, ty, shape) = self.tensor_bytes(name)?;
+        let data = ty.dequantize(&bytes).map_err(|m| gguf_err(&self.path, format!("tensor {name}: {m}")))?;
+        Ok((data, shape))
+    }
+
+    /// One tensor's bytes as stored (whole rows of blocks; Q/K rows of
+    /// Llama files moved back to HF order), its type and row-major shape.
+    pub(crate) fn tensor_bytes(&self, name: &str) -> Result<(Vec<u8>, GgmlType, Vec<usize>)> {
         let info = self.header.tensor(name).ok_or_else(|| gguf_err(&self.path, format!("no tensor named {name}")))?;
         let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-        let bytes = read_tensor_bytes(&self.header, &mut file, info).map_err(|m| gguf_err(&self.path, m))?;
-        let mut data = tensor_type(info)
-            .and_then(|t| t.dequantize(&bytes))
-            .map_err(|m| gguf_err(&self.path, format!("tensor {name}: {m}")))?;
+        let mut bytes = read_tensor_bytes(&self.header, &mut file, info).map_err(|m| gguf_err(&self.path, m))?;
+        let ty = tensor_type(info).map_err(|m| gguf_err(&self.path, m))?;
         let shape = info.shape();
         let arch = arch::architecture(&self.header).map_err(|m| gguf_err(&self.path, m))?;
         let heads = self.head_counts()?;
         if let Some(n) = arch::permuted_heads(&arch, name, heads.0, heads.1) {
             let rows = shape.first().copied().unwrap_or(1);
-            let cols = data.len() / rows.max(1);
-            arch::unpermute_rows(&mut data, rows, cols, n)
+            let row_bytes = bytes.len() / rows.max(1);
+            arch::unpermute_rows(&mut bytes, rows, row_bytes, n)
                 .map_err(|m| gguf_err(&self.path, format!("tensor {name}: {m}")))?;
         }
-        Ok((data, shape))
+        Ok((bytes, ty, shape))
     }
 
     fn head_counts(&self) -> Result<(usize, usize)> {
@@ -121,12 +130,19 @@ pub fn load_gguf(path: &Path, opts: &HfLoadOptions) -> Result<(ModelConfig, Caus
     Ok((cfg, lm))
 }
 
-/// The network of an open GGUF file whose config is `cfg`, for inference.
+/// The network of an open GGUF file whose config is `cfg`, for inference:
+/// every tensor converted to a float dtype, or (`native`) the quantised
+/// matrices kept as stored.
 pub(crate) fn inference_model(file: &GgufFile, cfg: &ModelConfig, opts: &HfLoadOptions) -> Result<CausalLm> {
-    let tensors = file.hf_tensors(opts.dtype, &opts.device)?;
+    // The quantised kernels are CPU kernels: on a GPU `native` loads f32.
+    if opts.dtype == WeightDtype::Native && opts.device.is_cpu() {
+        return native::model(file, cfg);
+    }
+    let dtype = opts.dtype.float();
+    let tensors = file.hf_tensors(dtype, &opts.device)?;
     let shapes = tensors.iter().map(|(n, t)| (n.clone(), t.dims().to_vec())).collect();
     check_tensors(cfg, &shapes, &file.path().display().to_string())?;
-    let vb = candle_nn::VarBuilder::from_tensors(tensors, opts.dtype, &opts.device);
+    let vb = candle_nn::VarBuilder::from_tensors(tensors, dtype, &opts.device);
     crate::arch::decoder::for_inference(CausalLm::new(cfg, vb)?)
 }
 

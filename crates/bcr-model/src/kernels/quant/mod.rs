@@ -1,0 +1,361 @@
+//! `y = x @ w^T` on GGUF's 32-value quantised blocks (Q4_0, Q4_1, Q8_0),
+//! without dequantising the weight: what a batch-1 decode step of a
+//! quantised model needs, since it reads every weight once and its speed is
+//! the bytes it reads (a Q4_1 matrix is 20 bytes per 32 values, 6.4x fewer
+//! than f32).
+//!
+//! - The activations are quantised per 32-value block to int8 exactly as
+//!   llama.cpp's `Q8_0` / `Q8_1` blocks are: `qx = round(x * 127 / max|x|)`,
+//!   `dx = max|x| / 127`, then `dx` kept as f16, and (Q8_1) `sx = f16(dx *
+//!   sum(qx))` for Q4_1's offset term (f32 where f16 would overflow); `nx =
+//!   sum(qx)` as an integer. A block's dot product is then an integer sum `S
+//!   = sum(code * qx)` (AVX512-VNNI `vpdpbusd`: 64 u8 x i8 products into 16
+//!   i32 sums per instruction) and a few operations per block:
+//!   Q4_0 (`w = dw * (q - 8)`): `(dw * dx) * (S - 8 nx)`;
+//!   Q4_1 (`w = dw * q + mw`): `(dw * dx) * S + mw * sx`;
+//!   Q8_0 (`w = dw * q`, stored here as `q + 128`): `(dw * dx) * (S - 128 nx)`.
+//!   The offsets are subtracted in integers, so Q4_0 and Q8_0 sums are the
+//!   exact integer dot products llama.cpp computes with signed codes.
+//! - [`QMatrix`] keeps the file's bytes, regrouped once at load (the same
+//!   size): the scales of a row in one f16 array (16 of them convert in one
+//!   `vcvtph2ps`), and the codes of 16 consecutive blocks interleaved so that
+//!   lane `b` of every 64-byte load belongs to block `b`. The 16 integer sums
+//!   of 16 blocks then land in the 16 lanes of one register, and the scales
+//!   apply lane-wise with no horizontal reduction per block. Each group of 16
+//!   blocks (the last may be shorter: SmolLM2's rows are 18 blocks) is:
+//!   chunk `c`, lane `b` = code bytes `4c..4c + 4` of block `b`. A 4-bit
+//!   byte `j` holds value `j` (low nibble) and `j + 16` (high nibble), so the
+//!   low nibbles of chunk `c` pair with activation chunk `c` and the high
+//!   nibbles with chunk `c + 4`; activations use the 8-bit layout.
+//!
+//! [`matmul_many`] runs on rayon's threads in blocks of weight rows (the
+//! driver of [`crate::kernels::skinny`]); the AVX512-VNNI kernel needs
+//! AVX-512F/BW/VL and VNNI (checked at run time); elsewhere
+//! [`dot_reference`], the scalar twin, computes the same sums.
+//! `BCR_QUANT_KERNEL=0` loads these block types for candle's quantised
+//! matmul instead (side-by-side runs of one binary).
+
+use std::sync::OnceLock;
+
+use half::f16;
+
+type CResult<T> = candle_core::Result<T>;
+
+/// Values per block.
+pub(crate) const QK: usize = 32;
+/// Blocks interleaved in one group (one 512-bit register of i32 sums).
+const GROUP: usize = 16;
+/// Activation rows per pass of the kernel over a weight row.
+pub(crate) const ROWS: usize = 4;
+
+/// The block types this kernel reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BlockKind {
+    /// `d: f16, qs: [u8; 16]`, `w = d * (q - 8)`.
+    Q4_0,
+    /// `d: f16, m: f16, qs: [u8; 16]`, `w = d * q + m`.
+    Q4_1,
+    /// `d: f16, qs: [i8; 32]`, `w = d * q`.
+    Q8_0,
+}
+
+impl BlockKind {
+    /// Bytes of one block in a GGUF file.
+    fn file_bytes(self) -> usize {
+        match self {
+            Self::Q4_0 => 18,
+            Self::Q4_1 => 20,
+            Self::Q8_0 => 34,
+        }
+    }
+
+    /// Bytes of codes per block (16 for 4-bit, 32 for 8-bit).
+    pub(crate) fn code_bytes(self) -> usize {
+        match self {
+            Self::Q4_0 | Self::Q4_1 => 16,
+            Self::Q8_0 => 32,
+        }
+    }
+}
+
+/// Whether GGUF's Q4_0 / Q4_1 / Q8_0 matrices load for this kernel
+/// (`BCR_QUANT_KERNEL=0`: for candle's quantised matmul instead, to compare
+/// the two in one binary).
+pub(crate) fn enabled() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| std::env::var("BCR_QUANT_KERNEL").map_or(true, |v| v != "0"))
+}
+
+/// Whether the AVX512-VNNI kernel can run (else the scalar twin does).
+fn vnni() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(has_vnni)
+}
+
+fn has_vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        crate::kernels::simd::has_avx512()
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// A `(rows, cols)` matrix of quantised blocks in the kernel's layout (see
+/// the module doc): the same bytes as the file's, regrouped.
+#[derive(Debug, Clone)]
+pub(crate) struct QMatrix {
+    kind: BlockKind,
+    rows: usize,
+    cols: usize,
+    /// Codes, `rows * cols / 32 * code_bytes` (Q8_0 codes stored as `q + 128`).
+    qs: Vec<u8>,
+    /// Scales, `rows * cols / 32`.
+    d: Vec<f16>,
+    /// Q4_1's offsets, `rows * cols / 32` (empty otherwise).
+    m: Vec<f16>,
+}
+
+/// Where value `v` (0..32) of block `b` of a group of `gn` blocks lies in
+/// the group's codes: (byte offset, whether it is the high nibble).
+fn code_at(kind: BlockKind, gn: usize, b: usize, v: usize) -> (usize, bool) {
+    let (byte, high) = match kind {
+        BlockKind::Q8_0 => (v, false),
+        _ => (v % 16, v >= 16),
+    };
+    ((byte / 4) * 4 * gn + 4 * b + byte % 4, high)
+}
+
+/// The groups of a row of `nb` blocks: (first block, blocks).
+fn groups(nb: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..nb).step_by(GROUP).map(move |g0| (g0, (nb - g0).min(GROUP)))
+}
+
+impl QMatrix {
+    /// Regroups the blocks of a GGUF tensor with `rows` rows of `cols`
+    /// values (`data`: whole blocks, row after row, as in the file).
+    pub(crate) fn from_blocks(kind: BlockKind, rows: usize, cols: usize, data: &[u8]) -> Result<Self, String> {
+        let bb = kind.file_bytes();
+        if cols == 0 || !cols.is_multiple_of(QK) || data.len() != rows * cols / QK * bb {
+            return Err(format!("{} bytes are not ({rows}, {cols}) values in {kind:?} blocks", data.len()));
+        }
+        let nb = cols / QK;
+        let cb = kind.code_bytes();
+        let mut out =
+            QMatrix { kind, rows, cols, qs: vec![0; rows * nb * cb], d: Vec::with_capacity(rows * nb), m: Vec::new() };
+        let head = bb - cb;
+        for (r, row) in data.chunks_exact(nb * bb).enumerate() {
+            for (g0, gn) in groups(nb) {
+                let base = r * nb * cb + g0 * cb;
+                for b in 0..gn {
+                    let block = &row[(g0 + b) * bb..(g0 + b + 1) * bb];
+                    out.d.push(f16::from_le_bytes([block[0], block[1]]));
+                    if kind == BlockKind::Q4_1 {
+                        out.m.push(f16::from_le_bytes([block[2], block[3]]));
+                    }
+                    for (j, &c) in block[head..].iter().enumerate() {
+                        let (at, _) = code_at(kind, gn, b, j);
+                        out.qs[base + at] = if kind == BlockKind::Q8_0 { c ^ 0x80 } else { c };
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The block type.
+    pub(crate) fn kind(&self) -> BlockKind {
+        self.kind
+    }
+
+    /// `(rows, cols)`.
+    pub(crate) fn dims(&self) -> (usize, usize) {
+        (self.rows, self.cols)
+    }
+
+    /// The buffers a decode step reads (codes, scales, offsets).
+    pub(crate) fn bytes(&self) -> [&[u8]; 3] {
+        // SAFETY: f16 is two plain bytes.
+        let b = |v: &[f16]| unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), v.len() * 2) };
+        [&self.qs, b(&self.d), b(&self.m)]
+    }
+
+    /// The unsigned code of value `v` of block `blk` in row `r`
+    /// (Q8_0: `q + 128`).
+    fn code(&self, r: usize, blk: usize, v: usize) -> u8 {
+        let nb = self.cols / QK;
+        let (g0, gn) = (blk / GROUP * GROUP, (nb - blk / GROUP * GROUP).min(GROUP));
+        let (at, high) = code_at(self.kind, gn, blk - g0, v);
+        let byte = self.qs[(r * nb + g0) * self.kind.code_bytes() + at];
+        if high {
+            byte >> 4
+        } else if self.kind == BlockKind::Q8_0 {
+            byte
+        } else {
+            byte & 0x0f
+        }
+    }
+
+    /// Row `r` as f32 values (`out` holds `cols`).
+    pub(crate) fn dequantize_row(&self, r: usize, out: &mut [f32]) {
+        let nb = self.cols / QK;
+        for blk in 0..nb {
+            let d = self.d[r * nb + blk].to_f32();
+            for v in 0..QK {
+                let q = self.code(r, blk, v) as f32;
+                out[blk * QK + v] = match self.kind {
+                    BlockKind::Q4_0 => d * (q - 8.0),
+                    BlockKind::Q4_1 => d * q + self.m[r * nb + blk].to_f32(),
+                    BlockKind::Q8_0 => d * (q - 128.0),
+                };
+            }
+        }
+    }
+}
+
+/// Activation rows quantised per 32-value block (see the module doc), in the
+/// 8-bit group layout of [`QMatrix`].
+pub(crate) struct QActs {
+    k: usize,
+    /// Codes, `m * k`, in groups of 16 blocks.
+    q: Vec<i8>,
+    /// `dx` per block (an f16 value).
+    d: Vec<f32>,
+    /// `sx = f16(dx * nx)` per block.
+    s: Vec<f32>,
+    /// `nx = sum(qx)` per block.
+    n: Vec<i32>,
+}
+
+impl QActs {
+    /// Quantises the `m` rows of `x` (`(m, k)`, `k` a multiple of 32):
+    /// `dx = max|x| / 127`, `qx = round(x * 127 / max|x|)` (to nearest, ties
+    /// to even),
+    /// `dx` and `sx = dx * sum(qx)` rounded to f16, as llama.cpp keeps them.
+    pub(crate) fn new(x: &[f32], m: usize, k: usize) -> Self {
+        let nb = k / QK;
+        let mut a = QActs { k, q: vec![0; m * k], d: vec![0.0; m * nb], s: vec![0.0; m * nb], n: vec![0; m * nb] };
+        for r in 0..m {
+            for (g0, gn) in groups(nb) {
+                for b in 0..gn {
+                    let blk = g0 + b;
+                    let xs: &[f32; QK] = x[r * k + blk * QK..][..QK].try_into().expect("a whole block");
+                    let (q, d, sum) = quantize_block(xs);
+                    // Word j (values 4j..4j + 4) to chunk j, lane b.
+                    let base = r * k + g0 * QK + 4 * b;
+                    for (j, word) in q.chunks_exact(4).enumerate() {
+                        a.q[base + j * 4 * gn..][..4].copy_from_slice(word);
+                    }
+                    a.d[r * nb + blk] = as_f16(d);
+                    a.s[r * nb + blk] = as_f16(d * sum as f32);
+                    a.n[r * nb + blk] = sum;
+                }
+            }
+        }
+        a
+    }
+
+    fn q_at(&self, r: usize, blk: usize, v: usize) -> i8 {
+        let nb = self.k / QK;
+        let (g0, gn) = (blk / GROUP * GROUP, (nb - blk / GROUP * GROUP).min(GROUP));
+        self.q[r * self.k + g0 * QK + code_at(BlockKind::Q8_0, gn, blk - g0, v).0]
+    }
+}
+
+/// `v` rounded to f16 as llama.cpp stores its activation scales, or `v`
+/// itself where f16 would overflow (llama.cpp's would be infinite).
+fn as_f16(v: f32) -> f32 {
+    let h = f16::from_f32(v).to_f32();
+    if h.is_finite() {
+        h
+    } else {
+        v
+    }
+}
+
+/// One block to int8: (codes, `dx`, sum of the codes). The scalar twin's
+/// rounding adds and
+/// subtracts 1.5 * 2^23 (to nearest, ties to even, for |t| <= 127), which
+/// vectorises where `f32::round` calls libm.
+fn quantize_block(xs: &[f32; QK]) -> ([i8; QK], f32, i32) {
+    #[cfg(target_arch = "x86_64")]
+    if vnni() {
+        // SAFETY: AVX-512F/BW/VL were detected.
+        return unsafe { avx512::quantize_block(xs) };
+    }
+    quantize_block_scalar(xs)
+}
+
+fn quantize_block_scalar(xs: &[f32; QK]) -> ([i8; QK], f32, i32) {
+    const MAGIC: f32 = 12_582_912.0;
+    let amax = xs.iter().fold(0f32, |a, v| a.max(v.abs()));
+    let d = amax / 127.0;
+    let id = if amax > 0.0 { 127.0 / amax } else { 0.0 };
+    let q: [i8; QK] = std::array::from_fn(|v| (((xs[v] * id + MAGIC) - MAGIC) as i32).clamp(-127, 127) as i8);
+    let sum = q.iter().map(|&v| v as i32).sum();
+    (q, d, sum)
+}
+
+/// The scalar twin of the kernel: row `j` of `w` against activation row `r`,
+/// the same integer sums and per-block formulas (the f32 sums in another
+/// order).
+pub(crate) fn dot_reference(w: &QMatrix, j: usize, a: &QActs, r: usize) -> f32 {
+    let nb = w.cols / QK;
+    let mut acc = 0f32;
+    for blk in 0..nb {
+        let s: i32 = (0..QK).map(|v| w.code(j, blk, v) as i32 * a.q_at(r, blk, v) as i32).sum();
+        let (dx, sx, nx) = (a.d[r * nb + blk], a.s[r * nb + blk], a.n[r * nb + blk]);
+        let scale = w.d[j * nb + blk].to_f32() * dx;
+        acc += match w.kind {
+            BlockKind::Q4_0 => scale * (s - 8 * nx) as f32,
+            BlockKind::Q4_1 => scale * s as f32 + w.m[j * nb + blk].to_f32() * sx,
+            BlockKind::Q8_0 => scale * (s - 128 * nx) as f32,
+        };
+    }
+    acc
+}
+
+/// `[x @ w_i^T]` for weights that share the input `x` (`(m, k)`): one
+/// quantisation of `x` and one parallel region. Errors unless every `w_i`
+/// has `k` columns and `x` holds `m * k` values.
+pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CResult<Vec<Vec<f32>>> {
+    if k == 0 || !k.is_multiple_of(QK) || x.len() != m * k || ws.iter().any(|w| w.cols != k) {
+        candle_core::bail!(
+            "quantised matmul: input of {} values is not ({m}, {k}) for weights {:?}",
+            x.len(),
+            ws.iter().map(|w| w.dims()).collect::<Vec<_>>()
+        );
+    }
+    let a = QActs::new(x, m, k);
+    let ns: Vec<usize> = ws.iter().map(|w| w.rows).collect();
+    let vnni = vnni();
+    Ok(crate::kernels::skinny::drive_rows(&ns, m, |i, n, n0, n1, y| {
+        let w = ws[i];
+        #[cfg(target_arch = "x86_64")]
+        if vnni {
+            // SAFETY: AVX-512F/BW/VL and VNNI were detected; `drive_rows`
+            // passes rows n0..n1 <= n of w, whose columns (k) match `a`,
+            // and y points at an (m, n) output.
+            unsafe { avx512::block(w, &a, m, n0, n1, y, n) };
+            return;
+        }
+        let _ = vnni;
+        for r in 0..m {
+            for j in n0..n1 {
+                // SAFETY: y points at an (m, n) output and j < n1 <= n.
+                unsafe { *y.add(r * n + j) = dot_reference(w, j, &a, r) };
+            }
+        }
+    }))
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+#[cfg(test)]
+mod tests;
