@@ -122,7 +122,10 @@ async fn chat_inner(
         return passthrough(gw, req).await;
     }
     let (tx, rx) = oneshot::channel();
-    let (system, question) = req.question().expect("a packable request has one question");
+    // parse_request marks every request that is not one question unpackable.
+    let (system, question) = req.question().ok_or_else(|| {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "a packable request without one question")
+    })?;
     let sampling = Sampling {
         temperature: req.temperature.unwrap_or(gw.default_sampling.temperature),
         top_p: req.top_p.unwrap_or(gw.default_sampling.top_p),
