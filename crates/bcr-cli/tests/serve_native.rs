@@ -58,3 +58,59 @@ fn warm_start_callers_get_only_their_own_sections() {
     assert!(r.text.contains("--endpoint"), "{}", r.text);
     gw.stop().unwrap();
 }
+
+/// The continuous-batching native backend (what `bcr serve` runs): requests
+/// from several threads, sent at different moments, join one running batch;
+/// each is answered exactly once, with what the whole-batch schedule gives
+/// the same request alone (greedy).
+#[test]
+fn continuous_batching_answers_each_request_once_as_alone() {
+    use bcr_eval::{Backend, Flow, NativeBackend, Request};
+    use std::sync::Mutex;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/demo/warm-start");
+    let model = root.display().to_string();
+    let tasks = bcr_gym::tasks_upto(bcr_gym::Split::Test, &[], 1, 6, 11);
+    let request = |i: usize| Request {
+        messages: vec![bcr_core::ChatMessage::user(&tasks[i].question)],
+        max_tokens: 48 + 16 * i,
+        temperature: 0.0,
+        top_p: 1.0,
+        seed: i as u64,
+    };
+    let alone = NativeBackend::load(&model, 1).unwrap();
+    let want: Vec<String> = (0..tasks.len())
+        .map(|i| {
+            let out = Mutex::new(None);
+            alone
+                .run(&[request(i)], &|_, r| {
+                    *out.lock().unwrap() = Some(r.unwrap());
+                    Flow::Continue
+                })
+                .unwrap();
+            out.into_inner().unwrap().unwrap().text
+        })
+        .collect();
+    let live = NativeBackend::load(&model, 4).unwrap().continuous().unwrap();
+    assert!(live.describe().contains("continuous"));
+    let got: Mutex<Vec<(usize, String)>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for (t, chunk) in [vec![0, 1], vec![2], vec![3, 4, 5]].into_iter().enumerate() {
+            let (live, got, request) = (&live, &got, &request);
+            s.spawn(move || {
+                std::thread::sleep(Duration::from_millis(10 * t as u64));
+                let reqs: Vec<Request> = chunk.iter().map(|&i| request(i)).collect();
+                live.run(&reqs, &|k, r| {
+                    got.lock().unwrap().push((chunk[k], r.unwrap().text));
+                    Flow::Continue
+                })
+                .unwrap();
+            });
+        }
+    });
+    let mut got = got.into_inner().unwrap();
+    got.sort();
+    assert_eq!(got.iter().map(|(i, _)| *i).collect::<Vec<_>>(), (0..tasks.len()).collect::<Vec<_>>());
+    for (i, text) in got {
+        assert_eq!(text, want[i], "request {i}");
+    }
+}

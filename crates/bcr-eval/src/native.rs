@@ -8,17 +8,30 @@
 //! `max_tokens`, temperature and top-p. Each request keeps its own seed, so
 //! a resumed run draws the same samples. Token counts are the generated ids
 //! themselves (end-of-sequence included), [`TokenSource::Native`].
+//!
+//! Two schedules: whole batches (the default, what `bcr eval` uses: a
+//! sweep's results then depend on the batch size alone, so a rerun is bit
+//! for bit the same) and continuous batching ([`NativeBackend::continuous`],
+//! what `bcr serve` uses: requests join the running batch between decode
+//! steps; see `native/continuous.rs`).
 
 use crate::backend::{Backend, Flow, Request, Response, TokenSource};
 use crate::{Error, Result};
 use bcr_model::{generate_with_stats, LoadOptions, Model, SamplingConfig};
+use std::sync::mpsc::{channel, Sender};
+use std::sync::Arc;
 use std::time::Instant;
+
+#[path = "native/continuous.rs"]
+mod continuous;
 
 /// A local model as a [`Backend`].
 pub struct NativeBackend {
-    model: Model,
+    model: Arc<Model>,
     spec: String,
     batch_size: usize,
+    /// The decode thread's queue, once [`NativeBackend::continuous`] started it.
+    feed: Option<Sender<continuous::Submit>>,
 }
 
 impl std::fmt::Debug for NativeBackend {
@@ -44,7 +57,45 @@ impl NativeBackend {
         if batch_size == 0 {
             return Err(Error::Invalid("batch size (--concurrency): must be at least 1, got 0".into()));
         }
-        Ok(NativeBackend { model, spec: spec.to_string(), batch_size })
+        Ok(NativeBackend { model: Arc::new(model), spec: spec.to_string(), batch_size, feed: None })
+    }
+
+    /// Switches to continuous batching: a decode thread keeps up to
+    /// `batch_size` sequences running, and the requests of every `run` call,
+    /// from any thread, join that batch at its next step.
+    pub fn continuous(mut self) -> Result<Self> {
+        if self.feed.is_none() {
+            self.feed = Some(continuous::start(self.model.clone(), self.batch_size)?);
+        }
+        Ok(self)
+    }
+
+    /// Whether requests join a running batch ([`NativeBackend::continuous`]).
+    pub fn is_continuous(&self) -> bool {
+        self.feed.is_some()
+    }
+
+    /// Sends `requests` to the decode thread; delivers each answer as its
+    /// sequence ends.
+    fn run_continuous(
+        &self,
+        feed: &Sender<continuous::Submit>,
+        requests: &[Request],
+        on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync),
+    ) -> Result<()> {
+        let (tx, rx) = channel();
+        let submitted = Instant::now();
+        for (index, request) in requests.iter().enumerate() {
+            let s = continuous::Submit { request: request.clone(), index, submitted, reply: tx.clone() };
+            if feed.send(s).is_err() {
+                return Err(Error::Invalid("the native decode thread has stopped".into()));
+            }
+        }
+        drop(tx);
+        for (i, result) in rx.iter().take(requests.len()) {
+            on_result(i, result);
+        }
+        Ok(())
     }
 
     /// Requests decoded together.
@@ -108,10 +159,14 @@ fn batches(requests: &[Request], size: usize) -> Vec<Vec<(usize, &Request)>> {
 
 impl Backend for NativeBackend {
     fn describe(&self) -> String {
-        format!("native bcr-model `{}` (CPU, f32, batches of {})", self.spec, self.batch_size)
+        let schedule = if self.is_continuous() { "continuous batching" } else { "batches" };
+        format!("native bcr-model `{}` ({schedule} of up to {})", self.spec, self.batch_size)
     }
 
     fn run(&self, requests: &[Request], on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync)) -> Result<()> {
+        if let Some(feed) = &self.feed {
+            return self.run_continuous(feed, requests, on_result);
+        }
         for batch in batches(requests, self.batch_size) {
             if self.run_batch(&batch, on_result)? == Flow::Stop {
                 break;

@@ -67,7 +67,7 @@ pub use device::{device_index, device_name, parse_device, parse_dtype, tune_cpu_
 pub use error::{Error, Result};
 pub use generate::logprobs::{completion_logprobs, full_logits, CompletionLogprobs, Grad, LogprobOptions, SeqPair};
 pub use generate::sampling::{self, row_seed, SamplingConfig};
-pub use generate::{generate, generate_with_stats, FinishReason, GenerateStats, Generation};
+pub use generate::{generate, generate_with_stats, Admit, Engine, FinishReason, GenerateStats, Generation};
 pub use load::gguf::{load_gguf, GgmlType, GgufFile};
 pub use load::hf::{check_tensors, load_hf_dir, resolve_hub, safetensors_files, HfLoadOptions};
 pub use load::model::{Checkpoint, LoadOptions, Model, ModelSource};

@@ -112,6 +112,7 @@ impl Shared {
         let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
         c.observe(secs * 1000.0);
         self.metrics.n_floor.set(c.floor() as i64);
+        self.metrics.n_cap.set(c.gain_cap() as i64);
     }
 }
 
@@ -203,26 +204,21 @@ pub async fn dispatch(mut rx: mpsc::UnboundedReceiver<Job>, shared: Arc<Shared>)
 /// Starts every pack that is due while backend slots are free. `draining`:
 /// the server is shutting down, so nothing waits for company any more.
 fn start_packs(groups: &mut Groups, shared: &Arc<Shared>, draining: bool) {
-    let per_call = shared.upstream.packs_per_call().max(1);
     while groups.len() > 0 {
         let Ok(permit) = shared.slots.clone().try_acquire_owned() else { return };
-        let mut packs: Vec<Pack> = Vec::new();
-        while packs.len() < per_call {
-            let free = (shared.slots.available_permits() + 1) * per_call - packs.len();
-            let n = shared.controller.lock().unwrap_or_else(|p| p.into_inner()).decide(groups.len(), free);
-            let now = if draining { Instant::now() + shared.max_wait } else { Instant::now() };
-            let Some(jobs) = groups.take(n, now, shared.max_wait) else { break };
-            shared.waiting.fetch_sub(jobs.len(), Ordering::SeqCst);
-            shared.metrics.pack_size.observe(jobs.len() as f64);
-            packs.push(Pack { id: shared.pack_id(), jobs });
-        }
-        if packs.is_empty() {
+        let free = shared.slots.available_permits() + 1;
+        let n = shared.controller.lock().unwrap_or_else(|p| p.into_inner()).decide(groups.len(), free);
+        let now = if draining { Instant::now() + shared.max_wait } else { Instant::now() };
+        let Some(jobs) = groups.take(n, now, shared.max_wait) else {
             return; // permit dropped: nothing is due yet
-        }
+        };
+        shared.waiting.fetch_sub(jobs.len(), Ordering::SeqCst);
+        shared.metrics.pack_size.observe(jobs.len() as f64);
+        let pack = Pack { id: shared.pack_id(), jobs };
         let slot = Slot::new(shared.clone(), permit);
         tokio::task::spawn_blocking(move || {
             let slot = slot; // the whole slot, so it is freed when the call ends
-            run_call(&slot.shared, packs);
+            run_call(&slot.shared, vec![pack]);
         });
     }
 }

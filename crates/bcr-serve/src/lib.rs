@@ -24,7 +24,7 @@
 //!     batch: 8,
 //! };
 //! let mut config = ServeConfig::new("bcr-demo");
-//! config.set_policy(&NPolicy::Adaptive, 8, 30_000.0, 2.0)?;
+//! config.set_policy(&NPolicy::Adaptive, 8, 30_000.0, (2.0, 0.05))?;
 //! let running = bcr_serve::spawn(config, Upstream::open(&spec)?, "127.0.0.1:0")?;
 //! println!("serving on http://{}/v1", running.addr());
 //! running.stop()?;

@@ -10,10 +10,26 @@
 //!   latency of the last `window` answers: above `--slo-ms` the floor rises
 //!   by one (questions then wait up to `--max-wait-ms` to be grouped, which
 //!   raises throughput per call); below half the SLO it falls by one. N is
-//!   `max(queue term, floor)`, capped at `--max-n`.
+//!   `max(queue term, floor)`, capped at `--max-n` and at the *gain cap*.
+//! - The gain cap: packing pays only while tokens per answer fall (a pack of
+//!   N costs about N times its tokens per answer in decode steps, so
+//!   answers per second scale with 1 / tokens per answer), and every extra
+//!   question in a context costs accuracy. The controller keeps the mean
+//!   completion tokens per answer of the packs of each N it has sent, and
+//!   lets N reach `k + 1` only if going from `k - 1` to `k` cut tokens per
+//!   answer by at least `--min-gain` (5%); an N with fewer than `window`
+//!   measured answers counts as untried (not judged), and N may go one step
+//!   past the largest tried N, so the curve is explored one step at a time
+//!   and only when the queue asks for it. Without it, a queue term of
+//!   `waiting / free slots` packs as many questions as are waiting: on the
+//!   demo model at 64 requests/s that meant N of about 5, where tokens per
+//!   answer no longer fall, at 6.8 s p95 and 13 points of accuracy lost
+//!   (bench/results/2026-12-07-serve-short).
 //! - `curve:SUMMARY`: adaptive, with the cap lowered to the largest N of a
 //!   `bcr eval` summary of the same model whose accuracy drop from N = 1 is
-//!   within `--max-acc-drop` points (and every smaller measured N's too).
+//!   within `--max-acc-drop` points (and every smaller measured N's too),
+//!   and the summary's tokens per problem used for the gain cap in place of
+//!   (until they are measured) the gateway's own.
 //!
 //! Why the floor cannot oscillate: it moves one step at a time, only after a
 //! full window of answers measured *since its last move* (the window is
@@ -90,8 +106,22 @@ pub struct ControllerConfig {
     pub max_n: usize,
     /// The p95 latency target in milliseconds (`--slo-ms`).
     pub slo_ms: f64,
-    /// Answers per latency window (the floor moves at most once per window).
+    /// Answers per latency window (the floor moves at most once per window);
+    /// also the answers an N needs before its tokens per answer count.
     pub window: usize,
+    /// The least relative cut in tokens per answer that justifies one more
+    /// question per pack (`--min-gain`, 0.05).
+    pub min_gain: f64,
+    /// Tokens per answer by N known in advance (a `bcr eval` summary).
+    pub prior: Vec<(usize, f64)>,
+}
+
+impl ControllerConfig {
+    /// `fixed:K` (`Some(K)`) or adaptive (`None`) up to `max_n`, with the
+    /// defaults for the rest (window 32, min gain 5%, no prior).
+    pub fn new(fixed: Option<usize>, max_n: usize, slo_ms: f64) -> Self {
+        ControllerConfig { fixed, max_n, slo_ms, window: 32, min_gain: 0.05, prior: Vec::new() }
+    }
 }
 
 /// The N controller (see the module doc).
@@ -101,6 +131,8 @@ pub struct Controller {
     floor: usize,
     recent: VecDeque<f64>,
     moves: usize,
+    /// Measured (sum of tokens per answer weighted by answers, answers) by N.
+    tokens: std::collections::BTreeMap<usize, (f64, usize)>,
 }
 
 impl Controller {
@@ -108,7 +140,8 @@ impl Controller {
     pub fn new(cfg: ControllerConfig) -> Self {
         let cap = cfg.max_n.max(1);
         let window = cfg.window.max(1);
-        Controller { cfg: ControllerConfig { max_n: cap, window, ..cfg }, floor: 1, recent: VecDeque::new(), moves: 0 }
+        let cfg = ControllerConfig { max_n: cap, window, ..cfg };
+        Controller { cfg, floor: 1, recent: VecDeque::new(), moves: 0, tokens: Default::default() }
     }
 
     /// Records the latency of one answer (arrival to answer, milliseconds),
@@ -134,6 +167,43 @@ impl Controller {
         self.recent.clear();
     }
 
+    /// Records a pack of `n` questions that used `tokens_per_answer`
+    /// completion tokens per question.
+    pub fn observe_pack(&mut self, n: usize, tokens_per_answer: f64) {
+        if n == 0 || !tokens_per_answer.is_finite() {
+            return;
+        }
+        let e = self.tokens.entry(n).or_default();
+        e.0 += tokens_per_answer * n as f64;
+        e.1 += n;
+    }
+
+    /// Mean tokens per answer at `n`: measured once `window` answers are,
+    /// else the prior's, else unknown.
+    pub fn tokens_per_answer(&self, n: usize) -> Option<f64> {
+        match self.tokens.get(&n) {
+            Some(&(sum, count)) if count >= self.cfg.window => Some(sum / count as f64),
+            _ => self.cfg.prior.iter().find(|(k, _)| *k == n).map(|&(_, t)| t),
+        }
+    }
+
+    /// The largest N the measured gains allow (see the module doc): the
+    /// first `k` whose successor is known to cut tokens per answer by less
+    /// than `min_gain`, and at most one step past the largest known N.
+    pub fn gain_cap(&self) -> usize {
+        let known = (1..=self.cfg.max_n).filter(|&n| self.tokens_per_answer(n).is_some()).max().unwrap_or(1);
+        let mut cap = (known + 1).min(self.cfg.max_n);
+        for k in 1..cap {
+            if let (Some(a), Some(b)) = (self.tokens_per_answer(k), self.tokens_per_answer(k + 1)) {
+                if b > a * (1.0 - self.cfg.min_gain) {
+                    cap = k;
+                    break;
+                }
+            }
+        }
+        cap
+    }
+
     /// N for the next pack, with `waiting` packable questions and
     /// `free_slots` backend slots free (at least one).
     pub fn decide(&self, waiting: usize, free_slots: usize) -> usize {
@@ -141,7 +211,7 @@ impl Controller {
             return k;
         }
         let queue = waiting.div_ceil(free_slots.max(1));
-        queue.max(self.floor).clamp(1, self.cfg.max_n)
+        queue.max(self.floor).clamp(1, self.cfg.max_n.min(self.gain_cap()))
     }
 
     /// The p95 of the latencies of the current window, if any.

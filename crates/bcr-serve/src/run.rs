@@ -57,7 +57,7 @@ impl ServeConfig {
                 budget: 4096,
                 budget_mode: BudgetMode::Total,
             },
-            controller: ControllerConfig { fixed: None, max_n: 8, slo_ms: 30_000.0, window: 32 },
+            controller: ControllerConfig::new(None, 8, 30_000.0),
             max_wait: Duration::from_millis(50),
             max_queue: 1024,
             api_keys: None,
@@ -68,28 +68,48 @@ impl ServeConfig {
     }
 
     /// Sets the N policy: `max_n` caps N (a curve lowers it further to the
-    /// largest N within `max_acc_drop` points of N = 1's accuracy).
-    pub fn set_policy(&mut self, policy: &NPolicy, max_n: usize, slo_ms: f64, max_acc_drop: f64) -> Result<()> {
+    /// largest N within `max_acc_drop` points of N = 1's accuracy, and
+    /// gives the tokens per answer the gain cap starts from); `min_gain`
+    /// is the least cut in tokens per answer worth one more question.
+    pub fn set_policy(&mut self, policy: &NPolicy, max_n: usize, slo_ms: f64, limits: (f64, f64)) -> Result<()> {
+        let (max_acc_drop, min_gain) = limits;
         if max_n == 0 || slo_ms.is_nan() || slo_ms <= 0.0 {
             return Err(Error::Invalid(format!("--max-n {max_n} and --slo-ms {slo_ms}: both must be positive")));
         }
-        let (fixed, cap) = match policy {
-            NPolicy::Fixed(k) => (Some(*k), *k),
-            NPolicy::Adaptive => (None, max_n),
-            NPolicy::Curve(path) => (None, max_n.min(curve_cap(path, max_acc_drop)?)),
+        if !(0.0..1.0).contains(&min_gain) {
+            return Err(Error::Invalid(format!("--min-gain {min_gain}: must be in [0, 1)")));
+        }
+        let window = self.controller.window;
+        self.controller = match policy {
+            NPolicy::Fixed(k) => ControllerConfig::new(Some(*k), *k, slo_ms),
+            NPolicy::Adaptive => ControllerConfig::new(None, max_n, slo_ms),
+            NPolicy::Curve(path) => {
+                let (cap, prior) = curve(path, max_acc_drop)?;
+                ControllerConfig { prior, ..ControllerConfig::new(None, max_n.min(cap), slo_ms) }
+            }
         };
-        self.controller = ControllerConfig { fixed, max_n: cap, slo_ms, window: self.controller.window };
+        self.controller.window = window;
+        self.controller.min_gain = min_gain;
         Ok(())
     }
 }
 
-/// The N a `bcr eval` summary allows (`path`: the run directory or its `summary.json`).
-fn curve_cap(path: &Path, max_acc_drop: f64) -> Result<usize> {
+/// What a `bcr eval` summary says (`path`: the run directory or its
+/// `summary.json`): the N it allows, and tokens per problem by N
+/// (benchmarks averaged).
+fn curve(path: &Path, max_acc_drop: f64) -> Result<(usize, Vec<(usize, f64)>)> {
     let dir: PathBuf =
         if path.is_file() { path.parent().map(Path::to_path_buf).unwrap_or_default() } else { path.into() };
     let summary = bcr_eval::load_summary(&dir)?;
     let rows: Vec<(usize, f64)> = summary.rows.iter().map(|r| (r.n, r.accuracy)).collect();
-    curve_limit(&rows, max_acc_drop).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))
+    let cap = curve_limit(&rows, max_acc_drop).map_err(|e| Error::Invalid(format!("{}: {e}", dir.display())))?;
+    let mut by_n: std::collections::BTreeMap<usize, (f64, usize)> = Default::default();
+    for r in &summary.rows {
+        let e = by_n.entry(r.n).or_default();
+        e.0 += r.tokens_per_problem;
+        e.1 += 1;
+    }
+    Ok((cap, by_n.into_iter().map(|(n, (sum, k))| (n, sum / k as f64)).collect()))
 }
 
 /// Reads an API-key file: one key per line; blank lines and `#` comments skipped.

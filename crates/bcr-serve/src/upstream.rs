@@ -1,6 +1,6 @@
 //! The model behind the gateway: `bcr-eval`'s backends, shared with
 //! `bcr eval` (one HTTP client, one generation path). Both are blocking;
-//! the gateway calls them on tokio's blocking threads.
+//! the gateway calls them on tokio's blocking threads, one pack per call.
 
 use bcr_eval::{Backend, BackendSpec, HttpBackend, NativeBackend};
 
@@ -22,7 +22,7 @@ impl Upstream {
         Ok(match spec {
             BackendSpec::Http(c) => Upstream::Http(Box::new(HttpBackend::new(c.clone())?)),
             BackendSpec::Native { model, load, batch } => {
-                Upstream::Native(Box::new(NativeBackend::load_with(model, *batch, load)?))
+                Upstream::Native(Box::new(NativeBackend::load_with(model, *batch, load)?.continuous()?))
             }
         })
     }
@@ -35,20 +35,12 @@ impl Upstream {
         }
     }
 
-    /// Backend calls in flight at once: the HTTP concurrency, or one batched
-    /// decode at a time for the native runtime (the CPU or GPU is shared).
+    /// Packs in flight at once: the HTTP concurrency, or the sequences the
+    /// native runtime decodes together (continuous batching: a pack joins
+    /// the running batch at its next step, so each pack is its own call).
     pub fn slots(&self) -> usize {
         match self {
             Upstream::Http(b) => b.config().concurrency,
-            Upstream::Native(_) => 1,
-        }
-    }
-
-    /// Packs sent in one backend call: one per HTTP request; up to the batch
-    /// size for the native runtime, which decodes them together.
-    pub fn packs_per_call(&self) -> usize {
-        match self {
-            Upstream::Http(_) => 1,
             Upstream::Native(b) => b.batch_size(),
         }
     }

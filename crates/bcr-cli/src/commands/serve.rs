@@ -40,6 +40,11 @@ pub struct Args {
     /// With `curve:`: the largest accuracy drop from N = 1, in points. Example: `--max-acc-drop 2`.
     #[arg(long, default_value_t = 2.0)]
     max_acc_drop: f64,
+    /// Adaptive: one more question per pack only while the last one cut tokens
+    /// per answer by at least this fraction (measured per N, or from the curve).
+    /// Example: `--min-gain 0.05`.
+    #[arg(long, default_value_t = 0.05)]
+    min_gain: f64,
     /// Longest a question waits to be grouped, in milliseconds. Example: `--max-wait-ms 50`.
     #[arg(long, default_value_t = 50)]
     max_wait_ms: u64,
@@ -85,7 +90,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         None => model_name(args.backend.model.as_deref().unwrap_or(default)),
     });
     let mut config = ServeConfig::new(&name);
-    config.set_policy(&args.policy, args.max_n, args.slo_ms, args.max_acc_drop)?;
+    config.set_policy(&args.policy, args.max_n, args.slo_ms, (args.max_acc_drop, args.min_gain))?;
     config.max_wait = Duration::from_millis(args.max_wait_ms);
     config.max_queue = args.max_queue;
     config.max_body_bytes = args.max_body_bytes;

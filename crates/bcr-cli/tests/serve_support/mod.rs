@@ -11,7 +11,7 @@ use std::time::Duration;
 /// A gateway config for tests: `policy`, a short wait, a small budget.
 pub fn config(policy: &str, max_n: usize) -> ServeConfig {
     let mut c = ServeConfig::new("test-model");
-    c.set_policy(&policy.parse::<NPolicy>().unwrap(), max_n, 60_000.0, 100.0).unwrap();
+    c.set_policy(&policy.parse::<NPolicy>().unwrap(), max_n, 60_000.0, (100.0, 0.05)).unwrap();
     c.max_wait = Duration::from_millis(30);
     c.packer.budget = 64;
     c

@@ -94,6 +94,64 @@ impl KvCache {
         Ok(())
     }
 
+    /// Adds the rows of `other` after this cache's rows (continuous
+    /// batching: sequences prefilled apart join a running batch). The side
+    /// with fewer slots is left-padded with invalid slots, so every row's
+    /// real slots stay in order and the next call appends at one column.
+    pub fn extend_rows(&mut self, other: KvCache) -> Result<()> {
+        if other.valid.is_empty() {
+            return Ok(());
+        }
+        if self.valid.is_empty() {
+            *self = other;
+            return Ok(());
+        }
+        if other.layers.len() != self.layers.len() {
+            return Err(Error::Input(format!(
+                "extend_rows: a cache of {} layers joins one of {}",
+                other.layers.len(),
+                self.layers.len()
+            )));
+        }
+        let len = self.len.max(other.len);
+        let (mine, theirs) = (self.len, other.len);
+        for (a, b) in self.layers.iter_mut().zip(other.layers) {
+            let ((ak, av), (bk, bv)) = match (a.take(), b) {
+                (Some(x), Some(y)) => (x, y),
+                _ => return Err(Error::Input("extend_rows: a layer was never filled".into())),
+            };
+            let k = Tensor::cat(&[&left_pad(&ak, mine, len)?, &left_pad(&bk, theirs, len)?], 0)?;
+            let v = Tensor::cat(&[&left_pad(&av, mine, len)?, &left_pad(&bv, theirs, len)?], 0)?;
+            *a = Some((k, v));
+        }
+        let pad = |rows: Vec<Vec<bool>>, have: usize| {
+            rows.into_iter().map(move |r| std::iter::repeat_n(false, len - have).chain(r).collect::<Vec<_>>())
+        };
+        let mine_rows = std::mem::take(&mut self.valid);
+        self.valid = pad(mine_rows, mine).chain(pad(other.valid, theirs)).collect();
+        self.len = len;
+        Ok(())
+    }
+
+    /// Drops leading slots that no row uses (padding of rows that joined
+    /// late, once the older rows have left).
+    pub fn trim_front(&mut self) -> Result<()> {
+        let first = self.valid.iter().map(|r| r.iter().position(|&v| v).unwrap_or(r.len())).min().unwrap_or(0);
+        if first == 0 {
+            return Ok(());
+        }
+        let keep = self.len - first;
+        for (k, v) in self.layers.iter_mut().flatten() {
+            *k = k.narrow(2, first, keep)?.contiguous()?;
+            *v = v.narrow(2, first, keep)?.contiguous()?;
+        }
+        for r in &mut self.valid {
+            r.drain(..first);
+        }
+        self.len = keep;
+        Ok(())
+    }
+
     /// Append `k`, `v` `(b, kv, t, d)` for `layer`; returns views of all
     /// `(b, kv, len + t, d)` slots.
     pub(crate) fn append(&mut self, layer: usize, k: &Tensor, v: &Tensor) -> Result<(Tensor, Tensor)> {
@@ -121,4 +179,16 @@ impl KvCache {
         *entry = Some(grown);
         Ok(views)
     }
+}
+
+/// The first `have` slots of a cache buffer `(b, kv, cap, d)`, left-padded
+/// with zeros to `len` slots.
+fn left_pad(t: &Tensor, have: usize, len: usize) -> Result<Tensor> {
+    let used = t.narrow(2, 0, have)?;
+    if have == len {
+        return Ok(used.contiguous()?);
+    }
+    let (b, kv, _, d) = t.dims4()?;
+    let zeros = Tensor::zeros((b, kv, len - have, d), t.dtype(), t.device())?;
+    Ok(Tensor::cat(&[&zeros, &used], 2)?)
 }

@@ -180,3 +180,64 @@ fn bad_prompts_are_rejected() {
     assert!(err.contains("1 seeds for 3 prompts"), "{err}");
     assert!(generate(&lm, &tok, &[], &greedy(4)).unwrap().is_empty());
 }
+
+/// Continuous batching: sequences that join a running batch, at different
+/// steps and with their own budgets and seeds, get exactly what each would
+/// get alone, and the padding of late joiners is trimmed as rows leave.
+#[test]
+fn sequences_joining_a_running_batch_equal_each_alone() {
+    let lm = tiny_model();
+    let tok = Tokenizer::bytes_for_tests(vec![]);
+    let cfg = |n| SamplingConfig { max_new_tokens: n, temperature: 0.8, top_k: 40, ..Default::default() };
+    let ps = prompts();
+    let seqs = [(0u64, &ps[2], 9usize, 5u64), (1, &ps[1], 14, 6), (2, &ps[0], 4, 7), (3, &ps[1], 6, 8)];
+    let admit = |&(id, p, n, seed): &(u64, &Vec<u32>, usize, u64)| Admit { id, prompt: p.clone(), cfg: cfg(n), seed };
+    let mut engine = Engine::new(&lm, &tok);
+    let mut got: HashMap<u64, Generation> = HashMap::new();
+    engine.admit(vec![admit(&seqs[0])]).unwrap();
+    let mut step = 0;
+    let mut longest = 0;
+    while !engine.is_empty() || step < 5 {
+        match step {
+            2 => engine.admit(vec![admit(&seqs[1]), admit(&seqs[2])]).unwrap(),
+            5 => engine.admit(vec![admit(&seqs[3])]).unwrap(),
+            _ => {}
+        }
+        if !engine.is_empty() {
+            got.extend(engine.advance().unwrap());
+        }
+        longest = longest.max(engine.cache_len());
+        step += 1;
+    }
+    assert_eq!(got.len(), 4);
+    for &(id, p, n, seed) in &seqs {
+        let (alone, _) = generate_with_stats(&lm, &tok, std::slice::from_ref(p), &[seed], &cfg(n)).unwrap();
+        assert_eq!(got[&id].tokens, alone[0].tokens, "sequence {id}");
+        assert_eq!(got[&id].tokens.len(), n);
+        for (a, b) in got[&id].logprobs.iter().zip(&alone[0].logprobs) {
+            assert!((a - b).abs() < 1e-5, "sequence {id}: {a} vs {b}");
+        }
+    }
+    // Never more slots than the longest row needs plus the padding of one
+    // join (prompt 2 is 20 tokens + 9 generated; sequence 1 runs to step 16).
+    assert!(longest <= 20 + 14 + 2, "cache grew to {longest} slots");
+}
+
+#[test]
+fn a_bad_admission_leaves_the_running_batch_untouched() {
+    let lm = tiny_model();
+    let tok = Tokenizer::bytes_for_tests(vec![]);
+    let mut engine = Engine::new(&lm, &tok);
+    let ok = Admit { id: 1, prompt: vec![7, 8], cfg: greedy(3), seed: 0 };
+    engine.admit(vec![ok.clone()]).unwrap();
+    let bad = Admit { id: 2, prompt: vec![], ..ok.clone() };
+    let err = engine.admit(vec![ok, bad]).unwrap_err().to_string();
+    assert!(err.contains("prompt 1 is empty"), "{err}");
+    assert_eq!(engine.len(), 1);
+    let mut done = Vec::new();
+    while !engine.is_empty() {
+        done.extend(engine.advance().unwrap());
+    }
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].1.tokens, argmax_chain(&lm, &[7, 8], 3, &[]));
+}

@@ -1,8 +1,11 @@
 //! The controller on a simulated load: synthetic time in milliseconds, a
 //! backend with `slots` calls at once whose call on a pack of N takes
-//! `base + per * N` ms (packing saves the per-call cost), arrivals every
-//! `gap` ms, and the dispatcher rule of `crate::batcher` (a group goes when
-//! it has N questions or its oldest has waited `max_wait`).
+//! `base + per * N * shrink(N)` ms (packing saves the per-call cost, and a
+//! BCR model writes `shrink(N)` times the tokens per answer it writes
+//! alone), arrivals every `gap` ms, and the dispatcher rule of
+//! `crate::batcher` (a group goes when it has N questions or its oldest has
+//! waited `max_wait`). The controller is told each pack's time per answer
+//! as its tokens per answer (decode time is proportional to tokens).
 
 use super::*;
 
@@ -13,6 +16,13 @@ struct Load {
     per_ms: u64,
     max_wait_ms: u64,
     duration_ms: u64,
+    shrink: fn(usize) -> f64,
+}
+
+impl Load {
+    fn call_ms(&self, n: usize) -> u64 {
+        self.base_ms + (self.per_ms as f64 * n as f64 * (self.shrink)(n)).round() as u64
+    }
 }
 
 /// What a simulated run produced: (dispatch time, N) of each pack and the
@@ -48,7 +58,9 @@ fn simulate(load: &Load, ctrl: &mut Controller) -> Trace {
             }
             let take = n.min(queue.len());
             let arrivals: Vec<u64> = queue.drain(..take).collect();
-            busy.push((t + load.base_ms + load.per_ms * take as u64, arrivals));
+            let ms = load.call_ms(take);
+            ctrl.observe_pack(take, ms as f64 / take as f64);
+            busy.push((t + ms, arrivals));
             trace.packs.push((t, take));
         }
     }
@@ -56,7 +68,7 @@ fn simulate(load: &Load, ctrl: &mut Controller) -> Trace {
 }
 
 fn adaptive(max_n: usize, slo_ms: f64) -> Controller {
-    Controller::new(ControllerConfig { fixed: None, max_n, slo_ms, window: 20 })
+    Controller::new(ControllerConfig { window: 20, ..ControllerConfig::new(None, max_n, slo_ms) })
 }
 
 fn p95(latencies: &[(u64, u64)], after: u64) -> u64 {
@@ -67,7 +79,55 @@ fn p95(latencies: &[(u64, u64)], after: u64) -> u64 {
 
 /// Two slots, 1,000 + 250 N ms a call: N = 1 sustains 1.6 questions/s.
 fn load(gap_ms: u64) -> Load {
-    Load { gap_ms, slots: 2, base_ms: 1000, per_ms: 250, max_wait_ms: 200, duration_ms: 120_000 }
+    Load { gap_ms, slots: 2, base_ms: 1000, per_ms: 250, max_wait_ms: 200, duration_ms: 120_000, shrink: |_| 1.0 }
+}
+
+/// No per-call cost; tokens per answer fall by 17% and 11% at N = 2 and 3,
+/// then not at all (the demo model's shape: beyond N = 3 only accuracy
+/// falls). N = 1 sustains 8 questions/s on two slots, N = 3 10.8.
+fn bcr_load(gap_ms: u64) -> Load {
+    let shrink = |n: usize| [1.0, 0.83, 0.74][n.min(3) - 1];
+    Load { base_ms: 0, shrink, ..load(gap_ms) }
+}
+
+#[test]
+fn n_stops_where_tokens_per_answer_stop_falling() {
+    // 10 questions/s: more than N = 1 or 2 sustain, less than N = 3.
+    let slo = 4000.0;
+    let mut ctrl = adaptive(8, slo);
+    let trace = simulate(&bcr_load(100), &mut ctrl);
+    let late: Vec<usize> = trace.packs.iter().filter(|(t, _)| *t >= 30_000).map(|&(_, n)| n).collect();
+    let mean = late.iter().sum::<usize>() as f64 / late.len() as f64;
+    assert!(mean > 1.5, "mean N {mean}: the load needs packing");
+    assert!(trace.packs.iter().all(|&(_, n)| n <= 4), "one step of exploration at most");
+    assert!(p95(&trace.latencies, 30_000) as f64 <= slo, "p95 {}", p95(&trace.latencies, 30_000));
+
+    // 14 questions/s: past what any N sustains. N = 4 is tried, gains
+    // nothing, and N stays at 3 instead of trading accuracy for nothing.
+    let mut ctrl = adaptive(8, slo);
+    let trace = simulate(&bcr_load(70), &mut ctrl);
+    assert_eq!(ctrl.gain_cap(), 3, "N = 4 was tried and gained nothing");
+    let late: Vec<usize> = trace.packs.iter().filter(|(t, _)| *t >= 60_000).map(|&(_, n)| n).collect();
+    assert!(late.iter().all(|&n| n <= 3), "packs past the gain: {:?}", late.iter().max());
+    // Without the gain cap (a prior that says every N gains) the queue term
+    // runs on to the largest N under the same load.
+    let prior: Vec<(usize, f64)> = (1..=8).map(|n| (n, 100.0 / n as f64)).collect();
+    let mut blind =
+        Controller::new(ControllerConfig { window: 1_000_000, prior, ..ControllerConfig::new(None, 8, slo) });
+    let trace = simulate(&bcr_load(70), &mut blind);
+    assert!(trace.packs.iter().any(|&(_, n)| n == 8), "the load must tempt the queue term to N = 8");
+}
+
+#[test]
+fn a_prior_curve_sets_the_gain_cap_before_any_measurement() {
+    let prior = vec![(1, 84.0), (2, 70.0), (3, 62.4), (4, 61.0), (8, 50.0)];
+    let ctrl = Controller::new(ControllerConfig { prior, ..ControllerConfig::new(None, 8, 1000.0) });
+    // 2 and 3 gain >= 5%; 4 gains 2%: stop at 3.
+    assert_eq!(ctrl.gain_cap(), 3);
+    assert_eq!(ctrl.decide(100, 1), 3);
+    // Without prior or measurements: one step past N = 1.
+    let fresh = Controller::new(ControllerConfig::new(None, 8, 1000.0));
+    assert_eq!(fresh.gain_cap(), 2);
 }
 
 #[test]
@@ -84,7 +144,7 @@ fn heavy_load_packs_and_holds_the_slo() {
     // 4 questions/s: 2.5x what N = 1 sustains. Passthrough's queue (and
     // latency) grows without bound; adaptive packs and stays under the SLO.
     let slo = 6000.0;
-    let mut passthrough = Controller::new(ControllerConfig { fixed: Some(1), max_n: 1, slo_ms: slo, window: 20 });
+    let mut passthrough = Controller::new(ControllerConfig { window: 20, ..ControllerConfig::new(Some(1), 1, slo) });
     let pt = simulate(&load(250), &mut passthrough);
     assert!(p95(&pt.latencies, 60_000) as f64 > 5.0 * slo, "the load must overwhelm passthrough");
 
@@ -117,7 +177,7 @@ fn floor_settles_under_constant_load() {
 
 #[test]
 fn fixed_packs_k_or_flushes_at_max_wait() {
-    let mut ctrl = Controller::new(ControllerConfig { fixed: Some(4), max_n: 4, slo_ms: 1.0, window: 5 });
+    let mut ctrl = Controller::new(ControllerConfig { window: 5, ..ControllerConfig::new(Some(4), 4, 1.0) });
     let trace = simulate(&load(1000), &mut ctrl);
     // One question a second, max wait 200 ms: every pack is flushed alone.
     assert!(trace.packs.iter().all(|&(_, n)| n == 1));
