@@ -81,4 +81,10 @@ pub trait Backend: Sync {
 
     /// Runs `requests`, delivering each result through `on_result`.
     fn run(&self, requests: &[Request], on_result: &(dyn Fn(usize, Result<Response>) -> Flow + Sync)) -> Result<()>;
+
+    /// Counts the model's tokens in a text, where the backend knows its
+    /// tokenizer (the native model's own; an HTTP backend's `--tokenizer`).
+    fn token_counter(&self) -> Option<crate::TokenCounter> {
+        None
+    }
 }

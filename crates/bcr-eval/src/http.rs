@@ -240,6 +240,17 @@ impl Backend for HttpBackend {
         let next = AtomicUsize::new(0);
         let stop = AtomicBool::new(false);
         let workers = self.config.concurrency.min(requests.len());
+        if workers <= 1 {
+            // One request (the gateway's case, thousands a second): on this
+            // thread, without spawning one.
+            let mut rng = jitter_rng(0);
+            for (i, req) in requests.iter().enumerate() {
+                if on_result(i, self.complete(req, &mut rng)) == Flow::Stop {
+                    break;
+                }
+            }
+            return Ok(());
+        }
         std::thread::scope(|s| {
             for w in 0..workers {
                 let (next, stop) = (&next, &stop);
@@ -256,6 +267,10 @@ impl Backend for HttpBackend {
             }
         });
         Ok(())
+    }
+
+    fn token_counter(&self) -> Option<crate::TokenCounter> {
+        self.config.tokenizer.clone()
     }
 }
 

@@ -174,6 +174,11 @@ impl Backend for NativeBackend {
         }
         Ok(())
     }
+
+    fn token_counter(&self) -> Option<crate::TokenCounter> {
+        let model = self.model.clone();
+        Some(Arc::new(move |text: &str| model.tokenizer.encode(text, false).ok().map(|ids| ids.len())))
+    }
 }
 
 #[cfg(test)]

@@ -107,8 +107,9 @@ fn deliver_pack(shared: &Shared, pack: Pack, resp: &Response) -> Vec<Reask> {
     let per_answer = resp.completion_tokens as f64 / n.max(1) as f64;
     shared.controller.lock().unwrap_or_else(|p| p.into_inner()).observe_pack(n, per_answer);
     let questions: Vec<&str> = pack.jobs.iter().map(|j| j.question.as_str()).collect();
-    let answers = shared.packer.split(resp, &questions);
-    let shares = crate::pack::prompt_shares(resp, &questions);
+    let count = shared.upstream.backend().token_counter();
+    let answers = shared.packer.split(resp, &questions, count.as_ref());
+    let shares = crate::pack::prompt_shares(resp, &questions, count.as_ref());
     let mut reasks = Vec::new();
     for (k, ((job, answer), prompt_tokens)) in pack.jobs.into_iter().zip(answers).zip(shares).enumerate() {
         match answer {

@@ -12,14 +12,16 @@
 //! backend's own `finish_reason`.
 //!
 //! Usage split rule: the pack's prompt tokens are shared in proportion to
-//! each caller's question length in bytes (plus one, so an empty question
-//! still pays), its completion tokens in proportion to the byte length of
+//! each caller's question length in tokens (plus one, so an empty question
+//! still pays), its completion tokens in proportion to the token count of
 //! each delivered section (a section that is re-asked gets no share of the
 //! pack's completion); both by largest remainder, so the shares sum exactly
-//! to the pack's totals. A re-asked caller's usage adds its own N = 1 call.
+//! to the pack's totals. Tokens are the model's own where the backend knows
+//! its tokenizer (native; HTTP with `--tokenizer`), else bytes stand in. A
+//! re-asked caller's usage adds its own N = 1 call.
 
 use bcr_core::{split_sections, BudgetMode, ChatMessage, FinishReason, ParseOptions, PromptTemplate};
-use bcr_eval::{Request, Response};
+use bcr_eval::{Request, Response, TokenCounter};
 
 use crate::openai::Completion;
 use crate::Result;
@@ -74,8 +76,9 @@ impl Packer {
 
     /// Caller k's answer from the pack's response (`None`: re-ask it).
     /// `questions` are the pack's, in order.
-    pub fn split(&self, resp: &Response, questions: &[&str]) -> Vec<Option<Completion>> {
-        let prompt_shares = prompt_shares(resp, questions);
+    /// `count` measures a text in the model's tokens, where known.
+    pub fn split(&self, resp: &Response, questions: &[&str], count: Option<&TokenCounter>) -> Vec<Option<Completion>> {
+        let prompt_shares = prompt_shares(resp, questions, count);
         if questions.len() == 1 {
             return vec![Some(Completion {
                 text: resp.text.clone(),
@@ -86,7 +89,7 @@ impl Packer {
         }
         let sections = split_sections(&resp.text, questions.len(), &self.parse);
         let texts: Vec<Option<&str>> = sections.iter().map(|r| r.clone().map(|r| resp.text[r].trim())).collect();
-        let weights: Vec<usize> = texts.iter().map(|t| t.map_or(0, str::len)).collect();
+        let weights: Vec<usize> = texts.iter().map(|t| t.map_or(0, |t| weight(count, t))).collect();
         let shares = largest_remainder(resp.completion_tokens, &weights);
         texts
             .iter()
@@ -105,9 +108,14 @@ impl Packer {
 }
 
 /// Each caller's share of the pack's prompt tokens (see the module doc).
-pub fn prompt_shares(resp: &Response, questions: &[&str]) -> Vec<usize> {
-    let weights: Vec<usize> = questions.iter().map(|q| q.len() + 1).collect();
+pub fn prompt_shares(resp: &Response, questions: &[&str], count: Option<&TokenCounter>) -> Vec<usize> {
+    let weights: Vec<usize> = questions.iter().map(|q| weight(count, q) + 1).collect();
     largest_remainder(resp.prompt_tokens.unwrap_or(0), &weights)
+}
+
+/// A text's size for the split: its tokens where `count` knows them, else bytes.
+fn weight(count: Option<&TokenCounter>, text: &str) -> usize {
+    count.and_then(|c| c(text)).unwrap_or(text.len())
 }
 
 /// Splits `total` in proportion to `weights` (equally when they are all 0),
@@ -174,7 +182,7 @@ mod tests {
     #[test]
     fn split_gives_each_caller_its_section_and_shares_sum() {
         let text = "<think>both</think>\nOne. Answer 1: \\boxed{1}\n\nTwo two. Answer 2: \\boxed{2}\nbye";
-        let out = packer().split(&response(text, 40, Some(31), FinishReason::Length), &["a", "bbb"]);
+        let out = packer().split(&response(text, 40, Some(31), FinishReason::Length), &["a", "bbb"], None);
         let got: Vec<&Completion> = out.iter().map(|c| c.as_ref().unwrap()).collect();
         assert_eq!(got[0].text, "One. Answer 1: \\boxed{1}");
         assert_eq!(got[1].text, "Two two. Answer 2: \\boxed{2}");
@@ -182,15 +190,22 @@ mod tests {
         assert_eq!(got[0].completion_tokens + got[1].completion_tokens, 40);
         assert_eq!(got[0].prompt_tokens + got[1].prompt_tokens, 31);
         assert!(got[0].completion_tokens < got[1].completion_tokens);
+        // With the model's tokenizer the split follows tokens, not bytes:
+        // a counter that sees one token per text splits evenly.
+        let one: TokenCounter = std::sync::Arc::new(|_: &str| Some(1));
+        let out = packer().split(&response(text, 40, Some(31), FinishReason::Length), &["a", "bbb"], Some(&one));
+        let by_tokens: Vec<(usize, usize)> =
+            out.iter().map(|c| c.as_ref().map(|c| (c.completion_tokens, c.prompt_tokens)).unwrap()).collect();
+        assert_eq!(by_tokens, vec![(20, 16), (20, 15)]);
 
         // Cut by the budget inside answer 2: caller 2 is re-asked.
         let cut = "Answer 1: \\boxed{1} Answer 2: \\boxed{2";
-        let out = packer().split(&response(cut, 10, None, FinishReason::Length), &["a", "b"]);
+        let out = packer().split(&response(cut, 10, None, FinishReason::Length), &["a", "b"], None);
         assert_eq!(out[0].as_ref().unwrap().completion_tokens, 10);
         assert!(out[1].is_none());
 
         // N = 1: the whole response and its own finish reason.
-        let out = packer().split(&response("x \\boxed{3}", 5, Some(7), FinishReason::Length), &["a"]);
+        let out = packer().split(&response("x \\boxed{3}", 5, Some(7), FinishReason::Length), &["a"], None);
         let c = out[0].as_ref().unwrap();
         assert_eq!(
             (c.text.as_str(), c.finish, c.prompt_tokens, c.completion_tokens),
