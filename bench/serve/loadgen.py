@@ -25,10 +25,14 @@ def parse_args():
     p.add_argument("--problems", required=True, help="JSONL of problems with fields id, question, answer")
     p.add_argument("--limit", type=int, default=480, help="use the first LIMIT problems (default 480)")
     p.add_argument("--rate", type=float, required=True, help="offered load in requests/s (Poisson arrivals)")
-    p.add_argument("--duration", type=float, required=True, help="seconds during which requests are sent")
+    p.add_argument("--duration", type=float, help="seconds during which requests are sent")
+    p.add_argument("--count", type=int, help="instead of --duration: send exactly COUNT requests "
+                   "(with --limit COUNT, every problem once, in order)")
     p.add_argument("--offset", type=int, default=0, help="index of the first problem sent (cycles through LIMIT)")
     p.add_argument("--no-pack", action="store_true", help="send header x-bcr-pack: off (passthrough)")
     p.add_argument("--model", default="bcr", help="`model` field of the requests")
+    p.add_argument("--temperature", type=float, help="`temperature` of the requests (default: unset, "
+                   "which bcr serve answers greedily; 1.0 matches the demo's `bcr eval`)")
     p.add_argument("--timeout", type=float, default=600.0, help="per-request timeout in seconds")
     p.add_argument("--seed", type=int, default=0, help="seed of the arrival process")
     p.add_argument("--bcr", default="bcr", help="bcr binary used for grading (`bcr grade`)")
@@ -44,13 +48,14 @@ def load_problems(path, limit):
              "answer": str(r["answer"]).rsplit("####", 1)[-1].strip()} for i, r in enumerate(rows)]
 
 
-def poisson_schedule(rate, duration, seed):
-    """Arrival offsets (seconds from start) of a Poisson process on [0, duration)."""
+def poisson_schedule(rate, duration, seed, count=None):
+    """Arrival offsets (seconds from start) of a Poisson process on [0, duration),
+    or its first `count` arrivals."""
     rng = random.Random(seed)
     t, out = 0.0, []
     while True:
         t += rng.expovariate(rate)
-        if t >= duration:
+        if (count is None and t >= duration) or (count is not None and len(out) >= count):
             return out
         out.append(t)
 
@@ -59,6 +64,8 @@ async def send_one(client, args, problem, scheduled, t0):
     await asyncio.sleep(max(0.0, t0 + scheduled - time.monotonic()))
     headers = {"x-bcr-pack": "off"} if args.no_pack else {}
     body = {"model": args.model, "messages": [{"role": "user", "content": problem["question"]}]}
+    if args.temperature is not None:
+        body["temperature"] = args.temperature
     sent = time.monotonic()
     rec = {"id": problem["id"], "gold": problem["answer"], "scheduled_s": scheduled, "send_s": sent - t0}
     try:
@@ -81,7 +88,7 @@ async def send_one(client, args, problem, scheduled, t0):
 
 
 async def run_load(args, problems):
-    schedule = poisson_schedule(args.rate, args.duration, args.seed)
+    schedule = poisson_schedule(args.rate, args.duration, args.seed, args.count)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with httpx.AsyncClient(base_url=args.url, timeout=args.timeout, limits=limits) as client:
         t0 = time.monotonic()
@@ -105,6 +112,8 @@ def grade(records, bcr):
 
 def main():
     args = parse_args()
+    if (args.duration is None) == (args.count is None):
+        sys.exit("loadgen: give exactly one of --duration and --count")
     problems = load_problems(args.problems, args.limit)
     if not problems:
         sys.exit(f"no problems in {args.problems}")
@@ -112,7 +121,8 @@ def main():
     grade(records, args.bcr)
     with open(args.out, "w") as f:
         for r in records:
-            f.write(json.dumps({"rate": args.rate, "duration_s": args.duration, **r}) + "\n")
+            duration = args.duration if args.count is None else (max(x["scheduled_s"] for x in records) if records else 0.0)
+            f.write(json.dumps({"rate": args.rate, "duration_s": duration, **r}) + "\n")
     ok = sum(r.get("status") == 200 for r in records)
     print(f"rate {args.rate}/s: {len(records)} sent, {ok} answered -> {args.out}", file=sys.stderr)
 

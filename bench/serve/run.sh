@@ -18,12 +18,19 @@
 #                  sized for the demo model on CPU; pick rates that bracket each
 #                  policy's knee for other models)
 #   DURATION       seconds of load per rate (default: 120)
+#   COUNT          instead of DURATION: requests per rate (with LIMIT=COUNT every
+#                  problem exactly once, in order, so accuracy compares with
+#                  `bcr eval`'s on the same problems)
 #   SLO_MS         p95 target in ms, for adaptive and the summary (default: 2000)
 #   POLICIES       space-separated among passthrough fixed:K adaptive curve:SUMMARY
 #                  (passthrough = `--n fixed:1`: every question alone, with the
 #                  BCR N = 1 prompt; not `x-bcr-pack: off`, which on the native
 #                  backend sends the bare question with no BCR prompt)
 #                  (default: "passthrough fixed:2 fixed:3 fixed:4 fixed:8 adaptive")
+#   TEMPERATURE    `temperature` of every request (default: unset = greedy; 1.0 is
+#                  the demo's `bcr eval` setting, to compare accuracy with it)
+#   EVAL_SUMMARY   a `bcr eval` summary.json of the same model: summary.md then compares
+#                  each fixed N with it (accuracy and tokens, in standard errors)
 #   MAX_N          --max-n (default: 8)
 #   BUDGET         --budget of a pack (default: 256, with BUDGET_MODE per-problem:
 #                  the setting of the demo's `bcr eval`, runs/demo/eval/*/config.toml)
@@ -103,7 +110,7 @@ run_policy() {
   mkdir -p "$out/raw/$name"
   for rate in $rates; do
     "$py" bench/serve/loadgen.py --url "$base/v1" --problems "$problems" --limit "$limit" \
-      --rate "$rate" --duration "$duration" --bcr "$bcr" \
+      --rate "$rate" $(if [ -n "${COUNT:-}" ]; then echo --count "$COUNT"; else echo --duration "$duration"; fi) ${TEMPERATURE:+--temperature "$TEMPERATURE"} --bcr "$bcr" \
       --out "$out/raw/$name/rate-$rate.jsonl"
   done
   "$py" -c "import httpx; print(httpx.get('$base/metrics').text)" >"$out/logs/$name.metrics.txt" 2>/dev/null || true
@@ -120,7 +127,7 @@ trap '[ -n "$server_pid" ] && kill -TERM "$server_pid" 2>/dev/null' EXIT
   echo "date: $(date -u +%FT%TZ)"
   echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "bcr: $bcr ($("$bcr" --version))"; echo "backend: $(backend_args)"; echo "problems: $problems (limit $limit)"
-  echo "rates: $rates"; echo "duration: $duration s"; echo "slo_ms: $slo_ms"; echo "policies: $policies"
+  echo "rates: $rates"; echo "duration: ${COUNT:+$COUNT requests, not }$duration s"; echo "slo_ms: $slo_ms"; echo "temperature: ${TEMPERATURE:-greedy}"; echo "policies: $policies"
   echo "max_n: $max_n"; echo "budget: $budget $budget_mode"; echo "max_wait_ms: ${MAX_WAIT_MS:-default}"; echo "serve_args: ${SERVE_ARGS:-}"
   echo "cpu: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 } >"$out/config.txt"
@@ -129,5 +136,5 @@ for policy in $policies; do
   echo "== $policy" >&2
   run_policy "$policy"
 done
-"$py" bench/serve/summarize.py "$out" --slo-ms "$slo_ms"
+"$py" bench/serve/summarize.py "$out" --slo-ms "$slo_ms" ${EVAL_SUMMARY:+--eval "$EVAL_SUMMARY"}
 echo "results in $out" >&2

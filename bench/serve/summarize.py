@@ -18,6 +18,8 @@ def parse_args():
     p.add_argument("dir", help="output directory of run.sh (holds raw/)")
     p.add_argument("--slo-ms", type=float, required=True, help="p95 latency target in milliseconds")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--eval", help="a `bcr eval` summary.json of the same model and settings: compare each "
+                   "fixed N (and passthrough as N=1) with its accuracy and tokens per problem")
     return p.parse_args()
 
 
@@ -143,6 +145,37 @@ def plot(cells, root, slo_ms):
     fig.savefig(os.path.join(root, "accuracy_vs_tokens.png"), dpi=120)
 
 
+def eval_rows(path):
+    """(n -> (accuracy, se, tokens per problem, se)) of a `bcr eval` summary (benchmarks averaged)."""
+    with open(path) as f:
+        rows = json.load(f)["rows"]
+    by_n = {}
+    for r in rows:
+        by_n.setdefault(r["n"], []).append(r)
+    mean = lambda rs, k: sum(r[k] for r in rs) / len(rs)
+    return {n: tuple(mean(rs, k) for k in ("accuracy", "accuracy_se", "tokens_per_problem", "tokens_per_problem_se"))
+            for n, rs in by_n.items()}
+
+
+def against_eval(cells, ev):
+    """Markdown: every fixed-N cell (and passthrough, N=1) against `bcr eval` at that N; differences in
+    units of the two standard errors combined."""
+    lines = ["", "Against `bcr eval` of the same model at the same N (difference / combined s.e.; a fixed-K "
+             "cell is comparable where its mean N is K, i.e. its packs were full):", "",
+             "| policy | offered/s | accuracy (serve) | accuracy (eval) | diff / s.e. "
+             "| compl tok/ans (serve) | tok/problem (eval) | mean N (serve) |", "|" + "---|" * 8]
+    for c in cells:
+        n = 1 if c["policy"] == "passthrough" else (int(c["policy"][6:]) if c["policy"].startswith("fixed-") else None)
+        if n is None or n not in ev or c["accuracy"] is None:
+            continue
+        acc, se, tok, _ = ev[n]
+        z = (c["accuracy"] - acc) / math.sqrt(c["accuracy_se"] ** 2 + se ** 2)
+        lines.append(f"| {c['policy']} | {fmt(c['rate'], 2)} | {100 * c['accuracy']:.1f} ± {100 * c['accuracy_se']:.1f} "
+                     f"| {100 * acc:.1f} ± {100 * se:.1f} | {z:+.2f} | {fmt(c['completion_tokens_per_answer'])} "
+                     f"| {tok:.1f} | {fmt(c['mean_pack_n'], 2)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     args = parse_args()
     cells = load_cells(args.dir)
@@ -150,6 +183,8 @@ def main():
     with open(os.path.join(args.dir, "summary.json"), "w") as f:
         json.dump({"slo_ms": args.slo_ms, "cells": cells, "sustainable_rate": sust}, f, indent=2)
     md = markdown(cells, sust, args.slo_ms)
+    if args.eval:
+        md += against_eval(cells, eval_rows(args.eval))
     with open(os.path.join(args.dir, "summary.md"), "w") as f:
         f.write(md)
     if not args.no_plots:

@@ -104,7 +104,7 @@ fn run_all(shared: &Shared, requests: &[Result<Request, ApiError>]) -> Vec<Resul
 /// Delivers the separable sections of a pack; returns the callers to re-ask.
 fn deliver_pack(shared: &Shared, pack: Pack, resp: &Response) -> Vec<Reask> {
     let n = pack.jobs.len();
-    let per_answer = resp.completion_tokens as f64 / n.max(1) as f64;
+    let per_answer = resp.latency_s / n.max(1) as f64;
     shared.controller.lock().unwrap_or_else(|p| p.into_inner()).observe_pack(n, per_answer);
     let questions: Vec<&str> = pack.jobs.iter().map(|j| j.question.as_str()).collect();
     let count = shared.upstream.backend().token_counter();

@@ -11,25 +11,28 @@
 //!   by one (questions then wait up to `--max-wait-ms` to be grouped, which
 //!   raises throughput per call); below half the SLO it falls by one. N is
 //!   `max(queue term, floor)`, capped at `--max-n` and at the *gain cap*.
-//! - The gain cap: packing pays only while tokens per answer fall (a pack of
-//!   N costs about N times its tokens per answer in decode steps, so
-//!   answers per second scale with 1 / tokens per answer), and every extra
-//!   question in a context costs accuracy. The controller keeps the mean
-//!   completion tokens per answer of the packs of each N it has sent, and
-//!   lets N reach `k + 1` only if going from `k - 1` to `k` cut tokens per
-//!   answer by at least `--min-gain` (5%); an N with fewer than `window`
-//!   measured answers counts as untried (not judged), and N may go one step
-//!   past the largest tried N, so the curve is explored one step at a time
-//!   and only when the queue asks for it. Without it, a queue term of
-//!   `waiting / free slots` packs as many questions as are waiting: on the
-//!   demo model at 64 requests/s that meant N of about 5, where tokens per
-//!   answer no longer fall, at 6.8 s p95 and 13 points of accuracy lost
-//!   (bench/results/2026-12-07-serve-short).
+//! - The gain cap: packing pays only while it lowers what an answer costs
+//!   the backend. The controller keeps, for each N it has sent, the mean
+//!   backend seconds per answer (a pack's call time divided by N: with every
+//!   slot busy, answers per second = slots / that), and lets N reach `k + 1`
+//!   only if going from `k - 1` to `k` cut it by at least `--min-gain` (5%);
+//!   an N with fewer than `window / 4` (8) measured answers counts as untried, N
+//!   may go one untried step past the last judged one (so the curve is
+//!   explored one step at a time, and only when the queue asks for it), and
+//!   nothing is packed until N = 1 has that baseline.
+//!   Tokens per answer are not enough: on the demo model on a CPU, packs of
+//!   2-4 cut completion tokens per answer by 10-25% but cost more per
+//!   answer (their contexts are 2-3x longer, and attention dominates a
+//!   model that small), so the queue term alone packed to N of about 4 and
+//!   sustained less than passthrough (bench/results/2026-12-07-serve-bcr).
+//!   Measured time is biased toward N = 1 (measured at lighter load, with
+//!   faster steps): the controller errs on the side of not packing, which
+//!   is the side that keeps accuracy.
 //! - `curve:SUMMARY`: adaptive, with the cap lowered to the largest N of a
 //!   `bcr eval` summary of the same model whose accuracy drop from N = 1 is
-//!   within `--max-acc-drop` points (and every smaller measured N's too),
-//!   and the summary's tokens per problem used for the gain cap in place of
-//!   (until they are measured) the gateway's own.
+//!   within `--max-acc-drop` points (and every smaller measured N's too);
+//!   the summary's tokens per problem by N stand in for the cost of two Ns
+//!   neither of which the gateway has measured yet.
 //!
 //! Why the floor cannot oscillate: it moves one step at a time, only after a
 //! full window of answers measured *since its last move* (the window is
@@ -107,12 +110,14 @@ pub struct ControllerConfig {
     /// The p95 latency target in milliseconds (`--slo-ms`).
     pub slo_ms: f64,
     /// Answers per latency window (the floor moves at most once per window);
-    /// also the answers an N needs before its tokens per answer count.
+    /// a quarter of it (at least 4) is what an N needs before its measured
+    /// cost counts.
     pub window: usize,
-    /// The least relative cut in tokens per answer that justifies one more
+    /// The least relative cut in cost per answer that justifies one more
     /// question per pack (`--min-gain`, 0.05).
     pub min_gain: f64,
-    /// Tokens per answer by N known in advance (a `bcr eval` summary).
+    /// Relative cost per answer by N known in advance (a `bcr eval`
+    /// summary's tokens per problem).
     pub prior: Vec<(usize, f64)>,
 }
 
@@ -131,8 +136,9 @@ pub struct Controller {
     floor: usize,
     recent: VecDeque<f64>,
     moves: usize,
-    /// Measured (sum of tokens per answer weighted by answers, answers) by N.
-    tokens: std::collections::BTreeMap<usize, (f64, usize)>,
+    /// Measured (sum of backend seconds per answer weighted by answers,
+    /// answers) by N.
+    costs: std::collections::BTreeMap<usize, (f64, usize)>,
 }
 
 impl Controller {
@@ -141,7 +147,7 @@ impl Controller {
         let cap = cfg.max_n.max(1);
         let window = cfg.window.max(1);
         let cfg = ControllerConfig { max_n: cap, window, ..cfg };
-        Controller { cfg, floor: 1, recent: VecDeque::new(), moves: 0, tokens: Default::default() }
+        Controller { cfg, floor: 1, recent: VecDeque::new(), moves: 0, costs: Default::default() }
     }
 
     /// Records the latency of one answer (arrival to answer, milliseconds),
@@ -167,38 +173,43 @@ impl Controller {
         self.recent.clear();
     }
 
-    /// Records a pack of `n` questions that used `tokens_per_answer`
-    /// completion tokens per question.
-    pub fn observe_pack(&mut self, n: usize, tokens_per_answer: f64) {
-        if n == 0 || !tokens_per_answer.is_finite() {
+    /// Records a pack of `n` questions whose backend call took
+    /// `seconds_per_answer` per question.
+    pub fn observe_pack(&mut self, n: usize, seconds_per_answer: f64) {
+        if n == 0 || !seconds_per_answer.is_finite() {
             return;
         }
-        let e = self.tokens.entry(n).or_default();
-        e.0 += tokens_per_answer * n as f64;
+        let e = self.costs.entry(n).or_default();
+        e.0 += seconds_per_answer * n as f64;
         e.1 += n;
     }
 
-    /// Mean tokens per answer at `n`: measured once `window` answers are,
-    /// else the prior's, else unknown.
-    pub fn tokens_per_answer(&self, n: usize) -> Option<f64> {
-        match self.tokens.get(&n) {
-            Some(&(sum, count)) if count >= self.cfg.window => Some(sum / count as f64),
-            _ => self.cfg.prior.iter().find(|(k, _)| *k == n).map(|&(_, t)| t),
+    /// Cost per answer at `n`, and whether it was measured: measured once
+    /// `window / 4` answers (at least 4) are, else the prior's, else unknown.
+    pub fn cost(&self, n: usize) -> Option<(f64, bool)> {
+        match self.costs.get(&n) {
+            Some(&(sum, count)) if count >= (self.cfg.window / 4).max(4) => Some((sum / count as f64, true)),
+            _ => self.cfg.prior.iter().find(|(k, _)| *k == n).map(|&(_, t)| (t, false)),
         }
     }
 
-    /// The largest N the measured gains allow (see the module doc): the
-    /// first `k` whose successor is known to cut tokens per answer by less
-    /// than `min_gain`, and at most one step past the largest known N.
+    /// The largest N the gains allow (see the module doc): walking up from
+    /// N = 1, `k + 1` is allowed while `k + 1` is known to cut the cost per
+    /// answer of `k` by at least `min_gain` (two measurements, or two prior
+    /// values); one untried step is allowed past the last judged one; and
+    /// nothing is packed before N = 1 has a baseline.
     pub fn gain_cap(&self) -> usize {
-        let known = (1..=self.cfg.max_n).filter(|&n| self.tokens_per_answer(n).is_some()).max().unwrap_or(1);
-        let mut cap = (known + 1).min(self.cfg.max_n);
-        for k in 1..cap {
-            if let (Some(a), Some(b)) = (self.tokens_per_answer(k), self.tokens_per_answer(k + 1)) {
-                if b > a * (1.0 - self.cfg.min_gain) {
-                    cap = k;
-                    break;
+        let mut cap = 1;
+        while cap < self.cfg.max_n {
+            match (self.cost(cap), self.cost(cap + 1)) {
+                (None, _) => break,
+                (Some((a, ma)), Some((b, mb))) if ma == mb => {
+                    if b > a * (1.0 - self.cfg.min_gain) {
+                        break;
+                    }
+                    cap += 1;
                 }
+                _ => return cap + 1, // untried (or only a prior against a measurement)
             }
         }
         cap

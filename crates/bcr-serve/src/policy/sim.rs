@@ -4,8 +4,8 @@
 //! BCR model writes `shrink(N)` times the tokens per answer it writes
 //! alone), arrivals every `gap` ms, and the dispatcher rule of
 //! `crate::batcher` (a group goes when it has N questions or its oldest has
-//! waited `max_wait`). The controller is told each pack's time per answer
-//! as its tokens per answer (decode time is proportional to tokens).
+//! waited `max_wait`). The controller is told each pack's call time per
+//! answer, as the gateway tells it.
 
 use super::*;
 
@@ -82,9 +82,9 @@ fn load(gap_ms: u64) -> Load {
     Load { gap_ms, slots: 2, base_ms: 1000, per_ms: 250, max_wait_ms: 200, duration_ms: 120_000, shrink: |_| 1.0 }
 }
 
-/// No per-call cost; tokens per answer fall by 17% and 11% at N = 2 and 3,
-/// then not at all (the demo model's shape: beyond N = 3 only accuracy
-/// falls). N = 1 sustains 8 questions/s on two slots, N = 3 10.8.
+/// No per-call cost; the cost per answer falls by 17% and 11% at N = 2 and
+/// 3, then not at all (beyond N = 3 only accuracy would fall). N = 1
+/// sustains 8 questions/s on two slots, N = 3 10.8.
 fn bcr_load(gap_ms: u64) -> Load {
     let shrink = |n: usize| [1.0, 0.83, 0.74][n.min(3) - 1];
     Load { base_ms: 0, shrink, ..load(gap_ms) }
@@ -109,7 +109,8 @@ fn n_stops_where_tokens_per_answer_stop_falling() {
     assert_eq!(ctrl.gain_cap(), 3, "N = 4 was tried and gained nothing");
     let late: Vec<usize> = trace.packs.iter().filter(|(t, _)| *t >= 60_000).map(|&(_, n)| n).collect();
     assert!(late.iter().all(|&n| n <= 3), "packs past the gain: {:?}", late.iter().max());
-    // Without the gain cap (a prior that says every N gains) the queue term
+    // Without the gain cap (a prior that says every N gains, and no N ever
+    // measured: window too large) the queue term
     // runs on to the largest N under the same load.
     let prior: Vec<(usize, f64)> = (1..=8).map(|n| (n, 100.0 / n as f64)).collect();
     let mut blind =
@@ -119,15 +120,39 @@ fn n_stops_where_tokens_per_answer_stop_falling() {
 }
 
 #[test]
+fn packing_that_costs_more_per_answer_is_abandoned() {
+    // The demo model on a CPU: a pack of 2 costs 15% more per answer than
+    // two questions alone (longer contexts). Under overload N = 2 is tried
+    // once, then every pack goes alone: packing would lose accuracy and
+    // throughput both.
+    let load = Load { shrink: |n: usize| [1.0, 1.15, 1.3][n.min(3) - 1], ..bcr_load(100) };
+    let mut ctrl = adaptive(8, 4000.0);
+    let trace = simulate(&load, &mut ctrl);
+    assert_eq!(ctrl.gain_cap(), 1);
+    assert!(trace.packs.iter().any(|&(_, n)| n == 2), "N = 2 must have been tried");
+    assert!(trace.packs.iter().filter(|(t, _)| *t >= 30_000).all(|&(_, n)| n == 1));
+}
+
+#[test]
 fn a_prior_curve_sets_the_gain_cap_before_any_measurement() {
     let prior = vec![(1, 84.0), (2, 70.0), (3, 62.4), (4, 61.0), (8, 50.0)];
     let ctrl = Controller::new(ControllerConfig { prior, ..ControllerConfig::new(None, 8, 1000.0) });
     // 2 and 3 gain >= 5%; 4 gains 2%: stop at 3.
     assert_eq!(ctrl.gain_cap(), 3);
     assert_eq!(ctrl.decide(100, 1), 3);
-    // Without prior or measurements: one step past N = 1.
-    let fresh = Controller::new(ControllerConfig::new(None, 8, 1000.0));
+    // Without prior or measurements: nothing is packed until N = 1 has a
+    // baseline, then one untried step past it.
+    let mut fresh = Controller::new(ControllerConfig { window: 4, ..ControllerConfig::new(None, 8, 1000.0) });
+    assert_eq!(fresh.gain_cap(), 1);
+    fresh.observe_pack(1, 2.0);
+    fresh.observe_pack(1, 2.0);
+    assert_eq!(fresh.gain_cap(), 1, "2 of the 4 answers a baseline needs");
+    fresh.observe_pack(1, 2.0);
+    fresh.observe_pack(1, 2.0);
     assert_eq!(fresh.gain_cap(), 2);
+    fresh.observe_pack(2, 1.5);
+    fresh.observe_pack(2, 1.5);
+    assert_eq!(fresh.gain_cap(), 3, "N = 2 cut the cost by 25%: try 3");
 }
 
 #[test]
