@@ -354,8 +354,27 @@ pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CRe
     }))
 }
 
+/// `x @ w^T` for any number of rows `m` of `x` (`(m, k)`): prompts run
+/// [`matmul_many`] 64 rows at a time (the quantised activations of a part
+/// stay in L2 while every block of weight rows passes over them).
+pub(crate) fn matmul(x: &[f32], w: &QMatrix, m: usize, k: usize) -> CResult<Vec<f32>> {
+    let part = crate::kernels::skinny::MAX_ROWS;
+    if m <= part {
+        return Ok(matmul_many(x, &[w], m, k)?.remove(0));
+    }
+    let mut y = Vec::with_capacity(m * w.rows);
+    for r0 in (0..m).step_by(part) {
+        let len = part.min(m - r0);
+        let x = x.get(r0 * k..(r0 + len) * k).unwrap_or_default();
+        y.extend(matmul_many(x, &[w], len, k)?.remove(0));
+    }
+    Ok(y)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timing;
