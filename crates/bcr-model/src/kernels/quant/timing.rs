@@ -15,7 +15,8 @@ use candle_core::{Device, Tensor};
 use super::*;
 
 /// (out, in) of one SmolLM2 layer's matrices.
-const LAYER: &[(usize, usize)] = &[(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)];
+const LAYER: &[(usize, usize)] =
+    &[(576, 576), (192, 576), (192, 576), (576, 576), (1536, 576), (1536, 576), (576, 1536)];
 
 fn random_q4_1(n: usize, k: usize, seed: u64) -> Vec<u8> {
     let mut s = seed;
@@ -70,8 +71,7 @@ fn layer_matmuls_quantised_against_f32() {
         .collect();
     let macs_per_row: usize = LAYER.iter().map(|(n, k)| n * k).sum();
     for m in [1usize, 8, 32, 64, 256, 1024] {
-        let xs: Vec<Tensor> =
-            LAYER.iter().map(|&(_, k)| Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap()).collect();
+        let xs: Vec<Tensor> = LAYER.iter().map(|&(_, k)| Tensor::randn(0f32, 1.0, (m, k), &dev).unwrap()).collect();
         let xv: Vec<Vec<f32>> = xs.iter().map(|x| x.flatten_all().unwrap().to_vec1().unwrap()).collect();
         let reps = (2048 / m).clamp(5, 200);
         let tq = median_secs(reps, || {
