@@ -1,8 +1,9 @@
 //! `--dtype native` (a GGUF file's quantised blocks kept as stored) on
 //! SmolLM2-135M-Instruct Q4_1 (Q4_1 layers, Q8_0 embedding and tied head):
-//! - teacher-forced along llama.cpp's greedy tokens on the same file, bcr
-//!   picks llama.cpp's token at nearly every step and the others are near
-//!   ties (`fixtures/smollm2/llama_greedy.json`, from a real llama.cpp run;
+//! - teacher-forced along llama.cpp's greedy tokens on the same file (f32
+//!   KV cache), bcr picks llama.cpp's token at nearly every step and the
+//!   others are near ties for both (`fixtures/smollm2/llama_greedy.json`,
+//!   from a real llama.cpp run;
 //!   the command is in the file and in `make_llama_ref.py`); free-running,
 //!   the length of agreement is reported, one prompt at a time and all
 //!   prompts in one ragged batch (which must agree with each other);
@@ -56,20 +57,31 @@ fn teacher_forced(m: &Model, prompt: &[u32], tokens: &[u32]) -> Vec<Vec<f32>> {
     out
 }
 
-/// Where bcr's greedy pick differs from llama.cpp's, it must be a near tie:
-/// bcr's logit for llama.cpp's token at most this far below its maximum
-/// (logits ~15-30; measured at most 0.27, on 10 of 192 steps). llama.cpp
-/// keeps its KV cache in f16 and rounds queries and attention weights to
-/// f16 for its attention products; bcr's are f32.
+/// Where bcr's greedy pick differs from llama.cpp's, it must be a near tie
+/// on both sides: bcr's logit for llama.cpp's token at most this far below
+/// its maximum (logits ~15-30; measured at most 0.22, on 9 of 192 steps),
+/// and llama.cpp's own margin between its pick and its runner-up at most
+/// this (the fixture's `margins`; measured at most 0.25 there).
+///
+/// Why ties are not rarer: every matmul input is re-quantised to int8 per
+/// 32-value block, so a float difference of one rounding in a sum can move
+/// a code by one and the difference grows through 30 layers. Three
+/// computations of the same quantised model differ from each other by the
+/// same amount (largest logit difference per step, median over a prompt's
+/// 48 teacher-forced steps, 2026-12-07): bcr against llama.cpp 0.71-0.90;
+/// llama.cpp with an f16 KV cache against llama.cpp with f32 0.69-0.82;
+/// bcr's kernel against candle's `QMatMul` on the same blocks (only the
+/// order of the f32 sums differs) 0.66-0.96.
 const TIE: f32 = 0.3;
 
-/// Teacher-forced along llama.cpp's greedy continuation of each prompt:
-/// bcr's pick equals llama.cpp's at 90% of the steps (measured 182/192),
-/// and every other step is a near tie ([`TIE`]). Free-running, the first
+/// Teacher-forced along llama.cpp's greedy continuation of each prompt
+/// (llama.cpp with an f32 KV cache, as bcr's): bcr's pick equals
+/// llama.cpp's at 90% of the steps (measured 183/192), and every other
+/// step is a near tie on both sides ([`TIE`]). Free-running, the first
 /// difference ends agreement, so one near tie decides how long the two
-/// sequences stay equal: reported (measured 0, 5, 35 and 34 of 48 tokens:
-/// prompt 0 starts with a tie of 0.022). bcr's own batched and single runs
-/// must agree exactly.
+/// sequences stay equal: reported, not asserted (measured 48, 1, 20 and 34
+/// of 48 tokens; prompt 1's second step is a tie of 0.18 for llama.cpp
+/// itself). bcr's own batched and single runs must agree exactly.
 #[test]
 fn smollm2_native_greedy_matches_llama_cpp() {
     let Some(m) = native() else { return };
@@ -81,15 +93,17 @@ fn smollm2_native_greedy_matches_llama_cpp() {
     let want: Vec<Vec<u32>> = cases.iter().map(|c| ids(&c["greedy_ids"])).collect();
     let cfg = SamplingConfig { max_new_tokens: want[0].len(), temperature: 0.0, ..Default::default() };
     let batched = generate(&m.lm, &m.tokenizer, &prompts, &cfg).unwrap();
-    let (mut steps, mut same, mut worst) = (0, 0, 0f32);
+    let (mut steps, mut same) = (0, 0);
     for (i, (p, w)) in prompts.iter().zip(&want).enumerate() {
+        let margins: Vec<f32> = serde_json::from_value(cases[i]["margins"].clone()).unwrap();
         for (s, logits) in teacher_forced(&m, p, w).iter().enumerate() {
             let top = logits.iter().copied().fold(f32::MIN, f32::max);
             let gap = top - logits[w[s] as usize];
             if gap > 0.0 {
                 eprintln!("prompt {i} step {s}: llama.cpp's token {} is {gap} below bcr's best", w[s]);
+                eprintln!("  (llama.cpp's own margin there: {})", margins[s]);
+                assert!(gap <= TIE && margins[s] <= TIE, "prompt {i} step {s}: not a near tie");
             }
-            worst = worst.max(gap);
             same += usize::from(gap == 0.0);
             steps += 1;
         }
@@ -98,8 +112,7 @@ fn smollm2_native_greedy_matches_llama_cpp() {
         let n = same_prefix(&alone.tokens, w);
         eprintln!("prompt {i}: free-running, the first {n} of llama.cpp's {} greedy tokens", w.len());
     }
-    eprintln!("teacher-forced: llama.cpp's token is bcr's pick at {same}/{steps} steps, worst gap {worst}");
-    assert!(worst <= TIE, "a logit gap of {worst}");
+    eprintln!("teacher-forced: llama.cpp's token is bcr's pick at {same}/{steps} steps");
     assert!(same * 100 >= steps * 90, "{same}/{steps}");
 }
 

@@ -171,22 +171,11 @@ fn with_f32_rows<T>(x: &Tensor, f: impl FnOnce(&[f32]) -> candle_core::Result<T>
     }
 }
 
-/// `x @ q^T` on the kernel, 64 rows of `x` at a time (prompts): the
-/// quantised activations of a part stay in L2 while every weight block
-/// passes over them.
+/// `x @ q^T` for any number of rows of `x` (see [`quant::matmul`]).
 fn blocks_linear(x: &Tensor, q: &QMatrix) -> Result<Tensor> {
     let (rows, k) = rows_of(x)?;
-    let n = q.dims().0;
-    let y = with_f32_rows(x, |xs| {
-        let mut y = Vec::with_capacity(rows * n);
-        for r0 in (0..rows).step_by(MAX_ROWS) {
-            let len = MAX_ROWS.min(rows - r0);
-            let part = quant::matmul_many(&xs[r0 * k..(r0 + len) * k], &[q], len, k)?;
-            y.extend(part.into_iter().flatten());
-        }
-        Ok(y)
-    })?;
-    Weight::linear_output(x, y, n, None)
+    let y = with_f32_rows(x, |xs| quant::matmul(xs, q, rows, k))?;
+    Weight::linear_output(x, y, q.dims().0, None)
 }
 
 #[cfg(test)]

@@ -17,16 +17,19 @@
 //!   The offsets are subtracted in integers, so Q4_0 and Q8_0 sums are the
 //!   exact integer dot products llama.cpp computes with signed codes.
 //! - [`QMatrix`] keeps the file's bytes, regrouped once at load (the same
-//!   size): the scales of a row in one f16 array (16 of them convert in one
-//!   `vcvtph2ps`), and the codes of 16 consecutive blocks interleaved so that
-//!   lane `b` of every 64-byte load belongs to block `b`. The 16 integer sums
-//!   of 16 blocks then land in the 16 lanes of one register, and the scales
-//!   apply lane-wise with no horizontal reduction per block. Each group of 16
-//!   blocks (the last may be shorter: SmolLM2's rows are 18 blocks) is:
-//!   chunk `c`, lane `b` = code bytes `4c..4c + 4` of block `b`. A 4-bit
-//!   byte `j` holds value `j` (low nibble) and `j + 16` (high nibble), so the
-//!   low nibbles of chunk `c` pair with activation chunk `c` and the high
-//!   nibbles with chunk `c + 4`; activations use the 8-bit layout.
+//!   size, rows padded to a multiple of 16): 16 consecutive weight rows are
+//!   interleaved so that lane `i` of every 64-byte load belongs to row `i`.
+//!   For each group of 16 rows and each block, chunk `c` holds code bytes
+//!   `4c..4c + 4` of the 16 rows' blocks, and the 16 rows' f16 scales are
+//!   consecutive (one `vcvtph2ps`). One `vpdpbusd` against four activation
+//!   codes broadcast to all lanes then adds 4 products to each of 16 rows'
+//!   sums: a block's 16 integer sums land in 16 lanes, the scales apply
+//!   lane-wise, and each output lane is one `y[r, j]`, stored as it is (no
+//!   horizontal reduction, no short group at the end of a row of 18
+//!   blocks). A 4-bit byte `j` holds value `j` (low nibble) and `j + 16`
+//!   (high nibble), so the low nibbles of chunk `c` pair with activation
+//!   word `c` and the high nibbles with word `c + 4`; 8-bit chunk `c` with
+//!   word `c`. The activations are plain rows of int8 codes.
 //!
 //! [`matmul_many`] runs on rayon's threads in blocks of weight rows (the
 //! driver of [`crate::kernels::skinny`]); the AVX512-VNNI kernel needs
@@ -43,10 +46,10 @@ type CResult<T> = candle_core::Result<T>;
 
 /// Values per block.
 pub(crate) const QK: usize = 32;
-/// Blocks interleaved in one group (one 512-bit register of i32 sums).
-const GROUP: usize = 16;
-/// Activation rows per pass of the kernel over a weight row.
-pub(crate) const ROWS: usize = 4;
+/// Weight rows interleaved in one group (one 512-bit register of i32 sums).
+const LANES: usize = 16;
+/// Activation rows per pass of the kernel over a group of weight rows.
+pub(crate) const ROWS: usize = 8;
 
 /// The block types this kernel reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,27 +116,13 @@ pub(crate) struct QMatrix {
     kind: BlockKind,
     rows: usize,
     cols: usize,
-    /// Codes, `rows * cols / 32 * code_bytes` (Q8_0 codes stored as `q + 128`).
+    /// Codes, `rows16 * cols / 32 * code_bytes` (`rows16`: rows rounded up
+    /// to 16, the padding zero; Q8_0 codes stored as `q + 128`).
     qs: Vec<u8>,
-    /// Scales, `rows * cols / 32`.
+    /// Scales, `rows16 * cols / 32`, 16 rows' per block together.
     d: Vec<f16>,
-    /// Q4_1's offsets, `rows * cols / 32` (empty otherwise).
+    /// Q4_1's offsets, like `d` (empty otherwise).
     m: Vec<f16>,
-}
-
-/// Where value `v` (0..32) of block `b` of a group of `gn` blocks lies in
-/// the group's codes: (byte offset, whether it is the high nibble).
-fn code_at(kind: BlockKind, gn: usize, b: usize, v: usize) -> (usize, bool) {
-    let (byte, high) = match kind {
-        BlockKind::Q8_0 => (v, false),
-        _ => (v % 16, v >= 16),
-    };
-    ((byte / 4) * 4 * gn + 4 * b + byte % 4, high)
-}
-
-/// The groups of a row of `nb` blocks: (first block, blocks).
-fn groups(nb: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..nb).step_by(GROUP).map(move |g0| (g0, (nb - g0).min(GROUP)))
 }
 
 impl QMatrix {
@@ -144,28 +133,42 @@ impl QMatrix {
         if cols == 0 || !cols.is_multiple_of(QK) || data.len() != rows * cols / QK * bb {
             return Err(format!("{} bytes are not ({rows}, {cols}) values in {kind:?} blocks", data.len()));
         }
-        let nb = cols / QK;
-        let cb = kind.code_bytes();
-        let mut out =
-            QMatrix { kind, rows, cols, qs: vec![0; rows * nb * cb], d: Vec::with_capacity(rows * nb), m: Vec::new() };
+        let (nb, cb) = (cols / QK, kind.code_bytes());
+        let scales = rows.next_multiple_of(LANES) * nb;
+        let mut out = QMatrix {
+            kind,
+            rows,
+            cols,
+            qs: vec![0; scales * cb],
+            d: vec![f16::ZERO; scales],
+            m: if kind == BlockKind::Q4_1 { vec![f16::ZERO; scales] } else { Vec::new() },
+        };
         let head = bb - cb;
         for (r, row) in data.chunks_exact(nb * bb).enumerate() {
-            for (g0, gn) in groups(nb) {
-                let base = r * nb * cb + g0 * cb;
-                for b in 0..gn {
-                    let block = &row[(g0 + b) * bb..(g0 + b + 1) * bb];
-                    out.d.push(f16::from_le_bytes([block[0], block[1]]));
-                    if kind == BlockKind::Q4_1 {
-                        out.m.push(f16::from_le_bytes([block[2], block[3]]));
-                    }
-                    for (j, &c) in block[head..].iter().enumerate() {
-                        let (at, _) = code_at(kind, gn, b, j);
-                        out.qs[base + at] = if kind == BlockKind::Q8_0 { c ^ 0x80 } else { c };
-                    }
+            for (blk, block) in row.chunks_exact(bb).enumerate() {
+                let at = out.scale_at(r, blk);
+                out.d[at] = f16::from_le_bytes([block[0], block[1]]);
+                if kind == BlockKind::Q4_1 {
+                    out.m[at] = f16::from_le_bytes([block[2], block[3]]);
+                }
+                for (byte, &c) in block[head..].iter().enumerate() {
+                    let i = out.code_at(r, blk, byte);
+                    out.qs[i] = if kind == BlockKind::Q8_0 { c ^ 0x80 } else { c };
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Index of the scale (and offset) of block `blk` of row `r`.
+    fn scale_at(&self, r: usize, blk: usize) -> usize {
+        ((r / LANES) * (self.cols / QK) + blk) * LANES + r % LANES
+    }
+
+    /// Index of code byte `byte` of block `blk` of row `r` in `qs`.
+    fn code_at(&self, r: usize, blk: usize, byte: usize) -> usize {
+        let chunks = ((r / LANES) * (self.cols / QK) + blk) * LANES * self.kind.code_bytes();
+        chunks + (byte / 4) * 4 * LANES + (r % LANES) * 4 + byte % 4
     }
 
     /// The block type.
@@ -188,14 +191,12 @@ impl QMatrix {
     /// The unsigned code of value `v` of block `blk` in row `r`
     /// (Q8_0: `q + 128`).
     fn code(&self, r: usize, blk: usize, v: usize) -> u8 {
-        let nb = self.cols / QK;
-        let (g0, gn) = (blk / GROUP * GROUP, (nb - blk / GROUP * GROUP).min(GROUP));
-        let (at, high) = code_at(self.kind, gn, blk - g0, v);
-        let byte = self.qs[(r * nb + g0) * self.kind.code_bytes() + at];
-        if high {
+        if self.kind == BlockKind::Q8_0 {
+            return self.qs[self.code_at(r, blk, v)];
+        }
+        let byte = self.qs[self.code_at(r, blk, v % 16)];
+        if v >= 16 {
             byte >> 4
-        } else if self.kind == BlockKind::Q8_0 {
-            byte
         } else {
             byte & 0x0f
         }
@@ -205,12 +206,13 @@ impl QMatrix {
     pub(crate) fn dequantize_row(&self, r: usize, out: &mut [f32]) {
         let nb = self.cols / QK;
         for blk in 0..nb {
-            let d = self.d[r * nb + blk].to_f32();
+            let at = self.scale_at(r, blk);
+            let d = self.d[at].to_f32();
             for v in 0..QK {
                 let q = self.code(r, blk, v) as f32;
                 out[blk * QK + v] = match self.kind {
                     BlockKind::Q4_0 => d * (q - 8.0),
-                    BlockKind::Q4_1 => d * q + self.m[r * nb + blk].to_f32(),
+                    BlockKind::Q4_1 => d * q + self.m[at].to_f32(),
                     BlockKind::Q8_0 => d * (q - 128.0),
                 };
             }
@@ -218,11 +220,10 @@ impl QMatrix {
     }
 }
 
-/// Activation rows quantised per 32-value block (see the module doc), in the
-/// 8-bit group layout of [`QMatrix`].
+/// Activation rows quantised per 32-value block (see the module doc).
 pub(crate) struct QActs {
     k: usize,
-    /// Codes, `m * k`, in groups of 16 blocks.
+    /// Codes, `m * k`, row-major.
     q: Vec<i8>,
     /// `dx` per block (an f16 value).
     d: Vec<f32>,
@@ -238,32 +239,20 @@ impl QActs {
     /// to even),
     /// `dx` and `sx = dx * sum(qx)` rounded to f16, as llama.cpp keeps them.
     pub(crate) fn new(x: &[f32], m: usize, k: usize) -> Self {
-        let nb = k / QK;
-        let mut a = QActs { k, q: vec![0; m * k], d: vec![0.0; m * nb], s: vec![0.0; m * nb], n: vec![0; m * nb] };
-        for r in 0..m {
-            for (g0, gn) in groups(nb) {
-                for b in 0..gn {
-                    let blk = g0 + b;
-                    let xs: &[f32; QK] = x[r * k + blk * QK..][..QK].try_into().expect("a whole block");
-                    let (q, d, sum) = quantize_block(xs);
-                    // Word j (values 4j..4j + 4) to chunk j, lane b.
-                    let base = r * k + g0 * QK + 4 * b;
-                    for (j, word) in q.chunks_exact(4).enumerate() {
-                        a.q[base + j * 4 * gn..][..4].copy_from_slice(word);
-                    }
-                    a.d[r * nb + blk] = as_f16(d);
-                    a.s[r * nb + blk] = as_f16(d * sum as f32);
-                    a.n[r * nb + blk] = sum;
-                }
-            }
+        let blocks = m * k / QK;
+        let mut a = QActs { k, q: vec![0; m * k], d: vec![0.0; blocks], s: vec![0.0; blocks], n: vec![0; blocks] };
+        for (b, (xs, qs)) in x.chunks_exact(QK).zip(a.q.chunks_exact_mut(QK)).enumerate() {
+            let (q, d, sum) = quantize_block(xs.try_into().expect("a whole block"));
+            qs.copy_from_slice(&q);
+            a.d[b] = as_f16(d);
+            a.s[b] = as_f16(d * sum as f32);
+            a.n[b] = sum;
         }
         a
     }
 
     fn q_at(&self, r: usize, blk: usize, v: usize) -> i8 {
-        let nb = self.k / QK;
-        let (g0, gn) = (blk / GROUP * GROUP, (nb - blk / GROUP * GROUP).min(GROUP));
-        self.q[r * self.k + g0 * QK + code_at(BlockKind::Q8_0, gn, blk - g0, v).0]
+        self.q[r * self.k + blk * QK + v]
     }
 }
 
@@ -310,10 +299,11 @@ pub(crate) fn dot_reference(w: &QMatrix, j: usize, a: &QActs, r: usize) -> f32 {
     for blk in 0..nb {
         let s: i32 = (0..QK).map(|v| w.code(j, blk, v) as i32 * a.q_at(r, blk, v) as i32).sum();
         let (dx, sx, nx) = (a.d[r * nb + blk], a.s[r * nb + blk], a.n[r * nb + blk]);
-        let scale = w.d[j * nb + blk].to_f32() * dx;
+        let at = w.scale_at(j, blk);
+        let scale = w.d[at].to_f32() * dx;
         acc += match w.kind {
             BlockKind::Q4_0 => scale * (s - 8 * nx) as f32,
-            BlockKind::Q4_1 => scale * s as f32 + w.m[j * nb + blk].to_f32() * sx,
+            BlockKind::Q4_1 => scale * s as f32 + w.m[at].to_f32() * sx,
             BlockKind::Q8_0 => scale * (s - 128 * nx) as f32,
         };
     }
@@ -334,7 +324,10 @@ pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CRe
     let a = QActs::new(x, m, k);
     let ns: Vec<usize> = ws.iter().map(|w| w.rows).collect();
     let vnni = vnni();
-    Ok(crate::kernels::skinny::drive_rows(&ns, m, |i, n, n0, n1, y| {
+    // Tasks of whole groups of 16 rows, about 128 of them over all weights.
+    let groups: usize = ns.iter().map(|n| n.div_ceil(LANES)).sum();
+    let block = LANES * groups.div_ceil(128).max(1);
+    Ok(crate::kernels::skinny::drive_rows(&ns, m, block, |i, n, n0, n1, y| {
         let w = ws[i];
         #[cfg(target_arch = "x86_64")]
         if vnni {
@@ -354,8 +347,27 @@ pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CRe
     }))
 }
 
+/// `x @ w^T` for any number of rows `m` of `x` (`(m, k)`): prompts run
+/// [`matmul_many`] 64 rows at a time (the quantised activations of a part
+/// stay in L2 while every block of weight rows passes over them).
+pub(crate) fn matmul(x: &[f32], w: &QMatrix, m: usize, k: usize) -> CResult<Vec<f32>> {
+    let part = crate::kernels::skinny::MAX_ROWS;
+    if m <= part {
+        return Ok(matmul_many(x, &[w], m, k)?.remove(0));
+    }
+    let mut y = Vec::with_capacity(m * w.rows);
+    for r0 in (0..m).step_by(part) {
+        let len = part.min(m - r0);
+        let x = x.get(r0 * k..(r0 + len) * k).unwrap_or_default();
+        y.extend(matmul_many(x, &[w], len, k)?.remove(0));
+    }
+    Ok(y)
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod timing;

@@ -150,15 +150,17 @@ fn drive<W: Sync>(
     kernel: impl Fn(&[W], usize, usize, usize, *mut f32) + Sync,
 ) -> Vec<Vec<f32>> {
     let ns: Vec<usize> = ws.iter().map(|w| w.len() / k).collect();
-    drive_rows(&ns, m, |i, n, n0, n1, y| kernel(ws[i], n, n0, n1, y))
+    drive_rows(&ns, m, BLOCK, |i, n, n0, n1, y| kernel(ws[i], n, n0, n1, y))
 }
 
-/// [`drive`] for weights known by their row counts `ns`: `kernel(i, n,
-/// n0, n1, y)` writes columns `n0..n1` of every row of weight `i`'s `(m,
-/// n)` output `y` (also the quantised kernel's driver).
+/// [`drive`] for weights known by their row counts `ns`, in tasks of
+/// `block` rows: `kernel(i, n, n0, n1, y)` writes columns `n0..n1` of
+/// every row of weight `i`'s `(m, n)` output `y` (also the quantised
+/// kernel's driver).
 pub(crate) fn drive_rows(
     ns: &[usize],
     m: usize,
+    block: usize,
     kernel: impl Fn(usize, usize, usize, usize, *mut f32) + Sync,
 ) -> Vec<Vec<f32>> {
     if m == 0 {
@@ -169,12 +171,12 @@ pub(crate) fn drive_rows(
     let mut ys: Vec<Vec<f32>> = ns.iter().map(|&n| Vec::with_capacity(m * n)).collect();
     // Blocks of every weight, in one index space: (weight, first row).
     let blocks: Vec<(usize, usize)> =
-        ns.iter().enumerate().flat_map(|(i, &n)| (0..n.div_ceil(BLOCK)).map(move |b| (i, b * BLOCK))).collect();
+        ns.iter().enumerate().flat_map(|(i, &n)| (0..n.div_ceil(block)).map(move |b| (i, b * block))).collect();
     let outs: Vec<OutPtr> = ys.iter_mut().map(|y| OutPtr(y.as_mut_ptr())).collect();
     use rayon::prelude::*;
     blocks.par_iter().for_each(|&(i, n0)| {
         let n = ns[i];
-        kernel(i, n, n0, (n0 + BLOCK).min(n), outs[i].get());
+        kernel(i, n, n0, (n0 + block).min(n), outs[i].get());
     });
     for (y, &n) in ys.iter_mut().zip(ns) {
         // SAFETY: the blocks cover columns 0..n of every output, and the
