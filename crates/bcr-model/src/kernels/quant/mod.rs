@@ -33,10 +33,13 @@
 //!
 //! [`matmul_many`] runs on rayon's threads in blocks of weight rows (the
 //! driver of [`crate::kernels::skinny`]); the AVX512-VNNI kernel needs
-//! AVX-512F/BW/VL and VNNI (checked at run time); elsewhere
-//! [`dot_reference`], the scalar twin, computes the same sums.
-//! `BCR_QUANT_KERNEL=0` loads these block types for candle's quantised
-//! matmul instead (side-by-side runs of one binary).
+//! AVX-512F/BW/VL and VNNI, the AVX2 kernel (`avx2.rs`, the same layout,
+//! half a group per register) AVX2, FMA and F16C, both checked at run
+//! time ([`kernel`]); without either these block types load for candle's
+//! quantised matmul. [`dot_reference`], the scalar twin, computes the same
+//! sums. `BCR_QUANT_KERNEL=0` loads them for candle's quantised matmul
+//! anyway, `=avx2` runs the AVX2 kernel on an AVX-512 machine
+//! (side-by-side runs of one binary).
 
 use std::sync::OnceLock;
 
@@ -81,16 +84,56 @@ impl BlockKind {
     }
 }
 
-/// Whether GGUF's Q4_0 / Q4_1 / Q8_0 matrices load for this kernel
-/// (`BCR_QUANT_KERNEL=0`: for candle's quantised matmul instead, to compare
-/// the two in one binary).
-pub(crate) fn enabled() -> bool {
-    static ON: OnceLock<bool> = OnceLock::new();
-    *ON.get_or_init(|| std::env::var("BCR_QUANT_KERNEL").map_or(true, |v| v != "0"))
+/// Which kernel computes the integer sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// AVX-512F/BW/VL and VNNI (`avx512.rs`).
+    Vnni,
+    /// AVX2, FMA and F16C (`avx2.rs`).
+    Avx2,
+    /// The scalar twin, [`dot_reference`].
+    Scalar,
 }
 
-/// Whether the AVX512-VNNI kernel can run (else the scalar twin does).
-fn vnni() -> bool {
+impl Kernel {
+    /// Whether this CPU can run it.
+    pub(crate) fn available(self) -> bool {
+        match self {
+            Self::Vnni => has_vnni(),
+            Self::Avx2 => has_avx2(),
+            Self::Scalar => true,
+        }
+    }
+}
+
+/// The kernel the decoder uses, or `None` for candle's quantised matmul:
+/// AVX512-VNNI where present, else AVX2 + FMA + F16C, else candle.
+/// `BCR_QUANT_KERNEL=0` picks candle (to compare the two in one binary),
+/// `=avx2` the AVX2 kernel (where the CPU has it), `=scalar` the scalar
+/// twin.
+pub(crate) fn kernel() -> Option<Kernel> {
+    static PICK: OnceLock<Option<Kernel>> = OnceLock::new();
+    *PICK.get_or_init(|| pick(std::env::var("BCR_QUANT_KERNEL").ok().as_deref()))
+}
+
+fn pick(var: Option<&str>) -> Option<Kernel> {
+    let best = [Kernel::Vnni, Kernel::Avx2].into_iter().find(|k| k.available());
+    match var {
+        Some("0") => None,
+        Some("avx2") if has_avx2() => Some(Kernel::Avx2),
+        Some("scalar") => Some(Kernel::Scalar),
+        _ => best,
+    }
+}
+
+/// Whether GGUF's Q4_0 / Q4_1 / Q8_0 matrices load for this kernel (else
+/// for candle's quantised matmul, see [`kernel`]).
+pub(crate) fn enabled() -> bool {
+    kernel().is_some()
+}
+
+/// Whether AVX-512F/BW/VL are present (the activations' quantisation).
+fn avx512() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
     *ON.get_or_init(has_vnni)
 }
@@ -102,6 +145,19 @@ fn has_vnni() -> bool {
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("avx512vl")
             && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -273,7 +329,7 @@ fn as_f16(v: f32) -> f32 {
 /// vectorises where `f32::round` calls libm.
 fn quantize_block(xs: &[f32; QK]) -> ([i8; QK], f32, i32) {
     #[cfg(target_arch = "x86_64")]
-    if vnni() {
+    if avx512() {
         // SAFETY: AVX-512F/BW/VL were detected.
         return unsafe { avx512::quantize_block(xs) };
     }
@@ -314,6 +370,18 @@ pub(crate) fn dot_reference(w: &QMatrix, j: usize, a: &QActs, r: usize) -> f32 {
 /// quantisation of `x` and one parallel region. Errors unless every `w_i`
 /// has `k` columns and `x` holds `m * k` values.
 pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CResult<Vec<Vec<f32>>> {
+    matmul_many_with(kernel().unwrap_or(Kernel::Scalar), x, ws, m, k)
+}
+
+/// [`matmul_many`] on kernel `kernel` (which must be
+/// [`Kernel::available`]; else the scalar twin runs).
+pub(crate) fn matmul_many_with(
+    kernel: Kernel,
+    x: &[f32],
+    ws: &[&QMatrix],
+    m: usize,
+    k: usize,
+) -> CResult<Vec<Vec<f32>>> {
     if k == 0 || !k.is_multiple_of(QK) || x.len() != m * k || ws.iter().any(|w| w.cols != k) {
         candle_core::bail!(
             "quantised matmul: input of {} values is not ({m}, {k}) for weights {:?}",
@@ -323,21 +391,24 @@ pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CRe
     }
     let a = QActs::new(x, m, k);
     let ns: Vec<usize> = ws.iter().map(|w| w.rows).collect();
-    let vnni = vnni();
+    let kernel = if kernel.available() { kernel } else { Kernel::Scalar };
     // Tasks of whole groups of 16 rows, about 128 of them over all weights.
     let groups: usize = ns.iter().map(|n| n.div_ceil(LANES)).sum();
     let block = LANES * groups.div_ceil(128).max(1);
     Ok(crate::kernels::skinny::drive_rows(&ns, m, block, |i, n, n0, n1, y| {
         let w = ws[i];
         #[cfg(target_arch = "x86_64")]
-        if vnni {
+        #[cfg(target_arch = "x86_64")]
+        match kernel {
             // SAFETY: AVX-512F/BW/VL and VNNI were detected; `drive_rows`
             // passes rows n0..n1 <= n of w, whose columns (k) match `a`,
             // and y points at an (m, n) output.
-            unsafe { avx512::block(w, &a, m, n0, n1, y, n) };
-            return;
+            Kernel::Vnni => return unsafe { avx512::block(w, &a, m, n0, n1, y, n) },
+            // SAFETY: AVX2, FMA and F16C were detected; as above.
+            Kernel::Avx2 => return unsafe { avx2::block(w, &a, m, n0, n1, y, n) },
+            Kernel::Scalar => {}
         }
-        let _ = vnni;
+        let _ = kernel;
         for r in 0..m {
             for j in n0..n1 {
                 // SAFETY: y points at an (m, n) output and j < n1 <= n.
@@ -351,19 +422,26 @@ pub(crate) fn matmul_many(x: &[f32], ws: &[&QMatrix], m: usize, k: usize) -> CRe
 /// [`matmul_many`] 64 rows at a time (the quantised activations of a part
 /// stay in L2 while every block of weight rows passes over them).
 pub(crate) fn matmul(x: &[f32], w: &QMatrix, m: usize, k: usize) -> CResult<Vec<f32>> {
+    matmul_with(kernel().unwrap_or(Kernel::Scalar), x, w, m, k)
+}
+
+/// [`matmul`] on kernel `kernel` (see [`matmul_many_with`]).
+pub(crate) fn matmul_with(kernel: Kernel, x: &[f32], w: &QMatrix, m: usize, k: usize) -> CResult<Vec<f32>> {
     let part = crate::kernels::skinny::MAX_ROWS;
     if m <= part {
-        return Ok(matmul_many(x, &[w], m, k)?.remove(0));
+        return Ok(matmul_many_with(kernel, x, &[w], m, k)?.remove(0));
     }
     let mut y = Vec::with_capacity(m * w.rows);
     for r0 in (0..m).step_by(part) {
         let len = part.min(m - r0);
         let x = x.get(r0 * k..(r0 + len) * k).unwrap_or_default();
-        y.extend(matmul_many(x, &[w], len, k)?.remove(0));
+        y.extend(matmul_many_with(kernel, x, &[w], len, k)?.remove(0));
     }
     Ok(y)
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2;
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 

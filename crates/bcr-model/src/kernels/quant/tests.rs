@@ -132,8 +132,21 @@ fn regrouped_blocks_dequantize_like_the_file() {
     }
 }
 
+/// The kernels this CPU runs (the AVX2 kernel too where AVX-512 is there).
+fn kernels() -> Vec<Kernel> {
+    let ks: Vec<Kernel> = [Kernel::Vnni, Kernel::Avx2, Kernel::Scalar].into_iter().filter(|k| k.available()).collect();
+    eprintln!("quant kernels tested: {ks:?}");
+    ks
+}
+
 #[test]
 fn each_block_type_matches_the_dequantized_f32_product() {
+    for kernel in kernels() {
+        matches_the_f32_product(kernel);
+    }
+}
+
+fn matches_the_f32_product(kernel: Kernel) {
     let mut rng = Rng(0x2545f4914f6cdd1d);
     for kind in [BlockKind::Q4_0, BlockKind::Q4_1, BlockKind::Q8_0] {
         for &(m, k, n) in SHAPES {
@@ -141,7 +154,7 @@ fn each_block_type_matches_the_dequantized_f32_product() {
             let w = ggml(kind).dequantize(&raw).unwrap();
             let x = activations(m * k, &mut rng);
             let q = QMatrix::from_blocks(kind, n, k, &raw).unwrap();
-            let y = matmul(&x, &q, m, k).unwrap();
+            let y = matmul_with(kernel, &x, &q, m, k).unwrap();
             let a = QActs::new(&x, m, k);
             let row_bytes = k / QK * kind.file_bytes();
             for r in 0..m {
@@ -152,16 +165,31 @@ fn each_block_type_matches_the_dequantized_f32_product() {
                     let got = y[r * n + j] as f64;
                     assert!(
                         (got - exact).abs() <= tol,
-                        "{kind:?} ({m}, {k}, {n}) [{r}, {j}]: {got} vs f32 {exact}, tolerance {tol}"
+                        "{kernel:?} {kind:?} ({m}, {k}, {n}) [{r}, {j}]: {got} vs f32 {exact}, tolerance {tol}"
                     );
                     let twin = dot_reference(&q, j, &a, r) as f64;
                     assert!(
                         (got - twin).abs() <= 2.0 * round + 1e-30,
-                        "{kind:?} ({m}, {k}, {n}) [{r}, {j}]: kernel {got} vs scalar twin {twin}"
+                        "{kernel:?} {kind:?} ({m}, {k}, {n}) [{r}, {j}]: kernel {got} vs scalar twin {twin}"
                     );
                 }
             }
         }
+    }
+}
+
+#[test]
+fn the_kernel_switch() {
+    assert_eq!(pick(Some("0")), None);
+    assert_eq!(pick(Some("scalar")), Some(Kernel::Scalar));
+    let best = [Kernel::Vnni, Kernel::Avx2].into_iter().find(|k| k.available());
+    assert_eq!(pick(None), best);
+    assert_eq!(pick(Some("1")), best);
+    let avx2 = if Kernel::Avx2.available() { Some(Kernel::Avx2) } else { best };
+    assert_eq!(pick(Some("avx2")), avx2);
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        assert!(kernels().contains(&Kernel::Avx2), "AVX2 without FMA/F16C?");
     }
 }
 

@@ -1,7 +1,9 @@
 //! Rough timings of one SmolLM2 layer's matmuls (q, k, v, o, gate, up,
 //! down; Q4_1 blocks) on the quantised kernel against the f32 path
 //! (`ops::linear`: the skinny kernel up to 64 rows, else the packed GEMM),
-//! for the row counts of a decode step and of a prompt part. Ignored: run
+//! for the row counts of a decode step and of a prompt part, and the AVX2
+//! kernel's time against the default kernel's where the CPU has both.
+//! Ignored: run
 //! by hand,
 //!
 //!     cargo test --release -p bcr-model quant::timing -- --ignored --nocapture
@@ -35,8 +37,11 @@ fn random_q4_1(n: usize, k: usize, seed: u64) -> Vec<u8> {
     out
 }
 
-/// Median seconds of `f` over `reps` runs.
+/// Median seconds of `f` over `reps` runs (NaN for none).
 fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
+    if reps == 0 {
+        return f64::NAN;
+    }
     f();
     let mut t: Vec<f64> = (0..reps)
         .map(|_| {
@@ -79,6 +84,11 @@ fn layer_matmuls_quantised_against_f32() {
                 std::hint::black_box(matmul(x, q, m, k).unwrap());
             }
         });
+        let t2 = median_secs(if Kernel::Avx2.available() { reps } else { 0 }, || {
+            for ((q, x), &(_, k)) in qs.iter().zip(&xv).zip(LAYER) {
+                std::hint::black_box(matmul_with(Kernel::Avx2, x, q, m, k).unwrap());
+            }
+        });
         let tf = median_secs(reps, || {
             for (w, x) in dense.iter().zip(&xs) {
                 std::hint::black_box(crate::ops::linear(x, w, None).unwrap());
@@ -86,12 +96,16 @@ fn layer_matmuls_quantised_against_f32() {
         });
         let g = |t: f64| (m * macs_per_row) as f64 / t / 1e9;
         eprintln!(
-            "m={m:5}: quant {:8.3} ms ({:6.1} GMAC/s)  f32 {:8.3} ms ({:6.1} GMAC/s)  quant/f32 time {:.2}",
+            "m={m:5}: quant {:8.3} ms ({:6.1} GMAC/s)  f32 {:8.3} ms ({:6.1} GMAC/s)  quant/f32 time {:.2}  \
+             avx2 {:8.3} ms ({:6.1} GMAC/s, {:.2}x the quant time)",
             tq * 1e3,
             g(tq),
             tf * 1e3,
             g(tf),
-            tq / tf
+            tq / tf,
+            t2 * 1e3,
+            g(t2),
+            t2 / tq
         );
     }
 }

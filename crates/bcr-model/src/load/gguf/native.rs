@@ -3,7 +3,8 @@
 //! (`kernels::quant`, the same bytes); the other block types (k-quants, Q5)
 //! go to candle's `QTensor` as stored; float tensors (norms, biases, f16 or
 //! f32 matrices) are converted to f32 as with `--dtype f32`.
-//! `BCR_QUANT_KERNEL=0` sends every block type to candle.
+//! `BCR_QUANT_KERNEL=0` sends every block type to candle, and so does a CPU
+//! with neither AVX512-VNNI nor AVX2 + FMA + F16C (`quant::kernel`).
 
 use std::borrow::Cow;
 use std::collections::HashMap;
