@@ -184,15 +184,33 @@ mod tests {
     use candle_core::quantized::GgmlDType;
     use candle_core::Device;
 
+    /// Standard normal values from a seeded generator (Box-Muller), so the
+    /// test sees the same inputs on every run.
+    fn gaussian(rng: &mut rand_chacha::ChaCha8Rng, shape: (usize, usize)) -> Tensor {
+        use rand::Rng;
+        let v: Vec<f32> = (0..shape.0 * shape.1)
+            .map(|_| {
+                let (u1, u2): (f32, f32) = (rng.random::<f32>().max(1e-7), rng.random());
+                (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+            })
+            .collect();
+        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+    }
+
     /// Every matrix kind against the dense product of its own dequantised
     /// values: the kernel's Q8_0 and candle's Q4_K / Q6_K (a 256-value
     /// super-block type, k = 512), one row and five (decode), seventy
     /// (a prompt: 64-row parts). Activations are quantised to 8 bits per
-    /// block on both quantised paths: within 1% of the output's scale.
+    /// block on both quantised paths (32 values for the kernel, 256 for
+    /// candle's Q8_K): within 1% of the output's scale for the kernel, 2%
+    /// for candle's coarser blocks. The inputs are seeded: with candle's
+    /// unseeded `randn`, the K-quant rows crossed 1% in about 1 run in 5.
     #[test]
     fn quantised_matrices_match_their_dequantised_product() {
+        use rand::SeedableRng;
         let dev = Device::Cpu;
-        let w = Tensor::randn(0f32, 1.0, (40, 512), &dev).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let w = gaussian(&mut rng, (40, 512));
         let mut kinds = Vec::new();
         for dtype in [GgmlDType::Q4K, GgmlDType::Q6K] {
             let q = QTensor::quantize(&w, dtype).unwrap();
@@ -204,18 +222,19 @@ mod tests {
         let blocks = QMatrix::from_blocks(quant::BlockKind::Q8_0, 40, 512, &raw).unwrap();
         kinds.push(("kernel Q8_0".into(), Weight::Blocks(Arc::new(blocks)), q8.dequantize(&dev).unwrap()));
         for rows in [1, 5, 70] {
-            let x = Tensor::randn(0f32, 1.0, (rows, 512), &dev).unwrap();
+            let x = gaussian(&mut rng, (rows, 512));
             for (name, weight, dense) in &kinds {
+                let tol = if name.starts_with("kernel") { 0.01 } else { 0.02 };
                 let want = x.matmul(&dense.t().unwrap()).unwrap();
                 let got = weight.linear(&x, None).unwrap();
                 let scale = want.abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
                 let diff = (got - &want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-                assert!(diff <= 0.01 * scale, "{name}, {rows} rows: max difference {diff} at scale {scale}");
+                assert!(diff <= tol * scale, "{name}, {rows} rows: max difference {diff} at scale {scale}");
                 let many = Weight::linear_many(&x, &[(weight, None), (weight, None)]).unwrap();
                 if let Some(ys) = many {
                     assert_eq!(ys.len(), 2);
                     let d = (&ys[1] - &want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
-                    assert!(d <= 0.01 * scale, "{name}, {rows} rows, linear_many: {d}");
+                    assert!(d <= tol * scale, "{name}, {rows} rows, linear_many: {d}");
                 }
             }
         }
