@@ -14,47 +14,20 @@
 //!
 //! Skips with a message when `BCR_SMOLLM2_GGUF` is unset or the file is absent.
 
-use std::path::PathBuf;
+mod common;
 
-use bcr_model::{generate, DType, Device, KvCache, LoadOptions, Model, SamplingConfig, Tensor, WeightDtype};
-
-fn fixture(name: &str) -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2").join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use bcr_model::{generate, DType, Model, SamplingConfig, WeightDtype};
+use common::smollm2::{agreement, fixture, ids, load, teacher_forced};
 
 fn native() -> Option<Model> {
-    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.exists()) else {
-        eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
-        return None;
-    };
-    let opts = LoadOptions { device: Device::Cpu, dtype: WeightDtype::Native };
-    let mut m = Model::load(path.to_str().unwrap(), &opts).unwrap();
+    let mut m = load(WeightDtype::Native)?;
     m.tokenizer.set_eos_ids(Vec::new());
     Some(m)
-}
-
-fn ids(v: &serde_json::Value) -> Vec<u32> {
-    serde_json::from_value(v.clone()).unwrap()
 }
 
 /// Tokens of `got` equal to `want` before the first difference.
 fn same_prefix(got: &[u32], want: &[u32]) -> usize {
     got.iter().zip(want).take_while(|(a, b)| a == b).count()
-}
-
-/// Logits along `tokens` after `prompt`, one decode step per token (the
-/// path generation takes): row `s` predicts `tokens[s]`.
-fn teacher_forced(m: &Model, prompt: &[u32], tokens: &[u32]) -> Vec<Vec<f32>> {
-    let row = |v: &[u32]| Tensor::new(v, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-    let mut cache = KvCache::new(m.lm.config().num_hidden_layers);
-    let mut logits = m.lm.forward(&row(prompt), &[0], Some(&mut cache)).unwrap();
-    let mut out = Vec::with_capacity(tokens.len());
-    for (s, &t) in tokens.iter().enumerate() {
-        out.push(logits.get(0).unwrap().get(logits.dim(1).unwrap() - 1).unwrap().to_vec1().unwrap());
-        logits = m.lm.forward(&row(&[t]), &[prompt.len() + s], Some(&mut cache)).unwrap();
-    }
-    out
 }
 
 /// Where bcr's greedy pick differs from llama.cpp's, it must be a near tie
@@ -121,15 +94,7 @@ fn smollm2_native_tracks_the_f32_reference() {
     let Some(m) = native() else { return };
     let fx = fixture("greedy.json");
     let (prompt, greedy) = (ids(&fx["prompt_ids"]), ids(&fx["greedy_ids"]));
-    let row = |v: &[u32]| Tensor::new(v, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-    let mut cache = KvCache::new(m.lm.config().num_hidden_layers);
-    let mut logits = m.lm.forward(&row(&prompt), &[0], Some(&mut cache)).unwrap();
-    let mut same = 0;
-    for (s, &want) in greedy.iter().enumerate() {
-        let last = logits.get(0).unwrap().get(logits.dim(1).unwrap() - 1).unwrap();
-        same += usize::from(last.argmax(0).unwrap().to_scalar::<u32>().unwrap() == want);
-        logits = m.lm.forward(&row(&[want]), &[prompt.len() + s], Some(&mut cache)).unwrap();
-    }
+    let same = agreement(&m, &prompt, &greedy);
     eprintln!("native: the f32 greedy token at {same}/{} steps", greedy.len());
     assert!(same * 100 >= greedy.len() * 90, "{same}/{}", greedy.len());
 }

@@ -4,10 +4,11 @@
 //! with their log-probs. Skips with a message when `BCR_SMOLLM2_GGUF` is
 //! unset or the file is absent.
 
-use std::path::PathBuf;
+mod common;
 
 use bcr_core::ChatMessage;
-use bcr_model::{generate, DType, Device, LoadOptions, Model, SamplingConfig, Tensor};
+use bcr_model::{generate, DType, Device, Model, SamplingConfig, Tensor};
+use common::smollm2::{agreement, fixture, ids, load};
 
 /// Largest allowed |ours - transformers| for a logit (values are ~25;
 /// measured 2.3e-5): both sides run fp32 on identical dequantized weights,
@@ -16,28 +17,14 @@ const LOGIT_TOL: f32 = 2e-4;
 /// Same for the log-prob of each greedy token (measured 1.4e-5).
 const LOGPROB_TOL: f32 = 2e-4;
 
-fn fixture() -> serde_json::Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smollm2/greedy.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 fn model() -> Option<Model> {
-    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.exists()) else {
-        eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
-        return None;
-    };
-    let opts = LoadOptions { device: Device::Cpu, dtype: DType::F32.into() };
-    Some(Model::load(path.to_str().unwrap(), &opts).unwrap())
-}
-
-fn ids(v: &serde_json::Value) -> Vec<u32> {
-    serde_json::from_value(v.clone()).unwrap()
+    load(DType::F32.into())
 }
 
 #[test]
 fn smollm2_matches_transformers() {
     let Some(m) = model() else { return };
-    let fx = fixture();
+    let fx = fixture("greedy.json");
     let msgs: Vec<ChatMessage> = serde_json::from_value(fx["messages"].clone()).unwrap();
     let text = m.tokenizer.apply_chat_template(&msgs, true).unwrap();
     let prompt = m.tokenizer.encode(&text, false).unwrap();
@@ -71,24 +58,11 @@ fn smollm2_matches_transformers() {
 /// step.
 #[test]
 fn smollm2_bf16_on_the_cpu_tracks_the_f32_reference() {
-    let Some(path) = std::env::var_os("BCR_SMOLLM2_GGUF").map(PathBuf::from).filter(|p| p.exists()) else {
-        eprintln!("skipping: set BCR_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf to run this test");
-        return;
-    };
-    let m =
-        Model::load(path.to_str().unwrap(), &LoadOptions { device: Device::Cpu, dtype: DType::BF16.into() }).unwrap();
+    let Some(m) = load(DType::BF16.into()) else { return };
     assert_eq!((m.lm.dtype(), m.lm.compute_dtype()), (DType::BF16, DType::F32));
-    let fx = fixture();
+    let fx = fixture("greedy.json");
     let (prompt, greedy) = (ids(&fx["prompt_ids"]), ids(&fx["greedy_ids"]));
-    let row = |v: &[u32]| Tensor::new(v, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
-    let mut cache = bcr_model::KvCache::new(m.lm.config().num_hidden_layers);
-    let mut logits = m.lm.forward(&row(&prompt), &[0], Some(&mut cache)).unwrap();
-    let mut same = 0;
-    for (s, &want) in greedy.iter().enumerate() {
-        let last = logits.get(0).unwrap().get(logits.dim(1).unwrap() - 1).unwrap();
-        same += usize::from(last.argmax(0).unwrap().to_scalar::<u32>().unwrap() == want);
-        logits = m.lm.forward(&row(&[want]), &[prompt.len() + s], Some(&mut cache)).unwrap();
-    }
+    let same = agreement(&m, &prompt, &greedy);
     eprintln!("bf16 on the cpu: the f32 greedy token at {same}/{} steps", greedy.len());
     assert!(same * 100 >= greedy.len() * 90, "{same}/{}", greedy.len());
 }

@@ -44,3 +44,4 @@ pub fn max_abs_diff(a: &bcr_model::Tensor, b: &bcr_model::Tensor) -> f64 {
     let d = (a.to_dtype(DType::F64).unwrap() - b.to_dtype(DType::F64).unwrap()).unwrap();
     d.abs().unwrap().flatten_all().unwrap().max(0).unwrap().to_scalar::<f64>().unwrap()
 }
+pub mod smollm2;
