@@ -11,9 +11,16 @@
 //! `(b, 1, t, l)`; the output is `(b, h, t, d)`. Query head `kvh * g + i`
 //! uses key head `kvh` (GQA, `g = h / kv`).
 //!
+//! Keys a row's mask hides at the start of its span (the left padding of a
+//! shorter sequence in a batch, [`crate::generate::Engine`]'s joiners) are
+//! skipped, not scored: a row costs its own context, not the batch's
+//! longest.
+//!
 //! Inference only: it has no backward pass, so [`applies`] refuses inputs
-//! that track gradients. AVX-512F kernels for `d` = 64 and 128; other
-//! cases take the composed path. `BCR_FUSED_ATTENTION=0` turns it off.
+//! that track gradients. AVX-512F kernels for any `d` that is a multiple of
+//! 16 up to 128 (Qwen3/Llama heads of 64 and 128, the demo model's 32);
+//! other cases take the composed path. `BCR_FUSED_ATTENTION=0` turns it
+//! off.
 
 use crate::kernels::simd::has_avx512;
 use crate::kernels::skinny::OutPtr;
@@ -25,6 +32,9 @@ type CResult<T> = candle_core::Result<T>;
 /// The most query tokens per sequence that take the fused path (decode
 /// steps, short speculative chunks); prefill uses the matmuls.
 pub(crate) const MAX_QUERY_TOKENS: usize = 4;
+
+/// The largest head dimension with a kernel, in 16-float chunks.
+const MAX_CHUNKS: usize = 8;
 
 fn enabled() -> bool {
     static ON: OnceLock<bool> = OnceLock::new();
@@ -45,7 +55,7 @@ pub(crate) fn applies(q: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>)
         && unit_last(k)
         && unit_last(v)
         && q.dim(2).is_ok_and(|t| t <= MAX_QUERY_TOKENS)
-        && matches!(q.dim(3), Ok(64) | Ok(128))
+        && q.dim(3).is_ok_and(|d| d > 0 && d % 16 == 0 && d <= 16 * MAX_CHUNKS)
         && enabled()
 }
 
@@ -165,6 +175,9 @@ impl CustomOp3 for DecodeAttention {
                 for j in 0..t {
                     let row = (bi * h + head) * t + j;
                     let m = mask.map(|m| &m[(bi * t + j) * l + l0..(bi * t + j) * l + l1]);
+                    // Leading keys the mask hides add exactly nothing.
+                    let skip = m.map_or(0, |m| m.iter().take_while(|x| **x == f32::NEG_INFINITY).count());
+                    let m = m.map(|m| &m[skip..]);
                     // SAFETY: AVX-512F was checked by `applies`/`enabled` (and
                     // again here); reads stay inside the views checked above
                     // (keys l0..l1 < l); `part * rows + row` is this task's
@@ -177,11 +190,19 @@ impl CustomOp3 for DecodeAttention {
                         let qrow = q.as_ptr().add(row * d);
                         let o = ptr.get().add((part * rows + row) * d);
                         let st = (parts > 1).then(|| &mut *sptr.get().add(part * rows + row));
-                        let (kp, vp) = (k.as_ptr().add(kbase), v.as_ptr().add(vbase));
                         let (ks, vs) = (vk.stride[2], vv.stride[2]);
-                        match d {
-                            64 => avx512::attend::<4>(qrow, kp, ks, vp, vs, l1 - l0, self.scale, m, &mut scores, o, st),
-                            _ => avx512::attend::<8>(qrow, kp, ks, vp, vs, l1 - l0, self.scale, m, &mut scores, o, st),
+                        let (kp, vp) = (k.as_ptr().add(kbase + skip * ks), v.as_ptr().add(vbase + skip * vs));
+                        let n = l1 - l0 - skip;
+                        let sc = &mut scores[..n];
+                        match d / 16 {
+                            1 => avx512::attend::<1>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            2 => avx512::attend::<2>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            3 => avx512::attend::<3>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            4 => avx512::attend::<4>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            5 => avx512::attend::<5>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            6 => avx512::attend::<6>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            7 => avx512::attend::<7>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
+                            _ => avx512::attend::<8>(qrow, kp, ks, vp, vs, n, self.scale, m, sc, o, st),
                         }
                     }
                     #[cfg(not(target_arch = "x86_64"))]
@@ -368,8 +389,17 @@ mod tests {
         // (d, t, b, kv, l, padding of row 1): short caches take one task per
         // (sequence, key head); 300 keys for 2 pairs split into parts, the
         // first of which is all padding for the padded row.
-        let cases =
-            [(64usize, 1usize, 3usize, 2usize, 11usize, 3usize), (128, 2, 3, 2, 11, 3), (64, 1, 2, 2, 300, 160)];
+        // Head dimensions 16-128 in steps of 16 (the demo model's is 32).
+        let cases = [
+            (64usize, 1usize, 3usize, 2usize, 11usize, 3usize),
+            (128, 2, 3, 2, 11, 3),
+            (64, 1, 2, 2, 300, 160),
+            (32, 1, 3, 2, 40, 17),
+            (32, 2, 2, 2, 300, 299),
+            (16, 1, 3, 1, 11, 10),
+            (48, 1, 2, 2, 20, 0),
+            (112, 2, 2, 2, 33, 32),
+        ];
         for &(d, t, b, kv, l, pad) in &cases {
             let (h, cap) = (6, l + 5);
             let q = Tensor::randn(0f32, 1.0, (b, h, t, d), &dev)?;
@@ -404,9 +434,11 @@ mod tests {
     #[test]
     fn refuses_what_it_cannot_do() -> candle_core::Result<()> {
         let dev = Device::Cpu;
-        let q = Tensor::zeros((1, 2, 1, 32), candle_core::DType::F32, &dev)?;
-        let k = Tensor::zeros((1, 1, 5, 32), candle_core::DType::F32, &dev)?;
-        assert!(!applies(&q, &k, &k, None), "head dimension 32 has no kernel");
+        for d in [40, 144] {
+            let q = Tensor::zeros((1, 2, 1, d), candle_core::DType::F32, &dev)?;
+            let k = Tensor::zeros((1, 1, 5, d), candle_core::DType::F32, &dev)?;
+            assert!(!applies(&q, &k, &k, None), "head dimension {d} has no kernel");
+        }
         let q = Tensor::zeros((1, 2, 9, 64), candle_core::DType::F32, &dev)?;
         let k = Tensor::zeros((1, 1, 9, 64), candle_core::DType::F32, &dev)?;
         assert!(!applies(&q, &k, &k, None), "a 9-token query is prefill");
