@@ -65,7 +65,7 @@ fn curve_never_packs_past_what_the_accuracy_drop_allows() {
     let policy: NPolicy = format!("curve:{}", dir.path().display()).parse().unwrap();
     cfg.set_policy(&policy, 8, 60_000.0, (max_drop, 0.05)).unwrap();
     assert_eq!(cfg.controller.max_n, 2, "drop {max_drop:.1} points allows N = 2");
-    assert!(!cfg.controller.prior.is_empty(), "the curve's tokens per problem seed the gain cap");
+    assert!(!cfg.controller.prior.is_empty(), "the curve's tokens per problem seed the controller");
     let gw = bcr_serve::spawn(cfg, http_upstream(&upstream.url, 2, 10), "127.0.0.1:0").unwrap();
     let addr = gw.addr().to_string();
     let replies = ask(&addr, 40, 3000);

@@ -112,7 +112,7 @@ impl Shared {
         let mut c = self.controller.lock().unwrap_or_else(|p| p.into_inner());
         c.observe(secs * 1000.0);
         self.metrics.n_floor.set(c.floor() as i64);
-        self.metrics.n_cap.set(c.gain_cap() as i64);
+        self.metrics.n_best.set(c.best_n() as i64);
     }
 }
 

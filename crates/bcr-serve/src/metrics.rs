@@ -6,7 +6,7 @@
 //! | `bcr_serve_queue_depth` | gauge | packable questions waiting to be packed |
 //! | `bcr_serve_in_flight` | gauge | backend calls running |
 //! | `bcr_serve_n_floor` | gauge | the adaptive controller's floor of N |
-//! | `bcr_serve_n_cap` | gauge | the adaptive controller's gain cap of N (`crate::policy`) |
+//! | `bcr_serve_n_best` | gauge | the cheapest N the adaptive controller knows: what it sends when the queue asks for at least that many (`crate::policy`) |
 //! | `bcr_serve_pack_size` | histogram | N of each pack sent |
 //! | `bcr_serve_tokens_per_answer` | histogram | completion tokens billed to each answer |
 //! | `bcr_serve_latency_seconds` | histogram | arrival to answer, per request |
@@ -33,8 +33,8 @@ pub struct Metrics {
     pub in_flight: Gauge,
     /// The controller's floor of N.
     pub n_floor: Gauge,
-    /// The controller's gain cap of N.
-    pub n_cap: Gauge,
+    /// The cheapest N the controller knows (`Controller::best_n`).
+    pub n_best: Gauge,
     /// N per pack.
     pub pack_size: Histogram,
     /// Completion tokens per answer.
@@ -61,7 +61,7 @@ impl Metrics {
             queue_depth: Gauge::default(),
             in_flight: Gauge::default(),
             n_floor: Gauge::default(),
-            n_cap: Gauge::default(),
+            n_best: Gauge::default(),
             pack_size: Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0]),
             tokens_per_answer: Histogram::new(exponential_buckets(16.0, 2.0, 12)),
             latency: Histogram::new(exponential_buckets(0.005, 2.0, 16)),
@@ -73,7 +73,11 @@ impl Metrics {
         registry.register("queue_depth", "Packable questions waiting to be packed", m.queue_depth.clone());
         registry.register("in_flight", "Backend calls running", m.in_flight.clone());
         registry.register("n_floor", "The adaptive controller's floor of N", m.n_floor.clone());
-        registry.register("n_cap", "The adaptive controller's gain cap of N", m.n_cap.clone());
+        registry.register(
+            "n_best",
+            "The cheapest N the adaptive controller knows (sent when the queue asks for at least that many)",
+            m.n_best.clone(),
+        );
         registry.register("pack_size", "Problems per pack sent", m.pack_size.clone());
         registry.register("tokens_per_answer", "Completion tokens billed to each answer", m.tokens_per_answer.clone());
         registry.register("latency_seconds", "Seconds from arrival to answer", m.latency.clone());

@@ -3,31 +3,36 @@
 //! - `fixed:K`: every pack takes K questions (fewer when `--max-wait-ms`
 //!   expires first).
 //! - `adaptive` (the default): N follows the queue. With `w` packable
-//!   questions waiting and `s` free backend slots, `N = ceil(w / s)`: while
-//!   the backend keeps up every question goes alone (N = 1, passthrough
-//!   accuracy), and when questions pile up they are packed so that all of
-//!   them start now. On top of that a *floor* reacts to the measured p95
-//!   latency of the last `window` answers: above `--slo-ms` the floor rises
-//!   by one (questions then wait up to `--max-wait-ms` to be grouped, which
-//!   raises throughput per call); below half the SLO it falls by one. N is
-//!   `max(queue term, floor)`, capped at `--max-n` and at the *gain cap*.
-//! - The gain cap: packing pays only while it lowers what an answer costs
-//!   the backend. The controller keeps, for each N it has sent, the mean
-//!   backend seconds per answer (a pack's call time divided by N: with every
-//!   slot busy, answers per second = slots / that), and lets N reach `k + 1`
-//!   only if going from `k - 1` to `k` cut it by at least `--min-gain` (5%);
-//!   an N with fewer than `window / 4` (8) measured answers counts as untried, N
-//!   may go one untried step past the last judged one (so the curve is
-//!   explored one step at a time, and only when the queue asks for it), and
+//!   questions waiting and `s` free backend slots, the queue asks for
+//!   `ceil(w / s)`: while the backend keeps up every question goes alone
+//!   (N = 1, passthrough accuracy), and when questions pile up they are
+//!   packed so that all of them start now. On top of that a *floor* reacts
+//!   to the measured p95 latency of the last `window` answers: above
+//!   `--slo-ms` the floor rises by one (questions then wait up to
+//!   `--max-wait-ms` to be grouped, which raises throughput per call);
+//!   below half the SLO it falls by one. The queue asks for
+//!   `max(queue term, floor)`, capped at `--max-n`.
+//! - What is sent is the cheapest N up to what the queue asks for: packing
+//!   pays only where it lowers what an answer costs the backend. The
+//!   controller keeps, for each N it has sent, the mean backend seconds per
+//!   answer (a pack's call time divided by N: with every slot busy, answers
+//!   per second = slots / that). Walking up from N = 1, a larger N replaces
+//!   the best so far only if it cuts its cost by at least `--min-gain`
+//!   (5%); the walk goes on past one N that gains nothing and stops after
+//!   two in a row. An N with fewer than `window / 4` (8) measured answers
+//!   is untried: the first untried N of the walk is sent (so the curve is
+//!   explored one step at a time, and only as far as the queue asks), and
 //!   nothing is packed until N = 1 has that baseline.
-//!   Tokens per answer are not enough: on the demo model on a CPU, packs of
-//!   2-4 cut completion tokens per answer by 10-25% but cost more per
-//!   answer (their contexts are 2-3x longer, and attention dominates a
-//!   model that small), so the queue term alone packed to N of about 4 and
-//!   sustained less than passthrough (bench/results/2026-12-07-serve-bcr).
-//!   Measured time is biased toward N = 1 (measured at lighter load, with
-//!   faster steps): the controller errs on the side of not packing, which
-//!   is the side that keeps accuracy.
+//!   Tokens per answer are not enough: on the demo model on a CPU, before
+//!   its attention took the fused kernel, packs of 2-4 cut completion
+//!   tokens per answer by 10-25% but cost more per answer, so the queue
+//!   term alone packed to N of about 4 and sustained less than passthrough
+//!   (bench/results/2026-12-07-serve-bcr). With the fused kernel a pack of
+//!   2 still costs more per answer than N = 1 while packs of 3 and 4 cost
+//!   less (bench/results/2026-12-08-serve-bcr): hence the walk past one
+//!   dip. Measured time is biased toward N = 1 (measured at lighter load,
+//!   with faster steps): the controller errs on the side of not packing,
+//!   which is the side that keeps accuracy.
 //! - `curve:SUMMARY`: adaptive, with the cap lowered to the largest N of a
 //!   `bcr eval` summary of the same model whose accuracy drop from N = 1 is
 //!   within `--max-acc-drop` points (and every smaller measured N's too);
@@ -39,8 +44,11 @@
 //! emptied on every move, so a change is never judged by latencies from
 //! before it), and it holds in the dead band between half the SLO and the
 //! SLO. The queue term has no memory: it is a function of the queue and the
-//! free slots at the moment of dispatch. How fast it reacts: the queue term
-//! at once; the floor by one step per `window` answers.
+//! free slots at the moment of dispatch. The cost table is a running mean
+//! over every pack sent, so the cheapest N for a given queue changes only as
+//! measurements accumulate, not back and forth with the load. How fast it
+//! reacts: the queue term at once; the floor by one step per `window`
+//! answers; a new N after `window / 4` answers at it.
 //!
 //! The controller is pure: it is given the time (milliseconds on any clock)
 //! and the observations, so it is tested on a simulated load.
@@ -99,6 +107,10 @@ pub fn curve_limit(rows: &[(usize, f64)], max_drop_points: f64) -> Result<usize>
     }
     Ok(limit)
 }
+
+/// How many Ns in a row that gain nothing end the walk up the curve
+/// ([`Controller::choose`]).
+const MISSES: usize = 2;
 
 /// Settings of a [`Controller`].
 #[derive(Debug, Clone, PartialEq)]
@@ -184,35 +196,76 @@ impl Controller {
         e.1 += n;
     }
 
-    /// Cost per answer at `n`, and whether it was measured: measured once
-    /// `window / 4` answers (at least 4) are, else the prior's, else unknown.
-    pub fn cost(&self, n: usize) -> Option<(f64, bool)> {
+    /// Measured cost per answer at `n`, once `window / 4` answers (at
+    /// least 4) are.
+    fn measured(&self, n: usize) -> Option<f64> {
         match self.costs.get(&n) {
-            Some(&(sum, count)) if count >= (self.cfg.window / 4).max(4) => Some((sum / count as f64, true)),
-            _ => self.cfg.prior.iter().find(|(k, _)| *k == n).map(|&(_, t)| (t, false)),
+            Some(&(sum, count)) if count >= (self.cfg.window / 4).max(4) => Some(sum / count as f64),
+            _ => None,
         }
     }
 
-    /// The largest N the gains allow (see the module doc): walking up from
-    /// N = 1, `k + 1` is allowed while `k + 1` is known to cut the cost per
-    /// answer of `k` by at least `min_gain` (two measurements, or two prior
-    /// values); one untried step is allowed past the last judged one; and
-    /// nothing is packed before N = 1 has a baseline.
-    pub fn gain_cap(&self) -> usize {
-        let mut cap = 1;
-        while cap < self.cfg.max_n {
-            match (self.cost(cap), self.cost(cap + 1)) {
-                (None, _) => break,
-                (Some((a, ma)), Some((b, mb))) if ma == mb => {
-                    if b > a * (1.0 - self.cfg.min_gain) {
+    /// The prior's cost per answer at `n` (a `bcr eval` summary's tokens
+    /// per problem), if it has one.
+    fn prior(&self, n: usize) -> Option<f64> {
+        self.cfg.prior.iter().find(|(k, _)| *k == n).map(|&(_, t)| t)
+    }
+
+    /// Cost per answer at `n`, and whether it was measured: the
+    /// measurement, else the prior's, else unknown.
+    pub fn cost(&self, n: usize) -> Option<(f64, bool)> {
+        self.measured(n).map(|c| (c, true)).or_else(|| self.prior(n).map(|c| (c, false)))
+    }
+
+    /// Whether `k` cuts `j`'s cost per answer by at least `min_gain`:
+    /// judged on measurements where both have one, on the prior where
+    /// neither has but both have a prior value; `None` otherwise (`k` is
+    /// untried: a measurement is never weighed against a prior).
+    fn gains(&self, k: usize, j: usize) -> Option<bool> {
+        let cuts = |a: f64, b: f64| a < b * (1.0 - self.cfg.min_gain);
+        match (self.measured(k), self.measured(j)) {
+            (Some(a), Some(b)) => Some(cuts(a, b)),
+            (None, None) => Some(cuts(self.prior(k)?, self.prior(j)?)),
+            _ => None,
+        }
+    }
+
+    /// Walks N up from 1 to `want`: `best` is the cheapest known N (a larger
+    /// N replaces it only by cutting its cost by `min_gain`); the walk goes
+    /// past an N that gains nothing (one dip: on the demo model N = 2 costs
+    /// more per answer than N = 1 while 3 and 4 cost less) but stops after
+    /// [`MISSES`] in a row. The first untried N it meets is returned as
+    /// `explore`, unless `best` has no cost at all (no N = 1 baseline yet).
+    fn walk(&self, want: usize) -> (usize, Option<usize>) {
+        let (mut best, mut misses) = (1, 0);
+        for k in 2..=want.min(self.cfg.max_n) {
+            match self.gains(k, best) {
+                Some(true) => (best, misses) = (k, 0),
+                Some(false) => {
+                    misses += 1;
+                    if misses == MISSES {
                         break;
                     }
-                    cap += 1;
                 }
-                _ => return cap + 1, // untried (or only a prior against a measurement)
+                None => return (best, self.cost(best).map(|_| k)),
             }
         }
-        cap
+        (best, None)
+    }
+
+    /// The N the controller sends when the queue asks for `want` (see the
+    /// module doc): the next untried N of the walk if there is one (the
+    /// curve is explored one step at a time, only as far as the queue
+    /// asks), else the cheapest known N up to `want`.
+    pub fn choose(&self, want: usize) -> usize {
+        let (best, explore) = self.walk(want.max(1));
+        explore.unwrap_or(best)
+    }
+
+    /// The cheapest known N up to `--max-n`: what the controller sends when
+    /// the queue asks for at least that many (metric `bcr_serve_n_best`).
+    pub fn best_n(&self) -> usize {
+        self.walk(self.cfg.max_n).0
     }
 
     /// N for the next pack, with `waiting` packable questions and
@@ -222,7 +275,7 @@ impl Controller {
             return k;
         }
         let queue = waiting.div_ceil(free_slots.max(1));
-        queue.max(self.floor).clamp(1, self.cfg.max_n.min(self.gain_cap()))
+        self.choose(queue.max(self.floor).clamp(1, self.cfg.max_n))
     }
 
     /// The p95 of the latencies of the current window, if any.

@@ -69,8 +69,8 @@ impl ServeConfig {
 
     /// Sets the N policy: `max_n` caps N (a curve lowers it further to the
     /// largest N within `max_acc_drop` points of N = 1's accuracy, and
-    /// gives the tokens per answer the gain cap starts from); `min_gain`
-    /// is the least cut in tokens per answer worth one more question.
+    /// gives the tokens per answer the controller starts from); `min_gain`
+    /// is the least cut in cost per answer worth a larger N.
     pub fn set_policy(&mut self, policy: &NPolicy, max_n: usize, slo_ms: f64, limits: (f64, f64)) -> Result<()> {
         let (max_acc_drop, min_gain) = limits;
         if max_n == 0 || slo_ms.is_nan() || slo_ms <= 0.0 {
