@@ -58,6 +58,9 @@ fn two_hundred_concurrent_callers_get_exactly_their_own_answers() {
     let metrics = get(&client, &addr, "/metrics", None).text;
     assert!(metrics.contains("bcr_serve_pack_size_count"), "{metrics}");
     assert!(metrics.contains("bcr_serve_requests_total{route=\"packed\"} 200"), "{metrics}");
+    // The cost the controller compares, for N = 1 (its baseline) at least.
+    let cost = metrics.lines().find_map(|l| l.strip_prefix("bcr_serve_seconds_per_answer{n=\"1\"} "));
+    assert!(cost.and_then(|c| c.parse::<f64>().ok()).is_some_and(|c| c > 0.0), "{metrics}");
     gw.stop().unwrap();
 }
 

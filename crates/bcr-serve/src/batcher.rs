@@ -214,7 +214,7 @@ fn start_packs(groups: &mut Groups, shared: &Arc<Shared>, draining: bool) {
         };
         shared.waiting.fetch_sub(jobs.len(), Ordering::SeqCst);
         shared.metrics.pack_size.observe(jobs.len() as f64);
-        let pack = Pack { id: shared.pack_id(), jobs };
+        let pack = Pack { id: shared.pack_id(), jobs, full: free == 1 };
         let slot = Slot::new(shared.clone(), permit);
         tokio::task::spawn_blocking(move || {
             let slot = slot; // the whole slot, so it is freed when the call ends

@@ -18,6 +18,11 @@ pub struct Pack {
     pub id: String,
     /// The callers, position 1 first.
     pub jobs: Vec<Job>,
+    /// Sent into the last free backend slot (the backend was full): only
+    /// such packs' costs are compared by the controller, so every N is
+    /// judged at the same occupancy (a call alone in a half-empty batch
+    /// runs faster steps than one in a full batch).
+    pub full: bool,
 }
 
 /// A caller waiting for a re-ask, with what the pack already billed it.
@@ -42,7 +47,8 @@ pub fn run_call(shared: &Shared, packs: Vec<Pack>) {
         return;
     }
     shared.metrics.reasks.inc_by(reasks.len() as u64);
-    let singles: Vec<Pack> = reasks.iter().map(|_| Pack { id: shared.pack_id(), jobs: Vec::new() }).collect();
+    let singles: Vec<Pack> =
+        reasks.iter().map(|_| Pack { id: shared.pack_id(), jobs: Vec::new(), full: false }).collect();
     let requests: Vec<Result<Request, ApiError>> =
         reasks.iter().zip(&singles).map(|(r, p)| request_for(shared, &p.id, &[&r.job])).collect();
     let results = run_all(shared, &requests);
@@ -105,7 +111,13 @@ fn run_all(shared: &Shared, requests: &[Result<Request, ApiError>]) -> Vec<Resul
 fn deliver_pack(shared: &Shared, pack: Pack, resp: &Response) -> Vec<Reask> {
     let n = pack.jobs.len();
     let per_answer = resp.latency_s / n.max(1) as f64;
-    shared.controller.lock().unwrap_or_else(|p| p.into_inner()).observe_pack(n, per_answer);
+    if pack.full {
+        let mut ctrl = shared.controller.lock().unwrap_or_else(|p| p.into_inner());
+        ctrl.observe_pack(n, per_answer);
+        if let Some(mean) = ctrl.mean_cost(n) {
+            shared.metrics.set_seconds_per_answer(n, mean);
+        }
+    }
     let questions: Vec<&str> = pack.jobs.iter().map(|j| j.question.as_str()).collect();
     let count = shared.upstream.backend().token_counter();
     let answers = shared.packer.split(resp, &questions, count.as_ref());

@@ -7,6 +7,7 @@
 //! | `bcr_serve_in_flight` | gauge | backend calls running |
 //! | `bcr_serve_n_floor` | gauge | the adaptive controller's floor of N |
 //! | `bcr_serve_n_best` | gauge | the cheapest N the adaptive controller knows: what it sends when the queue asks for at least that many (`crate::policy`) |
+//! | `bcr_serve_seconds_per_answer{n}` | gauge | mean backend seconds per answer of the packs of N sent so far (a call's time / N): the cost the adaptive controller compares |
 //! | `bcr_serve_pack_size` | histogram | N of each pack sent |
 //! | `bcr_serve_tokens_per_answer` | histogram | completion tokens billed to each answer |
 //! | `bcr_serve_latency_seconds` | histogram | arrival to answer, per request |
@@ -20,6 +21,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 type Labels = Vec<(String, String)>;
 
@@ -35,6 +37,7 @@ pub struct Metrics {
     pub n_floor: Gauge,
     /// The cheapest N the controller knows (`Controller::best_n`).
     pub n_best: Gauge,
+    seconds_per_answer: Family<Labels, Gauge<f64, AtomicU64>>,
     /// N per pack.
     pub pack_size: Histogram,
     /// Completion tokens per answer.
@@ -62,6 +65,7 @@ impl Metrics {
             in_flight: Gauge::default(),
             n_floor: Gauge::default(),
             n_best: Gauge::default(),
+            seconds_per_answer: Family::default(),
             pack_size: Histogram::new([1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 32.0]),
             tokens_per_answer: Histogram::new(exponential_buckets(16.0, 2.0, 12)),
             latency: Histogram::new(exponential_buckets(0.005, 2.0, 16)),
@@ -78,6 +82,11 @@ impl Metrics {
             "The cheapest N the adaptive controller knows (sent when the queue asks for at least that many)",
             m.n_best.clone(),
         );
+        registry.register(
+            "seconds_per_answer",
+            "Mean backend seconds per answer of the packs of N sent so far",
+            m.seconds_per_answer.clone(),
+        );
         registry.register("pack_size", "Problems per pack sent", m.pack_size.clone());
         registry.register("tokens_per_answer", "Completion tokens billed to each answer", m.tokens_per_answer.clone());
         registry.register("latency_seconds", "Seconds from arrival to answer", m.latency.clone());
@@ -90,6 +99,11 @@ impl Metrics {
     /// Counts one answered request on `route` (`packed` or `passthrough`).
     pub fn answered(&self, route: &str) {
         self.requests.get_or_create(&vec![("route".into(), route.into())]).inc();
+    }
+
+    /// Sets the mean backend seconds per answer of packs of `n`.
+    pub fn set_seconds_per_answer(&self, n: usize, seconds: f64) {
+        self.seconds_per_answer.get_or_create(&vec![("n".into(), n.to_string())]).set(seconds);
     }
 
     /// Counts one error response of `kind`.

@@ -16,7 +16,9 @@
 //!   pays only where it lowers what an answer costs the backend. The
 //!   controller keeps, for each N it has sent, the mean backend seconds per
 //!   answer (a pack's call time divided by N: with every slot busy, answers
-//!   per second = slots / that). Walking up from N = 1, a larger N replaces
+//!   per second = slots / that), counting only packs that took the last
+//!   free slot, so that every N is judged with the backend full (a call in
+//!   a half-empty continuous batch runs faster steps). Walking up from N = 1, a larger N replaces
 //!   the best so far only if it cuts its cost by at least `--min-gain`
 //!   (5%); the walk goes on past one N that gains nothing and stops after
 //!   two in a row. An N with fewer than `window / 4` (8) measured answers
@@ -30,9 +32,8 @@
 //!   (bench/results/2026-12-07-serve-bcr). With the fused kernel a pack of
 //!   2 still costs more per answer than N = 1 while packs of 3 and 4 cost
 //!   less (bench/results/2026-12-08-serve-bcr): hence the walk past one
-//!   dip. Measured time is biased toward N = 1 (measured at lighter load,
-//!   with faster steps): the controller errs on the side of not packing,
-//!   which is the side that keeps accuracy.
+//!   dip. Counting every pack would judge N = 1 mostly at light load
+//!   (faster steps) against packs sent under overload.
 //! - `curve:SUMMARY`: adaptive, with the cap lowered to the largest N of a
 //!   `bcr eval` summary of the same model whose accuracy drop from N = 1 is
 //!   within `--max-acc-drop` points (and every smaller measured N's too);
@@ -194,6 +195,12 @@ impl Controller {
         let e = self.costs.entry(n).or_default();
         e.0 += seconds_per_answer * n as f64;
         e.1 += n;
+    }
+
+    /// The mean backend seconds per answer of every pack of `n` observed,
+    /// however few (for `/metrics`).
+    pub fn mean_cost(&self, n: usize) -> Option<f64> {
+        self.costs.get(&n).filter(|(_, count)| *count > 0).map(|&(sum, count)| sum / count as f64)
     }
 
     /// Measured cost per answer at `n`, once `window / 4` answers (at

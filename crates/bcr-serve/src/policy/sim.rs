@@ -4,8 +4,8 @@
 //! BCR model writes `shrink(N)` times the tokens per answer it writes
 //! alone), arrivals every `gap` ms, and the dispatcher rule of
 //! `crate::batcher` (a group goes when it has N questions or its oldest has
-//! waited `max_wait`). The controller is told each pack's call time per
-//! answer, as the gateway tells it.
+//! waited `max_wait`). The controller is told the call time per answer of
+//! each pack that took the last free slot, as the gateway tells it.
 
 use super::*;
 
@@ -59,7 +59,9 @@ fn simulate(load: &Load, ctrl: &mut Controller) -> Trace {
             let take = n.min(queue.len());
             let arrivals: Vec<u64> = queue.drain(..take).collect();
             let ms = load.call_ms(take);
-            ctrl.observe_pack(take, ms as f64 / take as f64);
+            if busy.len() + 1 == load.slots {
+                ctrl.observe_pack(take, ms as f64 / take as f64); // the last free slot, as the gateway
+            }
             busy.push((t + ms, arrivals));
             trace.packs.push((t, take));
         }
