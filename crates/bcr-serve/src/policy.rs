@@ -22,9 +22,13 @@
 //!   the best so far only if it cuts its cost by at least `--min-gain`
 //!   (5%); the walk goes on past one N that gains nothing and stops after
 //!   two in a row. An N with fewer than `window / 4` (8) measured answers
-//!   is untried: the first untried N of the walk is sent (so the curve is
-//!   explored one step at a time, and only as far as the queue asks), and
-//!   nothing is packed until N = 1 has that baseline.
+//!   is untried, and one whose comparison is within two standard errors of
+//!   the 5% line is undecided until it has `4 * window` (128) answers (a
+//!   pack's time per answer varies with its answers' lengths: 8 answers
+//!   cannot tell 5% apart); the first untried or undecided N of the walk
+//!   is sent (so the curve is explored one step at a time, and only as far
+//!   as the queue asks), and nothing is packed until N = 1 has its
+//!   baseline.
 //!   Tokens per answer are not enough: on the demo model on a CPU, before
 //!   its attention took the fused kernel, packs of 2-4 cut completion
 //!   tokens per answer by 10-25% but cost more per answer, so the queue
@@ -149,9 +153,36 @@ pub struct Controller {
     floor: usize,
     recent: VecDeque<f64>,
     moves: usize,
-    /// Measured (sum of backend seconds per answer weighted by answers,
-    /// answers) by N.
-    costs: std::collections::BTreeMap<usize, (f64, usize)>,
+    /// Backend seconds per answer observed, by N.
+    costs: std::collections::BTreeMap<usize, Samples>,
+}
+
+/// Backend seconds per answer observed at one N, one sample per pack.
+#[derive(Debug, Clone, Copy, Default)]
+struct Samples {
+    answers: usize,
+    packs: usize,
+    /// Sum of seconds per answer weighted by the pack's answers.
+    weighted: f64,
+    /// Sum and sum of squares of the per-pack samples.
+    sum: f64,
+    sumsq: f64,
+}
+
+impl Samples {
+    fn mean(&self) -> f64 {
+        self.weighted / self.answers.max(1) as f64
+    }
+
+    /// Standard error of the mean over packs (infinite below two packs).
+    fn se(&self) -> f64 {
+        if self.packs < 2 {
+            return f64::INFINITY;
+        }
+        let p = self.packs as f64;
+        let var = ((self.sumsq - self.sum * self.sum / p) / (p - 1.0)).max(0.0);
+        (var / p).sqrt()
+    }
 }
 
 impl Controller {
@@ -193,23 +224,27 @@ impl Controller {
             return;
         }
         let e = self.costs.entry(n).or_default();
-        e.0 += seconds_per_answer * n as f64;
-        e.1 += n;
+        e.answers += n;
+        e.packs += 1;
+        e.weighted += seconds_per_answer * n as f64;
+        e.sum += seconds_per_answer;
+        e.sumsq += seconds_per_answer * seconds_per_answer;
     }
 
     /// The mean backend seconds per answer of every pack of `n` observed,
     /// however few (for `/metrics`).
     pub fn mean_cost(&self, n: usize) -> Option<f64> {
-        self.costs.get(&n).filter(|(_, count)| *count > 0).map(|&(sum, count)| sum / count as f64)
+        self.costs.get(&n).filter(|c| c.answers > 0).map(Samples::mean)
     }
 
-    /// Measured cost per answer at `n`, once `window / 4` answers (at
-    /// least 4) are.
+    /// The samples at `n`, once `window / 4` answers (at least 4) are.
+    fn samples(&self, n: usize) -> Option<&Samples> {
+        self.costs.get(&n).filter(|c| c.answers >= (self.cfg.window / 4).max(4))
+    }
+
+    /// Measured cost per answer at `n` (see [`Controller::samples`]).
     fn measured(&self, n: usize) -> Option<f64> {
-        match self.costs.get(&n) {
-            Some(&(sum, count)) if count >= (self.cfg.window / 4).max(4) => Some(sum / count as f64),
-            _ => None,
-        }
+        self.samples(n).map(Samples::mean)
     }
 
     /// The prior's cost per answer at `n` (a `bcr eval` summary's tokens
@@ -224,15 +259,27 @@ impl Controller {
         self.measured(n).map(|c| (c, true)).or_else(|| self.prior(n).map(|c| (c, false)))
     }
 
-    /// Whether `k` cuts `j`'s cost per answer by at least `min_gain`:
-    /// judged on measurements where both have one, on the prior where
-    /// neither has but both have a prior value; `None` otherwise (`k` is
-    /// untried: a measurement is never weighed against a prior).
+    /// Whether `k` cuts `j`'s cost per answer by at least `min_gain`.
+    /// On measurements where both have one: decided once the difference
+    /// from the target `(1 - min_gain) * cost(j)` is beyond two combined
+    /// standard errors either way, or, failing that, on the means once `k`
+    /// has `4 * window` answers (a pack's time per answer varies with its
+    /// answers' lengths, so a handful of packs cannot tell 5% apart). On
+    /// the prior where neither has a measurement but both a prior value.
+    /// `None` otherwise: `k` is untried or undecided (a measurement is
+    /// never weighed against a prior).
     fn gains(&self, k: usize, j: usize) -> Option<bool> {
-        let cuts = |a: f64, b: f64| a < b * (1.0 - self.cfg.min_gain);
-        match (self.measured(k), self.measured(j)) {
-            (Some(a), Some(b)) => Some(cuts(a, b)),
-            (None, None) => Some(cuts(self.prior(k)?, self.prior(j)?)),
+        let target = |b: f64| b * (1.0 - self.cfg.min_gain);
+        match (self.samples(k), self.samples(j)) {
+            (Some(a), Some(b)) => {
+                let (gap, se) = (target(b.mean()) - a.mean(), a.se().hypot(b.se()));
+                if gap.abs() > 2.0 * se || a.answers >= 4 * self.cfg.window {
+                    Some(gap > 0.0)
+                } else {
+                    None
+                }
+            }
+            (None, None) => Some(self.prior(k)? < target(self.prior(j)?)),
             _ => None,
         }
     }

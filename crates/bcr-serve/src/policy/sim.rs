@@ -276,3 +276,24 @@ fn policy_strings_and_curve_limits() {
     assert_eq!(curve_limit(&[(1, 0.9), (1, 0.5), (2, 0.8), (2, 0.56)], 2.0).unwrap(), 2);
     assert!(curve_limit(&[(2, 0.5)], 5.0).is_err());
 }
+
+#[test]
+fn noisy_costs_are_measured_until_they_decide() {
+    // Per-pack seconds per answer that vary by +-50% (answers of different
+    // lengths): N = 2 is 10% cheaper on average, which 8 answers cannot
+    // show. N = 2 stays undecided (and is sent) until 4 * window answers,
+    // then wins on its mean; a clear 40% gain is decided at once.
+    let cfg = ControllerConfig { window: 32, ..ControllerConfig::new(None, 8, 1000.0) };
+    let mut ctrl = Controller::new(cfg.clone());
+    (0..32).for_each(|i| ctrl.observe_pack(1, if i % 2 == 0 { 0.5 } else { 1.5 }));
+    (0..4).for_each(|i| ctrl.observe_pack(2, if i % 2 == 0 { 0.45 } else { 1.35 }));
+    assert_eq!(ctrl.decide(100, 1), 2, "8 answers at N = 2: undecided, keep measuring");
+    assert_eq!(ctrl.best_n(), 1);
+    (4..64).for_each(|i| ctrl.observe_pack(2, if i % 2 == 0 { 0.45 } else { 1.35 }));
+    assert_eq!(ctrl.best_n(), 2, "128 answers: judged on the means (0.90 against 0.95)");
+    assert_eq!(ctrl.decide(100, 1), 3);
+    let mut clear = Controller::new(cfg);
+    (0..32).for_each(|i| clear.observe_pack(1, if i % 2 == 0 { 0.9 } else { 1.1 }));
+    (0..4).for_each(|i| clear.observe_pack(2, if i % 2 == 0 { 0.55 } else { 0.65 }));
+    assert_eq!(clear.best_n(), 2, "a 40% cut is beyond two standard errors after 8 answers");
+}
