@@ -14,9 +14,10 @@
 #   SERVED_MODEL   with ENDPOINT: --served-model (default: default)
 #   PROBLEMS       JSONL with id, question, answer (default: runs/demo/tasks/gym-test.jsonl)
 #   LIMIT          number of problems (default: 480)
-#   RATES          offered rates in req/s, space-separated (default: "2 4 8 16 32 64",
-#                  sized for the demo model on CPU; pick rates that bracket each
-#                  policy's knee for other models)
+#   RATES          offered rates in req/s, space-separated (default: "30 60 90 120 150",
+#                  sized for the demo model on this 2-core CPU, where the knees
+#                  fell between 75 and 135 on 2026-12-08; pick rates that bracket
+#                  each policy's knee for other models)
 #   DURATION       seconds of load per rate (default: 120)
 #   COUNT          instead of DURATION: requests per rate (with LIMIT=COUNT every
 #                  problem exactly once, in order, so accuracy compares with
@@ -47,7 +48,7 @@ bcr=${BCR_BIN:-target/release/bcr}
 model=${MODEL:-runs/demo/bcr-n3-s0/model}
 problems=${PROBLEMS:-runs/demo/tasks/gym-test.jsonl}
 limit=${LIMIT:-480}
-rates=${RATES:-"2 4 8 16 32 64"}
+rates=${RATES:-"30 60 90 120 150"}
 duration=${DURATION:-120}
 slo_ms=${SLO_MS:-2000}
 policies=${POLICIES:-"passthrough fixed:2 fixed:3 fixed:4 fixed:8 adaptive"}
