@@ -7,7 +7,7 @@
 //! | `bcr_serve_in_flight` | gauge | backend calls running |
 //! | `bcr_serve_n_floor` | gauge | the adaptive controller's floor of N |
 //! | `bcr_serve_n_best` | gauge | the cheapest N the adaptive controller knows: what it sends when the queue asks for at least that many (`crate::policy`) |
-//! | `bcr_serve_seconds_per_answer{n}` | gauge | mean backend seconds per answer of the packs of N sent so far (a call's time / N): the cost the adaptive controller compares |
+//! | `bcr_serve_seconds_per_answer{n}` | gauge | mean backend seconds per answer of the packs of N sent into the last free slot (a call's time / N): the cost the adaptive controller compares |
 //! | `bcr_serve_pack_size` | histogram | N of each pack sent |
 //! | `bcr_serve_tokens_per_answer` | histogram | completion tokens billed to each answer |
 //! | `bcr_serve_latency_seconds` | histogram | arrival to answer, per request |
@@ -84,7 +84,7 @@ impl Metrics {
         );
         registry.register(
             "seconds_per_answer",
-            "Mean backend seconds per answer of the packs of N sent so far",
+            "Mean backend seconds per answer of the packs of N sent into the last free slot",
             m.seconds_per_answer.clone(),
         );
         registry.register("pack_size", "Problems per pack sent", m.pack_size.clone());
