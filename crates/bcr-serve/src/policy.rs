@@ -288,8 +288,9 @@ impl Controller {
     /// N replaces it only by cutting its cost by `min_gain`); the walk goes
     /// past an N that gains nothing (one dip: on the demo model N = 2 costs
     /// more per answer than N = 1 while 3 and 4 cost less) but stops after
-    /// [`MISSES`] in a row. The first untried N it meets is returned as
-    /// `explore`, unless `best` has no cost at all (no N = 1 baseline yet).
+    /// [`MISSES`] in a row. The first untried or undecided N it meets is
+    /// returned as `explore`, unless `best` has no cost at all (no N = 1
+    /// baseline yet).
     fn walk(&self, want: usize) -> (usize, Option<usize>) {
         let (mut best, mut misses) = (1, 0);
         for k in 2..=want.min(self.cfg.max_n) {
@@ -308,9 +309,9 @@ impl Controller {
     }
 
     /// The N the controller sends when the queue asks for `want` (see the
-    /// module doc): the next untried N of the walk if there is one (the
-    /// curve is explored one step at a time, only as far as the queue
-    /// asks), else the cheapest known N up to `want`.
+    /// module doc): the next untried or undecided N of the walk if there is
+    /// one (the curve is explored one step at a time, only as far as the
+    /// queue asks), else the cheapest known N up to `want`.
     pub fn choose(&self, want: usize) -> usize {
         let (best, explore) = self.walk(want.max(1));
         explore.unwrap_or(best)
